@@ -1,0 +1,1 @@
+//! mcp-coord: a coordination daemon for many AI coding-agent sessions.
