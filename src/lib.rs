@@ -1,1 +1,12 @@
 //! mcp-coord: a coordination daemon for many AI coding-agent sessions.
+//!
+//! Data flows one way: front-end ([`mcp`], [`http`], `cli`) → [`service`] → [`store`].
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod logging;
+pub mod mcp;
+pub mod service;
+pub mod store;

@@ -1,1 +1,133 @@
-fn main() {}
+//! `mcp-coord`: `serve` runs the daemon; every other subcommand is a client of it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use mcp_coord::config::{LoadOptions, Settings};
+
+#[derive(Parser)]
+#[command(
+    name = "mcp-coord",
+    version,
+    about = "Coordination daemon for many AI coding-agent sessions (MCP: locks, sessions, messages)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon (embedded store unless REDIS_URL is set).
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// A TOML file with settings (see config/default.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to bind (loopback only).
+    #[arg(long)]
+    host: Option<String>,
+    /// Port to listen on (default 8082).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Redis URL (default: the embedded store).
+    #[arg(long, value_name = "URL")]
+    redis_url: Option<String>,
+    /// Log format: text, json or auto (json under systemd).
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<String>,
+    /// Log filter, e.g. info or mcp_coord=debug.
+    #[arg(long, value_name = "FILTER")]
+    log_level: Option<String>,
+}
+
+impl ServeArgs {
+    fn overrides(&self) -> Vec<(String, String)> {
+        let mut o = Vec::new();
+        let mut push = |key: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                o.push((key.to_string(), v.clone()));
+            }
+        };
+        push("server.host", &self.host);
+        push("server.port", &self.port.map(|p| p.to_string()));
+        push("store.redis_url", &self.redis_url);
+        push("log.format", &self.log_format);
+        push("log.level", &self.log_level);
+        o
+    }
+}
+
+/// Exit code for a setting that prevents the start (sysexits' EX_USAGE is 64; 2 is what
+/// clap uses for usage errors, and what the issue asks for).
+const EXIT_BAD_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let opts = LoadOptions::from_process(args.config.clone(), args.overrides());
+    let (settings, sources) = match Settings::load(&opts) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mcp-coord: {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    mcp_coord::logging::init(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mcp-coord: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let daemon = match mcp_coord::app::start(settings, &sources).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("{e:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        daemon.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (systemd stop).
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,1 +1,7 @@
+//! Integration tests: a real `redis-server` started by the harness on a free port, the
+//! daemon in-process on port 0, and real MCP clients on both transports.
+//!
+//! One test binary (not one per file) so the suite links once.
 
+mod foundation;
+mod support;

@@ -1,0 +1,91 @@
+//! Starting and stopping the daemon: store, service, HTTP server, background tasks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Settings, Sources};
+use crate::service::Coordinator;
+use crate::store;
+
+/// A running daemon. Dropping it does not stop it; call [`Daemon::shutdown`].
+pub struct Daemon {
+    pub addr: SocketAddr,
+    pub coord: Arc<Coordinator>,
+    shutdown: CancellationToken,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+/// Opens the store, binds the listener and starts serving. Returns once the port is bound.
+pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daemon> {
+    let settings = Arc::new(settings);
+    let store = store::open(&settings).await?;
+    let coord = Coordinator::new(store, settings.clone());
+    let addr: SocketAddr = format!("{}:{}", settings.server.host, settings.server.port)
+        .parse()
+        .map_err(|e| anyhow::anyhow!("bad listen address: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {addr}: {e} (another mcp-coord or program may hold the port: \
+             `ss -ltnp 'sport = :{}'` shows which; pick another with --port or SERVER_PORT)",
+            settings.server.port
+        )
+    })?;
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+
+    let router = crate::http::router(coord.clone(), shutdown.clone());
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+    });
+
+    let store_kind = coord.store().kind().as_str();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        %addr,
+        store = store_kind,
+        config = %sources,
+        "mcp-coord {} listening on http://{addr} (legacy SSE: /sse, Streamable HTTP: /mcp, health: /health); store: {}; config: {}",
+        env!("CARGO_PKG_VERSION"),
+        coord.store().describe(),
+        sources
+    );
+    if store_kind == "embedded" {
+        tracing::warn!(
+            "the embedded store keeps state in this process only: other daemons cannot share it; \
+             set REDIS_URL to use Redis"
+        );
+    }
+    if let Err(e) = coord.store().ping().await {
+        tracing::warn!("{e}; serving anyway, /health says degraded until the store answers");
+    }
+    Ok(Daemon {
+        addr,
+        coord,
+        shutdown,
+        server,
+    })
+}
+
+impl Daemon {
+    /// Stops accepting, cancels in-flight calls, closes streams; waits at most the grace time.
+    pub async fn shutdown(self) {
+        let grace = Duration::from_secs(self.coord.settings().server.shutdown_grace_seconds);
+        self.shutdown.cancel();
+        match tokio::time::timeout(grace, self.server).await {
+            Ok(_) => tracing::info!("stopped"),
+            Err(_) => tracing::warn!("connections still open after {grace:?}; stopping anyway"),
+        }
+    }
+
+    /// A token that, when cancelled, stops the daemon (used by signal handling).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}

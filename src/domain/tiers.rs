@@ -1,0 +1,104 @@
+//! Liveness tiers: a pure function of how long ago a session was last seen.
+//!
+//! Reads compute the tier, so it is always exact; the reaper only performs side effects.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::SessionSettings;
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Seen recently: its locks are fully protected.
+    Active,
+    /// Quiet for a while: its locks are still refused to others, with a warning.
+    Idle,
+    /// Quiet for long: `force=true` may take its locks over.
+    Stale,
+    /// Gone: the reaper ends it and frees its locks.
+    Abandoned,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Active => "active",
+            Tier::Idle => "idle",
+            Tier::Stale => "stale",
+            Tier::Abandoned => "abandoned",
+        }
+    }
+
+    pub const ALL: [Tier; 4] = [Tier::Active, Tier::Idle, Tier::Stale, Tier::Abandoned];
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Tier boundaries in milliseconds: active < `active_ms` ≤ idle < `idle_ms` ≤ stale <
+/// `stale_ms` ≤ abandoned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierThresholds {
+    pub active_ms: i64,
+    pub idle_ms: i64,
+    pub stale_ms: i64,
+}
+
+impl TierThresholds {
+    pub fn from_settings(s: &SessionSettings) -> Self {
+        Self {
+            active_ms: (s.active_seconds as i64).saturating_mul(1000),
+            idle_ms: (s.idle_seconds as i64).saturating_mul(1000),
+            stale_ms: (s.stale_seconds as i64).saturating_mul(1000),
+        }
+    }
+
+    /// The tier of a session last seen `age_ms` ago (a negative age, from clock skew, is active).
+    pub fn tier_of(&self, age_ms: i64) -> Tier {
+        if age_ms < self.active_ms {
+            Tier::Active
+        } else if age_ms < self.idle_ms {
+            Tier::Idle
+        } else if age_ms < self.stale_ms {
+            Tier::Stale
+        } else {
+            Tier::Abandoned
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundaries_belong_to_the_older_tier() {
+        let t = TierThresholds {
+            active_ms: 300_000,
+            idle_ms: 3_600_000,
+            stale_ms: 86_400_000,
+        };
+        assert_eq!(t.tier_of(-5), Tier::Active);
+        assert_eq!(t.tier_of(0), Tier::Active);
+        assert_eq!(t.tier_of(299_999), Tier::Active);
+        assert_eq!(t.tier_of(300_000), Tier::Idle);
+        assert_eq!(t.tier_of(3_600_000), Tier::Stale);
+        assert_eq!(t.tier_of(86_400_000), Tier::Abandoned);
+        assert_eq!(t.tier_of(i64::MAX), Tier::Abandoned);
+    }
+}

@@ -1,0 +1,120 @@
+//! `ServerHandler` for [`CoordServer`]: handshake, identity checks, and the one place every
+//! tool call passes through (timing, logging, implicit heartbeat).
+
+use std::borrow::Cow;
+use std::time::Instant;
+
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, DiscoverResult, ErrorCode, Implementation,
+    InitializeRequestParams, InitializeResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+
+use super::CoordServer;
+use super::identity::requested_session;
+
+const INSTRUCTIONS: &str = "Coordination between coding-agent sessions on this machine. \
+Take acquire_lock(\"pytest\") before running the test suite and acquire_lock(\"pr-create\") \
+before opening a PR; release_lock when done. acquire_lock(\"work\") claims the issue named by \
+your git branch. whoami shows who you are to the others.";
+
+impl ServerHandler for CoordServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("mcp-coord", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    /// Sessions (and with them per-connection identity) exist up to 2025-11-25; the
+    /// 2026-07-28 revision is sessionless, so we do not offer it.
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        Cow::Borrowed(ProtocolVersion::known_up_to(&ProtocolVersion::V_2025_11_25))
+    }
+
+    /// New clients probe with `server/discover` before `initialize`. Answering it would
+    /// steer them to the sessionless revision; a "method not found" sends them to
+    /// `initialize`, which is what we want (and what DESIGN.md promises).
+    async fn discover(
+        &self,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, ErrorData> {
+        Err(ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            "server/discover is not supported; send initialize (protocol 2024-11-05 to 2025-11-25)",
+            None,
+        ))
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        if let Some(parts) = context.extensions.get::<http::request::Parts>() {
+            match requested_session(parts) {
+                Ok(Some(name)) if !self.identity().is_explicit() => self.identity().bind(name),
+                Ok(_) => {}
+                Err(message) => return Err(ErrorData::invalid_params(message, None)),
+            }
+        }
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let started = Instant::now();
+        let tool = request.name.clone();
+        if let Some(parts) = context.extensions.get::<http::request::Parts>()
+            && let Ok(Some(asked)) = requested_session(parts)
+            && self.identity().is_explicit()
+            && asked != self.identity().session()
+        {
+            return Err(ErrorData::invalid_request(
+                format!(
+                    "this connection is bound to session {}, but the request names {asked}; \
+                     open a new connection to act as another session",
+                    self.identity().session()
+                ),
+                None,
+            ));
+        }
+        let tcc = ToolCallContext::new(self, request, context);
+        let result = self.tools.call(tcc).await;
+        let outcome = match &result {
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => "refused",
+            Ok(_) => "ok",
+            Err(_) => "error",
+        };
+        tracing::debug!(
+            tool = %tool,
+            caller = %self.identity().session(),
+            transport = self.identity().transport(),
+            duration_us = started.elapsed().as_micros() as u64,
+            outcome,
+            "tool call"
+        );
+        result
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult {
+            tools: self.tools.list_all(),
+            ..Default::default()
+        })
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tools.get(name).cloned()
+    }
+}

@@ -1,0 +1,205 @@
+//! The identity of one MCP connection.
+//!
+//! Bound once, by the first of: `?session=NAME` / `X-Coord-Session: NAME` on the connecting
+//! request, `register_session(name=…)`, or a Claude Code hook's bind call. Until then the
+//! connection acts under a generated name that no other connection shares.
+
+use parking_lot::RwLock;
+
+use crate::domain::session_name;
+use crate::service::Caller;
+use crate::service::connections::ConnectionGuard;
+
+/// Header that binds a connection to a named session (works with `${VAR}` in `.mcp.json`).
+pub const SESSION_HEADER: &str = "x-coord-session";
+/// URL query parameter that does the same.
+pub const SESSION_QUERY: &str = "session";
+
+#[derive(Debug)]
+pub struct ConnectionIdentity {
+    connection_id: String,
+    transport: &'static str,
+    bound: RwLock<Binding>,
+    _open: ConnectionGuard,
+}
+
+#[derive(Debug, Clone)]
+struct Binding {
+    session: String,
+    /// True once the name was chosen on purpose (URL, header, register, hook) rather than
+    /// generated.
+    explicit: bool,
+}
+
+impl ConnectionIdentity {
+    /// A new connection; `requested` is the name from the URL or header, already validated.
+    pub fn new(
+        connection_id: String,
+        transport: &'static str,
+        requested: Option<String>,
+        open: ConnectionGuard,
+    ) -> Self {
+        let binding = match requested {
+            Some(session) => Binding {
+                session,
+                explicit: true,
+            },
+            None => Binding {
+                session: session_name::generate(),
+                explicit: false,
+            },
+        };
+        Self {
+            connection_id,
+            transport,
+            bound: RwLock::new(binding),
+            _open: open,
+        }
+    }
+
+    pub fn caller(&self) -> Caller {
+        Caller {
+            session: self.bound.read().session.clone(),
+            connection_id: self.connection_id.clone(),
+            transport: self.transport,
+        }
+    }
+
+    pub fn session(&self) -> String {
+        self.bound.read().session.clone()
+    }
+
+    pub fn connection_id(&self) -> &str {
+        &self.connection_id
+    }
+
+    pub fn transport(&self) -> &'static str {
+        self.transport
+    }
+
+    pub fn is_explicit(&self) -> bool {
+        self.bound.read().explicit
+    }
+
+    /// Binds the connection to `session`. The service layer decides whether that is allowed
+    /// (a name held by another live connection is not); this only records the outcome.
+    pub fn bind(&self, session: String) {
+        *self.bound.write() = Binding {
+            session,
+            explicit: true,
+        };
+    }
+}
+
+/// The session a request asks for, from `X-Coord-Session` or `?session=`; the header wins.
+/// Returns `Err` with a message when the value is present but not a valid name.
+pub fn requested_session(parts: &http::request::Parts) -> Result<Option<String>, String> {
+    let from_header = parts
+        .headers
+        .get(SESSION_HEADER)
+        .map(|v| {
+            v.to_str()
+                .map(str::trim)
+                .map(String::from)
+                .map_err(|_| "X-Coord-Session is not ASCII".to_string())
+        })
+        .transpose()?;
+    let from_query = parts.uri.query().and_then(|q| {
+        q.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == SESSION_QUERY).then(|| percent_decode(v))
+        })
+    });
+    let name = match (from_header, from_query) {
+        (Some(h), Some(q)) if h != q => {
+            return Err(format!(
+                "X-Coord-Session ({h}) and ?session= ({q}) disagree; give one of them"
+            ));
+        }
+        (Some(h), _) => Some(h),
+        (None, q) => q,
+    };
+    match name {
+        Some(n) if n.is_empty() => Ok(None),
+        Some(n) => session_name::validate(&n).map(|_| Some(n)),
+        None => Ok(None),
+    }
+}
+
+/// Minimal `%XX` decoding for the `session` query value (names are ASCII anyway).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str, header: Option<&str>) -> http::request::Parts {
+        let mut b = http::Request::builder().uri(uri);
+        if let Some(h) = header {
+            b = b.header(SESSION_HEADER, h);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn header_or_query_binds() {
+        assert_eq!(requested_session(&parts("/sse", None)).unwrap(), None);
+        assert_eq!(
+            requested_session(&parts("/sse?session=w1", None)).unwrap(),
+            Some("w1".into())
+        );
+        assert_eq!(
+            requested_session(&parts("/mcp", Some("w2"))).unwrap(),
+            Some("w2".into())
+        );
+        assert_eq!(
+            requested_session(&parts("/sse?x=1&session=a%2Db", None)).unwrap(),
+            Some("a-b".into())
+        );
+        assert_eq!(
+            requested_session(&parts("/sse?session=", None)).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn bad_or_conflicting_names_are_refused() {
+        assert!(requested_session(&parts("/sse?session=a*b", None)).is_err());
+        assert!(
+            requested_session(&parts("/sse?session=a", Some("b")))
+                .unwrap_err()
+                .contains("disagree")
+        );
+        assert!(requested_session(&parts("/sse?session=%", None)).is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! Every MCP tool, one file per capability; each file has its own `#[tool_router]` block
+//! and [`all`] joins them.
+
+mod system;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+
+use super::CoordServer;
+
+/// The full tool set (built once per process).
+pub fn all() -> ToolRouter<CoordServer> {
+    let mut router = CoordServer::system_tools();
+    for extra in [] as [ToolRouter<CoordServer>; 0] {
+        router.merge(extra);
+    }
+    router
+}

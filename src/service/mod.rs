@@ -1,0 +1,63 @@
+//! Use-cases. Each capability lives here once; MCP tools, the CLI and hook handling are
+//! thin front-ends that parse, call one function of [`Coordinator`], and format.
+//!
+//! Capabilities add `impl Coordinator` blocks in their own files (`locks.rs`, `sessions.rs`,
+//! …) so each one reads top to bottom on its own.
+
+pub mod caller;
+pub mod connections;
+pub mod error;
+pub mod health;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use caller::Caller;
+pub use connections::Connections;
+pub use error::ServiceError;
+
+use crate::config::Settings;
+use crate::domain::tiers::TierThresholds;
+use crate::store::Store;
+
+/// The service layer: one per daemon, shared by every connection.
+pub struct Coordinator {
+    store: Arc<dyn Store>,
+    settings: Arc<Settings>,
+    started: Instant,
+    connections: Connections,
+    tiers: TierThresholds,
+}
+
+impl Coordinator {
+    pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>) -> Arc<Self> {
+        let tiers = TierThresholds::from_settings(&settings.sessions);
+        Arc::new(Self {
+            store,
+            settings,
+            started: Instant::now(),
+            connections: Connections::default(),
+            tiers,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn connections(&self) -> &Connections {
+        &self.connections
+    }
+
+    pub fn tiers(&self) -> TierThresholds {
+        self.tiers
+    }
+
+    pub fn uptime(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+}

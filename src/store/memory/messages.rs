@@ -1,0 +1,13 @@
+//! Embedded implementation of [`MessageStore`](crate::store::MessageStore).
+
+use async_trait::async_trait;
+
+use super::MemoryStore;
+use crate::store::MessageStore;
+
+/// The messages part of the embedded state.
+#[derive(Debug, Default)]
+pub struct MessageState {}
+
+#[async_trait]
+impl MessageStore for MemoryStore {}

@@ -1,0 +1,68 @@
+//! The one persistence trait and its implementations.
+//!
+//! Each capability has its own sub-trait in its own file ([`LockStore`], [`SessionStore`],
+//! [`MessageStore`]); [`Store`] is all of them plus the basics every front-end needs.
+//! Redis ([`redis::RedisStore`]) is the system of record; the embedded store
+//! ([`memory::MemoryStore`]) has the same semantics for a zero-setup start. Both run the
+//! same conformance suite (`tests/it/conformance`).
+
+pub mod error;
+pub mod locks;
+pub mod memory;
+pub mod messages;
+pub mod redis;
+pub mod sessions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use error::StoreError;
+pub use locks::LockStore;
+pub use messages::MessageStore;
+pub use sessions::SessionStore;
+
+use crate::config::Settings;
+
+/// Which implementation is behind the trait (shown by `/health` and the start-up log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Redis,
+    Embedded,
+}
+
+impl StoreKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::Redis => "redis",
+            StoreKind::Embedded => "embedded",
+        }
+    }
+}
+
+/// Everything the service layer needs from persistence.
+#[async_trait]
+pub trait Store: LockStore + SessionStore + MessageStore + Send + Sync + 'static {
+    fn kind(&self) -> StoreKind;
+
+    /// One round trip; returns how long it took.
+    async fn ping(&self) -> Result<Duration, StoreError>;
+
+    /// The store's clock in milliseconds since the Unix epoch. With Redis this is `TIME`, so
+    /// every daemon sharing one Redis agrees on "now".
+    async fn now_ms(&self) -> Result<i64, StoreError>;
+
+    /// Where this store points, for logs (a Redis URL without its password, or a data dir).
+    fn describe(&self) -> String;
+}
+
+/// Opens the store the settings select: Redis when a URL is set, else the embedded store.
+pub async fn open(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
+    if settings.store.redis_url.is_empty() {
+        Ok(Arc::new(memory::MemoryStore::new(settings)))
+    } else {
+        Ok(Arc::new(redis::RedisStore::connect(settings).await?))
+    }
+}

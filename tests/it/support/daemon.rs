@@ -1,0 +1,68 @@
+//! The daemon, in-process on port 0.
+
+use mcp_coord::app::{Daemon, start};
+use mcp_coord::config::{Settings, Sources};
+
+use super::redis::RedisServer;
+
+pub struct TestDaemon {
+    pub daemon: Option<Daemon>,
+    pub base: String,
+}
+
+impl TestDaemon {
+    /// A daemon on the given Redis, with `tweak` applied to its settings.
+    pub async fn on_redis(redis: &RedisServer, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let mut s = test_settings();
+        s.store.redis_url = redis.url();
+        tweak(&mut s);
+        Self::start(s).await
+    }
+
+    /// A daemon on the embedded store.
+    pub async fn embedded(tweak: impl FnOnce(&mut Settings)) -> Self {
+        let mut s = test_settings();
+        tweak(&mut s);
+        Self::start(s).await
+    }
+
+    pub async fn start(settings: Settings) -> Self {
+        settings.validate().expect("test settings must be valid");
+        let daemon = start(settings, &Sources(vec!["test".into()]))
+            .await
+            .expect("daemon starts");
+        let base = format!("http://{}", daemon.addr);
+        Self {
+            daemon: Some(daemon),
+            base,
+        }
+    }
+
+    pub fn sse_url(&self) -> String {
+        format!("{}/sse", self.base)
+    }
+
+    pub fn mcp_url(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
+    pub fn coord(&self) -> &std::sync::Arc<mcp_coord::service::Coordinator> {
+        &self.daemon.as_ref().unwrap().coord
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.shutdown().await;
+        }
+    }
+}
+
+/// Settings for tests: port 0, short timeouts, a unique key prefix.
+pub fn test_settings() -> Settings {
+    let mut s = Settings::default();
+    s.server.port = 0;
+    s.server.shutdown_grace_seconds = 3;
+    s.store.timeout_ms = 500;
+    s.log.format = "text".into();
+    s
+}

@@ -1,0 +1,7 @@
+//! Test harness: Redis, the daemon, and MCP clients.
+
+#![allow(dead_code)]
+
+pub mod client;
+pub mod daemon;
+pub mod redis;
