@@ -3,5 +3,6 @@
 //!
 //! One test binary (not one per file) so the suite links once.
 
+mod conformance;
 mod foundation;
 mod support;

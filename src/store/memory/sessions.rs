@@ -7,7 +7,11 @@ use crate::store::SessionStore;
 
 /// The sessions part of the embedded state.
 #[derive(Debug, Default)]
-pub struct SessionState {}
+pub struct SessionState {
+    /// Live session name → last activity (ms). The embedded twin of Redis's
+    /// `sessions:last_seen` zset; lock decisions read it for the holder's tier.
+    pub last_seen: std::collections::HashMap<String, i64>,
+}
 
 #[async_trait]
 impl SessionStore for MemoryStore {}
