@@ -1,0 +1,3 @@
+//! HTTP front ends of the daemon.
+
+pub mod sse;
