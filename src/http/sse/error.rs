@@ -49,6 +49,12 @@ pub(crate) enum SseError {
     Busy,
     #[error("the daemon is shutting down; reconnect after it restarts")]
     ShuttingDown,
+    #[error(
+        "Host {0:?} is not allowed; connect through a configured host name (loopback by default)"
+    )]
+    ForeignHost(String),
+    #[error("Origin {0:?} is not allowed; cross-origin requests to the daemon are refused")]
+    ForeignOrigin(String),
 }
 
 impl SseError {
@@ -59,7 +65,9 @@ impl SseError {
             | Self::BodyUnreadable(_)
             | Self::Malformed { .. } => StatusCode::BAD_REQUEST,
             Self::UnknownConnection(_) => StatusCode::NOT_FOUND,
-            Self::IdentityMismatch { .. } => StatusCode::FORBIDDEN,
+            Self::IdentityMismatch { .. } | Self::ForeignHost(_) | Self::ForeignOrigin(_) => {
+                StatusCode::FORBIDDEN
+            }
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Busy | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         }

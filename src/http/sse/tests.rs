@@ -738,7 +738,7 @@ async fn client_that_never_reads_is_disconnected() {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
     let mut tcp = socket.connect(addr).await.expect("connect");
-    tcp.write_all(b"GET /sse HTTP/1.1\r\nHost: test\r\naccept: text/event-stream\r\n\r\n")
+    tcp.write_all(b"GET /sse HTTP/1.1\r\nHost: 127.0.0.1\r\naccept: text/event-stream\r\n\r\n")
         .await
         .expect("send GET");
     let mut seen = Vec::new();
@@ -844,4 +844,70 @@ async fn full_inbound_queue_gives_503() {
     .expect("queue drains");
     assert_eq!(status, 202);
     assert_eq!(stream.next_message().await.expect("pong")["id"], 3);
+}
+
+#[tokio::test]
+async fn foreign_host_and_origin_are_refused() {
+    let h = start(test_config()).await;
+    let response = h
+        .http
+        .get(format!("{}/sse", h.base))
+        .header("host", "evil.example:80")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 403);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("evil.example")
+    );
+
+    let stream = h.open_raw("", &[("origin", "http://localhost:3000")]).await;
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let response = h
+        .http
+        .post(h.absolute(&stream.endpoint))
+        .header("origin", "https://evil.example")
+        .body(ping.to_string())
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 403);
+    assert_eq!(h.post_json(&stream.endpoint, &ping).await, 202);
+}
+
+#[test]
+fn host_guard_matches_names_ports_and_ipv6() {
+    let allowed = SseConfig::default().allowed_hosts;
+    let check = |host: &str, origin: Option<&str>| {
+        let mut request = http::Request::builder().uri("/sse").header("host", host);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let (parts, ()) = request.body(()).expect("request").into_parts();
+        super::guard::check(&parts, &allowed).is_ok()
+    };
+    assert!(check("localhost:7777", None));
+    assert!(check("127.0.0.1", None));
+    assert!(check("[::1]:7777", None));
+    assert!(check("LOCALHOST:1", Some("http://127.0.0.1:5173")));
+    assert!(!check("evil.example", None));
+    assert!(!check("localhost.evil.example:7777", None));
+    assert!(!check("localhost:7777", Some("null")));
+    assert!(!check("localhost:7777", Some("https://evil.example")));
+
+    let pinned = vec!["localhost:8080".to_owned()];
+    let (parts, ()) = http::Request::builder()
+        .header("host", "localhost:9090")
+        .body(())
+        .expect("request")
+        .into_parts();
+    assert!(super::guard::check(&parts, &pinned).is_err());
+    assert!(
+        super::guard::check(&parts, &[]).is_ok(),
+        "empty list allows all"
+    );
 }
