@@ -40,7 +40,6 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::SseConfig;
 pub use identity::{SESSION_HEADER, SESSION_QUERY};
-pub use transport::SseTransportError;
 
 use registry::Registry;
 use transport::SseTransport;

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Why a message could not be handed to the SSE stream.
 #[derive(Debug, thiserror::Error)]
-pub enum SseTransportError {
+pub(crate) enum SseTransportError {
     /// The connection is already closed (stream dropped, shut down, or cancelled).
     #[error("SSE connection {0} is closed")]
     Closed(Arc<str>),
