@@ -1,16 +1,19 @@
 //! The axum router: `/sse` + `/message` (legacy SSE), `/mcp` (Streamable HTTP), `/health`,
-//! and the guards every MCP route passes (Origin/Host, session name).
+//! and the guards every route passes (Origin/Host, session name).
 
 pub mod guard;
 pub mod health;
+pub mod sse;
 pub mod streamable;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
+use crate::mcp::{ConnectionIdentity, CoordServer};
 use crate::service::Coordinator;
 
 /// Builds the whole HTTP surface of the daemon.
@@ -18,6 +21,7 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
     let settings = coord.settings().clone();
     let mcp = Router::new()
         .nest_service("/mcp", streamable::service(coord.clone(), shutdown.clone()))
+        .merge(legacy_sse(coord.clone(), shutdown).router())
         .layer(axum::middleware::from_fn(guard::session_name));
 
     Router::new()
@@ -28,4 +32,30 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
             Arc::new(guard::OriginPolicy::from_settings(&settings.server)),
             guard::origin_and_host,
         ))
+}
+
+/// The legacy SSE transport; one [`CoordServer`] per stream, bound at GET time.
+fn legacy_sse(coord: Arc<Coordinator>, shutdown: CancellationToken) -> sse::SseServer {
+    let server = &coord.settings().server;
+    let config = sse::SseConfig {
+        keep_alive: Duration::from_secs(server.sse_keep_alive_seconds),
+        outbound_queue: server.sse_queue,
+        max_body_bytes: server.max_body_bytes,
+        // Host and Origin are checked by `guard::origin_and_host` for every route alike.
+        allowed_hosts: Vec::new(),
+        ..sse::SseConfig::default()
+    };
+    sse::SseServer::new(
+        config,
+        move |info: &sse::SseConnectionInfo| {
+            let identity = ConnectionIdentity::new(
+                info.connection_id.clone(),
+                "sse",
+                info.requested_session.clone(),
+                coord.connections().open("sse"),
+            );
+            CoordServer::new(coord.clone(), identity)
+        },
+        shutdown,
+    )
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::client::{call, connect_http, try_connect_http};
+use crate::support::client::{call, connect_http, connect_sse, try_connect_http};
 use crate::support::daemon::TestDaemon;
 use crate::support::redis::RedisServer;
 
@@ -265,4 +265,115 @@ async fn shutdown_closes_open_connections_promptly() {
     let started = std::time::Instant::now();
     d.stop().await;
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn legacy_sse_initialize_list_call_and_identity() {
+    let redis = RedisServer::start();
+    let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
+    let a = connect_sse(&d.sse_url(), &[]).await;
+    let b = connect_sse(&d.sse_url(), &[]).await;
+    let tools = a.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "whoami"));
+    let wa = call(&a, "whoami", json!({})).await.ok().clone();
+    let wb = call(&b, "whoami", json!({})).await.ok().clone();
+    assert_eq!(wa["transport"], "sse");
+    assert_ne!(wa["session"], wb["session"], "two streams, two identities");
+    let named = connect_sse(&format!("{}?session=pane-3", d.sse_url()), &[]).await;
+    assert_eq!(
+        call(&named, "whoami", json!({})).await.ok()["session"],
+        "pane-3"
+    );
+    let by_header = connect_sse(&d.sse_url(), &[("X-Coord-Session", "pane-4")]).await;
+    assert_eq!(
+        call(&by_header, "whoami", json!({})).await.ok()["session"],
+        "pane-4"
+    );
+    let h = call(&a, "health_check", json!({})).await;
+    assert_eq!(h.ok()["connections"]["sse"], 4);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn legacy_sse_http_errors() {
+    let redis = RedisServer::start();
+    let mut d = TestDaemon::on_redis(&redis, |s| {
+        s.server.max_body_bytes = 4096;
+        s.messages.max_bytes = 1024;
+    })
+    .await;
+    let http = reqwest::Client::new();
+    // An unknown sessionId is 404; a bad session name on GET is 400; a foreign Origin 403.
+    let r = http
+        .post(format!("{}/message?sessionId=nope", d.base))
+        .json(&json!({"jsonrpc":"2.0","id":1,"method":"ping"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = http
+        .get(format!("{}?session=bad%20name", d.sse_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("allowed"));
+    let r = http
+        .get(d.sse_url())
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Open a real stream, then: malformed JSON 400, oversize 413, identity mismatch 403.
+    let transport = crate::support::sse_client::SseClientTransport::connect(&format!(
+        "{}?session=owner",
+        d.sse_url()
+    ))
+    .await
+    .unwrap();
+    let endpoint = transport.endpoint().to_string();
+    let r = http
+        .post(&endpoint)
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .post(&endpoint)
+        .header("Content-Type", "application/json")
+        .body(format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"p":"{}"}}}}"#,
+            "x".repeat(8000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // The endpoint repeats `&session=owner`; a POST naming another session is refused.
+    let bare = endpoint.split("&session=").next().unwrap().to_string();
+    let r = http
+        .post(&bare)
+        .header("X-Coord-Session", "someone-else")
+        .json(&json!({"jsonrpc":"2.0","id":1,"method":"ping"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(&endpoint)
+        .json(&json!({"jsonrpc":"2.0","id":1,"method":"ping"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        202,
+        "the connection still works after bad requests"
+    );
+    drop(transport);
+    d.stop().await;
 }

@@ -32,6 +32,23 @@ pub async fn try_connect_http(url: &str, headers: &[(&str, &str)]) -> anyhow::Re
     Ok(().serve(transport).await?)
 }
 
+/// Connects over the legacy SSE transport (`GET /sse`), optionally with extra headers.
+pub async fn connect_sse(url: &str, headers: &[(&str, &str)]) -> Client {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    let transport = super::sse_client::SseClientTransport::connect_with_headers(url, map)
+        .await
+        .expect("SSE stream opens");
+    ().serve(transport)
+        .await
+        .expect("MCP client connects over /sse")
+}
+
 /// The outcome of one tool call, parsed.
 #[derive(Debug, Clone)]
 pub struct ToolOutcome {

@@ -5,3 +5,4 @@
 pub mod client;
 pub mod daemon;
 pub mod redis;
+pub mod sse_client;
