@@ -1,4 +1,5 @@
 //! Pure rules with no I/O: naming, tiers, hierarchy, the record types.
 
+pub mod lock_name;
 pub mod session_name;
 pub mod tiers;
