@@ -85,6 +85,14 @@ impl ServerHandler for CoordServer {
                 None,
             ));
         }
+        if let Some(parts) = context.extensions.get::<http::request::Parts>()
+            && let Some(id) = parts
+                .headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+        {
+            self.identity().note_transport_session(id);
+        }
         let tcc = ToolCallContext::new(self, request, context);
         let result = self.tools.call(tcc).await;
         let outcome = match &result {

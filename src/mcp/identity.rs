@@ -21,6 +21,24 @@ pub struct ConnectionIdentity {
     transport: &'static str,
     bound: RwLock<Binding>,
     _open: ConnectionGuard,
+    /// Asks the transport whether its session (given its id) is still open; see
+    /// [`ConnectionIdentity::is_open`].
+    open_check: Option<DebugOpaque<OpenCheck>>,
+    /// The transport's own session id (Streamable HTTP's `Mcp-Session-Id`), learnt from the
+    /// first request that carries it.
+    transport_session: std::sync::OnceLock<String>,
+}
+
+/// Answers "is the transport session with this id still open?" without blocking.
+pub type OpenCheck = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Holds a closure in a `Debug` struct.
+struct DebugOpaque<T>(T);
+
+impl<T> std::fmt::Debug for DebugOpaque<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<fn>")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +72,30 @@ impl ConnectionIdentity {
             transport,
             bound: RwLock::new(binding),
             _open: open,
+            open_check: None,
+            transport_session: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Lets [`ConnectionIdentity::is_open`] ask the transport. Streamable HTTP needs it: after
+    /// a client's DELETE, rmcp lets in-flight handlers run on for a few seconds, and a lock
+    /// waiter must not be granted a lock nobody can receive in that window. (Legacy SSE needs
+    /// none: its connection token cancels the request at once.)
+    pub fn with_open_check(mut self, check: OpenCheck) -> Self {
+        self.open_check = Some(DebugOpaque(check));
+        self
+    }
+
+    /// Records the transport's session id (first one wins).
+    pub fn note_transport_session(&self, id: &str) {
+        let _ = self.transport_session.set(id.to_string());
+    }
+
+    /// False once the transport says this connection's session is gone.
+    pub fn is_open(&self) -> bool {
+        match (&self.open_check, self.transport_session.get()) {
+            (Some(check), Some(id)) => (check.0)(id),
+            _ => true,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod caller;
 pub mod connections;
 pub mod error;
 pub mod health;
+pub mod locks;
 
 use std::sync::Arc;
 use std::time::Instant;

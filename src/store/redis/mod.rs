@@ -27,6 +27,7 @@ pub struct RedisStore {
     timeout: Duration,
     url_for_logs: String,
     settings: std::sync::Arc<Settings>,
+    lock_events: locks::LockEvents,
 }
 
 impl RedisStore {
@@ -51,6 +52,7 @@ impl RedisStore {
             timeout,
             url_for_logs: redact_url(&settings.store.redis_url),
             settings: std::sync::Arc::new(settings.clone()),
+            lock_events: locks::LockEvents::default(),
         })
     }
 
