@@ -11,8 +11,7 @@ use super::CoordServer;
 /// The full tool set (built once per process).
 pub fn all() -> ToolRouter<CoordServer> {
     let mut router = CoordServer::system_tools();
-    for extra in [CoordServer::lock_tools()] {
-        router.merge(extra);
-    }
+    // Each capability adds its router here.
+    router.merge(CoordServer::lock_tools());
     router
 }

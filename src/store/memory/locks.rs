@@ -293,10 +293,7 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
 
     // 5. FIFO, skipping dead heads.
     let own = waiter.map(|w| w.id.as_str());
-    loop {
-        let Some(head) = st.locks.queues.get(name).and_then(|q| q.front()).cloned() else {
-            break;
-        };
+    while let Some(head) = st.locks.queues.get(name).and_then(|q| q.front()).cloned() {
         if Some(head.as_str()) == own {
             break;
         }
