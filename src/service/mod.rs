@@ -8,6 +8,7 @@ pub mod caller;
 pub mod connections;
 pub mod error;
 pub mod health;
+pub mod tmux;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,17 +28,20 @@ pub struct Coordinator {
     started: Instant,
     connections: Connections,
     tiers: TierThresholds,
+    tmux: tmux::TmuxRuntime,
 }
 
 impl Coordinator {
     pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>) -> Arc<Self> {
         let tiers = TierThresholds::from_settings(&settings.sessions);
+        let tmux = tmux::TmuxRuntime::new(&settings.tmux);
         Arc::new(Self {
             store,
             settings,
             started: Instant::now(),
             connections: Connections::default(),
             tiers,
+            tmux,
         })
     }
 

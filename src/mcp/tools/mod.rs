@@ -2,6 +2,7 @@
 //! and [`all`] joins them.
 
 mod system;
+mod tmux;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 
@@ -10,7 +11,9 @@ use super::CoordServer;
 /// The full tool set (built once per process).
 pub fn all() -> ToolRouter<CoordServer> {
     let mut router = CoordServer::system_tools();
-    for extra in [] as [ToolRouter<CoordServer>; 0] {
+    // One entry per capability (more join as they land).
+    #[allow(clippy::single_element_loop)]
+    for extra in [CoordServer::tmux_tools()] {
         router.merge(extra);
     }
     router
