@@ -63,6 +63,9 @@ impl TmuxCommand {
 
 /// tmux ends a command at any argument ending in `;` and reads a final `\;` as a literal `;`.
 /// So a trailing `;` gets a backslash in front; tmux removes it again.
+/// What a client prints when the server went away while it connected.
+const SERVER_EXITED: &str = "server exited unexpectedly";
+
 pub fn escape(arg: &str) -> String {
     match arg.strip_suffix(';') {
         Some(head) => format!("{head}\\;"),
@@ -82,6 +85,18 @@ impl Tmux {
     /// `target` names the session the command is about: when tmux says it cannot find it
     /// (or that no server runs at all), the error says that session is gone.
     pub async fn run(&self, cmd: TmuxCommand, target: Option<&str>) -> Result<String, TmuxError> {
+        match self.run_once(&cmd, target).await {
+            // The server was exiting (its last session just ended) as we connected; nothing
+            // was executed. A second try starts a fresh server or finds none.
+            Err(TmuxError::Failed { stderr, .. }) if stderr.contains(SERVER_EXITED) => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                self.run_once(&cmd, target).await
+            }
+            other => other,
+        }
+    }
+
+    async fn run_once(&self, cmd: &TmuxCommand, target: Option<&str>) -> Result<String, TmuxError> {
         let mut child = tokio::process::Command::new(&self.binary);
         child
             .arg("-L")
@@ -132,6 +147,8 @@ impl Tmux {
         let missing = ["can't find session", "no such session", "can't find pane"]
             .iter()
             .chain(&["can't find window", "no such window", "no such pane"])
+            // What a target lookup says when the server has no session at all.
+            .chain(&["no current target"])
             .any(|m| stderr.contains(m));
         match target {
             Some(name) if no_server || missing => TmuxError::NoSession {

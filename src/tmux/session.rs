@@ -92,7 +92,11 @@ impl Tmux {
                     .into(),
             });
         }
+        // exit-empty off: our server stays up when its last session ends. Otherwise it exits
+        // then, and a client connecting in that moment fails ("server exited unexpectedly").
         let mut cmd = TmuxCommand::new("set-option")
+            .args(["-g", "exit-empty", "off"])
+            .then("set-option")
             .args(["-g", "history-limit", HISTORY_LIMIT])
             .then("new-session")
             .args(["-d", "-s", spec.name, "-x", WIDTH, "-y", HEIGHT, "-c"])

@@ -7,3 +7,4 @@ mod conformance;
 mod foundation;
 mod outside_clients;
 mod support;
+mod tmux;

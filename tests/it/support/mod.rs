@@ -6,3 +6,4 @@ pub mod client;
 pub mod daemon;
 pub mod redis;
 pub mod sse_client;
+pub mod tmux;
