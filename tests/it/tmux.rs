@@ -548,3 +548,56 @@ async fn bad_input_is_refused_and_starts_nothing() {
     assert!(socket.sessions().is_empty(), "nothing was started");
     d.stop().await;
 }
+
+#[tokio::test]
+async fn keys_reach_an_interactive_shell_and_multiline_text_is_typed_as_lines() {
+    let socket = TmuxSocket::new();
+    let mut d = daemon(&socket, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let master = as_session(&d, "m").await;
+    call(
+        &master,
+        "create_session",
+        json!({ "project": "sh", "task": "1", "working_dir": dir.path(),
+                "command": "bash --norc --noprofile -i", "env": { "PS1": "prompt> " } }),
+    )
+    .await
+    .ok();
+    logs_until(&master, "child_sh_task_1", "prompt>").await;
+    let sent = call(
+        &master,
+        "send_keys",
+        json!({ "session": "child_sh_task_1", "text": "echo $((6*7))" }),
+    )
+    .await;
+    assert_eq!(sent.ok()["confirmed"], true, "{}", sent.text);
+    logs_until(&master, "child_sh_task_1", "\n42\n").await;
+
+    // Typed without Enter: it shows on the input line and is not run.
+    let typed = call(
+        &master,
+        "send_keys",
+        json!({ "session": "child_sh_task_1", "text": "echo not-yet", "enter": false }),
+    )
+    .await;
+    let t = typed.ok();
+    assert_eq!(t["confirmed"], true, "{t}");
+    assert_eq!(t["enter_presses"], 0);
+    let logs = call(
+        &master,
+        "get_session_logs",
+        json!({ "session": "child_sh_task_1", "lines": 1 }),
+    )
+    .await;
+    assert_eq!(logs.ok()["output"], "prompt> echo not-yet");
+    // An empty text with Enter presses Enter: now it runs.
+    let enter = call(
+        &master,
+        "send_keys",
+        json!({ "session": "child_sh_task_1", "text": "" }),
+    )
+    .await;
+    assert_eq!(enter.ok()["confirmed"], true, "{}", enter.text);
+    logs_until(&master, "child_sh_task_1", "\nnot-yet\n").await;
+    d.stop().await;
+}
