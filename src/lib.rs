@@ -8,5 +8,6 @@ pub mod domain;
 pub mod http;
 pub mod logging;
 pub mod mcp;
+pub mod ops;
 pub mod service;
 pub mod store;

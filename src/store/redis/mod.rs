@@ -10,6 +10,8 @@ mod messages;
 mod sessions;
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -27,6 +29,8 @@ pub struct RedisStore {
     timeout: Duration,
     url_for_logs: String,
     settings: std::sync::Arc<Settings>,
+    /// Failed calls since start, shared by clones (`/metrics`).
+    errors: Arc<AtomicU64>,
 }
 
 impl RedisStore {
@@ -51,6 +55,7 @@ impl RedisStore {
             timeout,
             url_for_logs: redact_url(&settings.store.redis_url),
             settings: std::sync::Arc::new(settings.clone()),
+            errors: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -72,14 +77,18 @@ impl RedisStore {
             let conn = self.pool.get().await?;
             f(conn).await.map_err(StoreError::from)
         };
-        match tokio::time::timeout(self.timeout, work).await {
+        let result = match tokio::time::timeout(self.timeout, work).await {
             Ok(result) => result,
             Err(_) => Err(StoreError::Unavailable(format!(
                 "no answer from Redis at {} within {} ms",
                 self.url_for_logs,
                 self.timeout.as_millis()
             ))),
+        };
+        if result.is_err() {
+            self.errors.fetch_add(1, Ordering::Relaxed);
         }
+        result
     }
 
     /// A dedicated (non-pooled) client, for pub/sub subscriptions.
@@ -107,6 +116,10 @@ impl Store for RedisStore {
             .run(|mut c| async move { redis::cmd("TIME").query_async(&mut c).await })
             .await?;
         Ok(secs * 1000 + micros / 1000)
+    }
+
+    fn errors_total(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
     }
 
     fn describe(&self) -> String {
