@@ -1,4 +1,6 @@
 //! Operations: sd_notify, /metrics, the unit files, install-service, doctor, start script.
 
+mod doctor;
 mod metrics;
 mod systemd_notify;
+mod units;
