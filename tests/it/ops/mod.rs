@@ -2,5 +2,6 @@
 
 mod doctor;
 mod metrics;
+mod start_script;
 mod systemd_notify;
 mod units;

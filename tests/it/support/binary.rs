@@ -12,6 +12,12 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_mcp-coord");
 pub fn command(cwd: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args).current_dir(cwd);
+    clean_env(&mut cmd);
+    cmd
+}
+
+/// Removes every variable that configures mcp-coord or makes it think systemd runs it.
+pub fn clean_env(cmd: &mut Command) {
     for (name, _) in std::env::vars_os() {
         let n = name.to_string_lossy();
         if n.starts_with("MCP_COORD_")
@@ -31,5 +37,4 @@ pub fn command(cwd: &Path, args: &[&str]) -> Command {
             cmd.env_remove(&name);
         }
     }
-    cmd
 }
