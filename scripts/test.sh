@@ -15,6 +15,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# systemd-analyze checks the unit files (tests/it/ops/units.rs). Installed when apt-get is
+# at hand; otherwise that test prints "SKIPPED … systemd-analyze is not installed".
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "== installing systemd (for systemd-analyze verify)"
+    { as_root apt-get update -qq \
+      && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null; } \
+      || echo "== could not install systemd: the unit-file check will be skipped"
+  else
+    echo "== no systemd-analyze and no apt-get: the unit-file check will be skipped"
+  fi
+fi
 for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^${component}" || rustup component add "$component"
 done

@@ -150,3 +150,34 @@ fn no_watchdog_pings_unless_systemd_asks_for_them() {
         Some(0)
     );
 }
+
+#[test]
+fn under_systemd_logs_are_one_json_object_per_line_for_journalctl_o_cat() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = binary::command(dir.path(), &["serve", "--port", "0"])
+        // What systemd sets for every service: the format is detected, not configured.
+        .env("INVOCATION_ID", "0123456789abcdef0123456789abcdef")
+        .env("MCP_COORD_DATA_DIR", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let first = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let start: serde_json::Value = serde_json::from_str(&first)
+        .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {first}"));
+    let message = start["message"].as_str().unwrap();
+    assert!(
+        message.contains("listening on http://127.0.0.1:"),
+        "{message}"
+    );
+    assert_eq!(start["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(start["store"], "embedded");
+    assert!(start["addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(start["config"].as_str().unwrap().contains("flags"));
+    assert_eq!(start["level"], "INFO");
+}
