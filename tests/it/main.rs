@@ -6,4 +6,5 @@
 mod conformance;
 mod foundation;
 mod ops;
+mod outside_clients;
 mod support;

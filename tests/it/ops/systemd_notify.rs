@@ -170,14 +170,14 @@ fn under_systemd_logs_are_one_json_object_per_line_for_journalctl_o_cat() {
     let _ = child.wait();
     let start: serde_json::Value = serde_json::from_str(&first)
         .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {first}"));
+    // The one start line: version, address, store and config sources.
     let message = start["message"].as_str().unwrap();
     assert!(
         message.contains("listening on http://127.0.0.1:"),
         "{message}"
     );
-    assert_eq!(start["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(start["store"], "embedded");
-    assert!(start["addr"].as_str().unwrap().starts_with("127.0.0.1:"));
-    assert!(start["config"].as_str().unwrap().contains("flags"));
+    assert!(message.contains(env!("CARGO_PKG_VERSION")), "{message}");
+    assert!(message.contains("store: embedded"), "{message}");
+    assert!(message.contains("config: defaults"), "{message}");
     assert_eq!(start["level"], "INFO");
 }
