@@ -8,6 +8,7 @@ pub mod caller;
 pub mod connections;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod tmux;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use std::time::Instant;
 pub use caller::Caller;
 pub use connections::Connections;
 pub use error::ServiceError;
+pub use metrics::Metrics;
 
 use crate::config::Settings;
 use crate::domain::tiers::TierThresholds;
@@ -29,6 +31,7 @@ pub struct Coordinator {
     connections: Connections,
     tiers: TierThresholds,
     tmux: tmux::TmuxRuntime,
+    metrics: Metrics,
 }
 
 impl Coordinator {
@@ -42,6 +45,7 @@ impl Coordinator {
             connections: Connections::default(),
             tiers,
             tmux,
+            metrics: Metrics::new(),
         })
     }
 
@@ -55,6 +59,11 @@ impl Coordinator {
 
     pub fn connections(&self) -> &Connections {
         &self.connections
+    }
+
+    /// Prometheus metrics; capabilities record through its methods (`lock_granted()`, …).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn tiers(&self) -> TierThresholds {
