@@ -2,4 +2,5 @@
 
 pub mod lock_name;
 pub mod session_name;
+pub mod spawn;
 pub mod tiers;

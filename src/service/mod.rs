@@ -9,6 +9,8 @@ pub mod connections;
 pub mod error;
 pub mod health;
 pub mod locks;
+pub mod metrics;
+pub mod tmux;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,6 +18,7 @@ use std::time::Instant;
 pub use caller::Caller;
 pub use connections::Connections;
 pub use error::ServiceError;
+pub use metrics::Metrics;
 
 use crate::config::Settings;
 use crate::domain::tiers::TierThresholds;
@@ -28,17 +31,22 @@ pub struct Coordinator {
     started: Instant,
     connections: Connections,
     tiers: TierThresholds,
+    tmux: tmux::TmuxRuntime,
+    metrics: Metrics,
 }
 
 impl Coordinator {
     pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>) -> Arc<Self> {
         let tiers = TierThresholds::from_settings(&settings.sessions);
+        let tmux = tmux::TmuxRuntime::new(&settings.tmux);
         Arc::new(Self {
             store,
             settings,
             started: Instant::now(),
             connections: Connections::default(),
             tiers,
+            tmux,
+            metrics: Metrics::new(),
         })
     }
 
@@ -52,6 +60,11 @@ impl Coordinator {
 
     pub fn connections(&self) -> &Connections {
         &self.connections
+    }
+
+    /// Prometheus metrics; capabilities record through its methods (`lock_granted()`, …).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn tiers(&self) -> TierThresholds {

@@ -6,4 +6,7 @@
 mod conformance;
 mod foundation;
 mod locks;
+mod ops;
+mod outside_clients;
 mod support;
+mod tmux;

@@ -3,6 +3,7 @@
 
 mod locks;
 mod system;
+mod tmux;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 
@@ -11,7 +12,9 @@ use super::CoordServer;
 /// The full tool set (built once per process).
 pub fn all() -> ToolRouter<CoordServer> {
     let mut router = CoordServer::system_tools();
-    // Each capability adds its router here.
-    router.merge(CoordServer::lock_tools());
+    // One entry per capability (more join as they land).
+    for extra in [CoordServer::lock_tools(), CoordServer::tmux_tools()] {
+        router.merge(extra);
+    }
     router
 }

@@ -22,6 +22,7 @@ const NOTE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// The locks part of the embedded state.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LockState {
     /// Held locks by canonical name (ordered: descendants are a range).
     locks: BTreeMap<String, LockRecord>,

@@ -6,7 +6,8 @@ use super::MemoryStore;
 use crate::store::SessionStore;
 
 /// The sessions part of the embedded state.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SessionState {
     /// Live session name → last activity (ms). The embedded twin of Redis's
     /// `sessions:last_seen` zset; lock decisions read it for the holder's tier.

@@ -64,5 +64,16 @@ pub fn test_settings() -> Settings {
     s.server.shutdown_grace_seconds = 3;
     s.store.timeout_ms = 500;
     s.log.format = "text".into();
+    // Each test's embedded store gets its own data directory (they are claimed exclusively).
+    let dir = tempfile::Builder::new()
+        .prefix("mcp-coord-test-")
+        .tempdir()
+        .expect("temp dir");
+    s.store.data_dir = dir.keep().display().to_string();
+    // Never the real `mcp-coord` tmux socket: a test that spawns sets its own (support/tmux.rs).
+    s.tmux.socket = format!(
+        "mcp-coord-test-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
     s
 }
