@@ -17,6 +17,7 @@ pub struct Daemon {
     pub coord: Arc<Coordinator>,
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
+    reaper: JoinHandle<()>,
 }
 
 /// Opens the store, binds the listener and starts serving. Returns once the port is bound.
@@ -45,6 +46,8 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
             .await
     });
 
+    let reaper = crate::service::reaper::spawn(coord.clone(), shutdown.clone());
+
     let store_kind = coord.store().kind().as_str();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -70,6 +73,7 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
         coord,
         shutdown,
         server,
+        reaper,
     })
 }
 
@@ -78,7 +82,11 @@ impl Daemon {
     pub async fn shutdown(self) {
         let grace = Duration::from_secs(self.coord.settings().server.shutdown_grace_seconds);
         self.shutdown.cancel();
-        match tokio::time::timeout(grace, self.server).await {
+        let stopped = async {
+            let (server, _) = tokio::join!(self.server, self.reaper);
+            server
+        };
+        match tokio::time::timeout(grace, stopped).await {
             Ok(_) => tracing::info!("stopped"),
             Err(_) => tracing::warn!("connections still open after {grace:?}; stopping anyway"),
         }

@@ -1,4 +1,6 @@
 //! Pure rules with no I/O: naming, tiers, hierarchy, the record types.
 
+pub mod hierarchy;
+pub mod session;
 pub mod session_name;
 pub mod tiers;

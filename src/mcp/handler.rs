@@ -21,6 +21,30 @@ Take acquire_lock(\"pytest\") before running the test suite and acquire_lock(\"p
 before opening a PR; release_lock when done. acquire_lock(\"work\") claims the issue named by \
 your git branch. whoami shows who you are to the others.";
 
+/// Tools that mark the session active themselves (so the implicit heartbeat would be a
+/// second write), or must not register the caller's current name first.
+const OWN_HEARTBEAT: &[&str] = &["register_session", "heartbeat", "end_session"];
+
+impl CoordServer {
+    /// Every tool call counts as activity of the calling session (registering it the first
+    /// time). At most one store write per debounce interval per connection; a failure is
+    /// logged and does not fail the call (the tool reports store trouble itself).
+    async fn implicit_heartbeat(&self, tool: &str) {
+        if OWN_HEARTBEAT.contains(&tool) {
+            return;
+        }
+        let caller = self.caller();
+        let every = self.coord().heartbeat_debounce();
+        if !self.identity().touch_due(&caller.session, every) {
+            return;
+        }
+        if let Err(e) = self.coord().touch(&caller).await {
+            self.identity().touch_failed();
+            tracing::debug!(session = %caller.session, "implicit heartbeat not recorded: {e}");
+        }
+    }
+}
+
 impl ServerHandler for CoordServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -85,6 +109,7 @@ impl ServerHandler for CoordServer {
                 None,
             ));
         }
+        self.implicit_heartbeat(&tool).await;
         let tcc = ToolCallContext::new(self, request, context);
         let result = self.tools.call(tcc).await;
         let outcome = match &result {

@@ -7,7 +7,10 @@
 pub mod caller;
 pub mod connections;
 pub mod error;
+pub mod events;
 pub mod health;
+pub mod reaper;
+pub mod sessions;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,6 +18,8 @@ use std::time::Instant;
 pub use caller::Caller;
 pub use connections::Connections;
 pub use error::ServiceError;
+pub use events::{Event, Events};
+pub use reaper::ReaperStats;
 
 use crate::config::Settings;
 use crate::domain::tiers::TierThresholds;
@@ -27,6 +32,8 @@ pub struct Coordinator {
     started: Instant,
     connections: Connections,
     tiers: TierThresholds,
+    events: Events,
+    reaper: ReaperStats,
 }
 
 impl Coordinator {
@@ -38,6 +45,8 @@ impl Coordinator {
             started: Instant::now(),
             connections: Connections::default(),
             tiers,
+            events: Events::default(),
+            reaper: ReaperStats::new(),
         })
     }
 
@@ -55,6 +64,16 @@ impl Coordinator {
 
     pub fn tiers(&self) -> TierThresholds {
         self.tiers
+    }
+
+    /// Session events (tier changes, status reports, ends) for other capabilities.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// What this daemon's reaper has done so far.
+    pub fn reaper_stats(&self) -> &ReaperStats {
+        &self.reaper
     }
 
     pub fn uptime(&self) -> std::time::Duration {
