@@ -167,6 +167,30 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
+    /// A new record with nothing but a name and a role, registered and seen at `now_ms`.
+    pub fn new(name: &str, role: Role, now_ms: i64) -> Self {
+        SessionRecord {
+            name: name.to_string(),
+            role,
+            project: None,
+            task: None,
+            parent: None,
+            depth: 0,
+            branch: None,
+            cwd: None,
+            metadata: Map::new(),
+            connection_id: String::new(),
+            transport: String::new(),
+            registered: false,
+            registered_at_ms: now_ms,
+            last_seen_ms: now_ms,
+            status: None,
+            ended_at_ms: None,
+            end_reason: None,
+            rev: 0,
+        }
+    }
+
     pub fn is_ended(&self) -> bool {
         self.ended_at_ms.is_some()
     }

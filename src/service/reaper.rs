@@ -192,7 +192,8 @@ impl Coordinator {
 pub fn spawn(coord: Arc<Coordinator>, shutdown: CancellationToken) -> JoinHandle<()> {
     let every = Duration::from_secs(coord.settings().sessions.reaper_interval_seconds.max(1));
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
+        // The first run is one interval after start, like every later one.
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {

@@ -275,24 +275,10 @@ impl Coordinator {
                 None => {
                     let p = place(name, None, None, None, None).map_err(ServiceError::invalid)?;
                     SessionRecord {
-                        name: name.clone(),
-                        role: p.role,
                         project: p.project,
                         task: p.task,
                         parent: p.parent,
-                        depth: 0,
-                        branch: None,
-                        cwd: None,
-                        metadata: Map::new(),
-                        connection_id: String::new(),
-                        transport: String::new(),
-                        registered: false,
-                        registered_at_ms: now,
-                        last_seen_ms: now,
-                        status: None,
-                        ended_at_ms: None,
-                        end_reason: None,
-                        rev: 0,
+                        ..SessionRecord::new(name, p.role, now)
                     }
                 }
             };
@@ -691,24 +677,9 @@ impl Coordinator {
                 None => {
                     let p = place(child, None, None, None, None).map_err(ServiceError::invalid)?;
                     SessionRecord {
-                        name: child.to_string(),
-                        role: p.role,
                         project: p.project,
                         task: p.task,
-                        parent: None,
-                        depth: 0,
-                        branch: None,
-                        cwd: None,
-                        metadata: Map::new(),
-                        connection_id: String::new(),
-                        transport: String::new(),
-                        registered: false,
-                        registered_at_ms: now,
-                        last_seen_ms: now,
-                        status: None,
-                        ended_at_ms: None,
-                        end_reason: None,
-                        rev: 0,
+                        ..SessionRecord::new(child, p.role, now)
                     }
                 }
             };
