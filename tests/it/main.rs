@@ -5,4 +5,5 @@
 
 mod conformance;
 mod foundation;
+mod sessions;
 mod support;
