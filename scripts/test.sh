@@ -15,6 +15,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# The Python MCP SDK is an outside client the suite drives (skipped with a note if absent).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import mcp' 2>/dev/null; then
+  echo "== installing the Python mcp SDK"
+  python3 -m pip install -q mcp 2>/dev/null || echo "   (could not install it; its test will be skipped)"
+fi
 for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^${component}" || rustup component add "$component"
 done

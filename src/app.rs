@@ -50,11 +50,8 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
 
     let store_kind = coord.store().kind().as_str();
     tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        %addr,
-        store = store_kind,
-        config = %sources,
-        "mcp-coord {} listening on http://{addr} (legacy SSE: /sse, Streamable HTTP: /mcp, health: /health); store: {}; config: {}",
+        "mcp-coord {} listening on http://{addr} (legacy SSE: /sse, Streamable HTTP: /mcp, \
+         health: /health); store: {}; config: {}",
         env!("CARGO_PKG_VERSION"),
         coord.store().describe(),
         sources
@@ -87,9 +84,13 @@ impl Daemon {
             server
         };
         match tokio::time::timeout(grace, stopped).await {
-            Ok(_) => tracing::info!("stopped"),
+            Ok(_) => {}
             Err(_) => tracing::warn!("connections still open after {grace:?}; stopping anyway"),
         }
+        if let Err(e) = self.coord.store().shutdown().await {
+            tracing::error!("{e}");
+        }
+        tracing::info!("stopped");
     }
 
     /// A token that, when cancelled, stops the daemon (used by signal handling).

@@ -112,7 +112,8 @@ pub async fn origin_and_host(
 
 pub async fn session_name(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    if let Err(message) = requested_session(&parts) {
+    if let Err(e) = requested_session(&parts) {
+        let message = e.to_string();
         return (
             StatusCode::BAD_REQUEST,
             axum::Json(json!({ "error": "invalid_session_name", "message": message })),

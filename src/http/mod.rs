@@ -41,8 +41,6 @@ fn legacy_sse(coord: Arc<Coordinator>, shutdown: CancellationToken) -> sse::SseS
         keep_alive: Duration::from_secs(server.sse_keep_alive_seconds),
         outbound_queue: server.sse_queue,
         max_body_bytes: server.max_body_bytes,
-        // Host and Origin are checked by `guard::origin_and_host` for every route alike.
-        allowed_hosts: Vec::new(),
         ..sse::SseConfig::default()
     };
     sse::SseServer::new(

@@ -81,7 +81,7 @@ impl ServerHandler for CoordServer {
             match requested_session(parts) {
                 Ok(Some(name)) if !self.identity().is_explicit() => self.identity().bind(name),
                 Ok(_) => {}
-                Err(message) => return Err(ErrorData::invalid_params(message, None)),
+                Err(e) => return Err(ErrorData::invalid_params(e.to_string(), None)),
             }
         }
         context.peer.set_peer_info(request.clone());

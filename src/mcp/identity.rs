@@ -116,72 +116,53 @@ impl ConnectionIdentity {
     }
 }
 
-/// The session a request asks for, from `X-Coord-Session` or `?session=`; the header wins.
-/// Returns `Err` with a message when the value is present but not a valid name.
-pub fn requested_session(parts: &http::request::Parts) -> Result<Option<String>, String> {
-    let from_header = parts
-        .headers
-        .get(SESSION_HEADER)
-        .map(|v| {
-            v.to_str()
-                .map(str::trim)
-                .map(String::from)
-                .map_err(|_| "X-Coord-Session is not ASCII".to_string())
-        })
-        .transpose()?;
-    let from_query = parts.uri.query().and_then(|q| {
-        q.split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k == SESSION_QUERY).then(|| percent_decode(v))
-        })
-    });
-    let name = match (from_header, from_query) {
-        (Some(h), Some(q)) if h != q => {
-            return Err(format!(
-                "X-Coord-Session ({h}) and ?session= ({q}) disagree; give one of them"
-            ));
-        }
-        (Some(h), _) => Some(h),
-        (None, q) => q,
-    };
-    match name {
-        Some(n) if n.is_empty() => Ok(None),
-        Some(n) => session_name::validate(&n).map(|_| Some(n)),
-        None => Ok(None),
-    }
+/// Why the session a request names cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionRequestError {
+    #[error(
+        "the request names session {query:?} in ?session= but {header:?} in X-Coord-Session; \
+         send one name, or the same name in both"
+    )]
+    Conflict { query: String, header: String },
+    #[error("the X-Coord-Session header is not valid UTF-8; send a plain-text session name")]
+    HeaderNotUtf8,
+    #[error("{0}")]
+    InvalidName(String),
 }
 
-/// Minimal `%XX` decoding for the `session` query value (names are ASCII anyway).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
+/// The session a request asks for, from `?session=` or `X-Coord-Session` (they must agree).
+///
+/// An empty value counts as absent: `.mcp.json` expands an unset `${VAR}` to an empty string,
+/// and that should mean "no name", not a session called "".
+pub fn requested_session(
+    parts: &http::request::Parts,
+) -> Result<Option<String>, SessionRequestError> {
+    let from_query = query_param(parts, SESSION_QUERY).filter(|name| !name.is_empty());
+    let from_header = match parts.headers.get(SESSION_HEADER) {
+        None => None,
+        Some(value) => {
+            let value = value
+                .to_str()
+                .map_err(|_| SessionRequestError::HeaderNotUtf8)?;
+            Some(value.trim().to_owned()).filter(|name| !name.is_empty())
         }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    };
+    let name = match (from_query, from_header) {
+        (Some(query), Some(header)) if query != header => {
+            return Err(SessionRequestError::Conflict { query, header });
+        }
+        (Some(name), _) | (None, Some(name)) => name,
+        (None, None) => return Ok(None),
+    };
+    session_name::validate(&name).map_err(SessionRequestError::InvalidName)?;
+    Ok(Some(name))
+}
+
+/// First value of query parameter `key`, percent-decoded; `None` when absent or unparsable.
+pub fn query_param(parts: &http::request::Parts, key: &str) -> Option<String> {
+    let axum::extract::Query(pairs) =
+        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).ok()?;
+    pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
 #[cfg(test)]
@@ -220,11 +201,10 @@ mod tests {
     #[test]
     fn bad_or_conflicting_names_are_refused() {
         assert!(requested_session(&parts("/sse?session=a*b", None)).is_err());
-        assert!(
-            requested_session(&parts("/sse?session=a", Some("b")))
-                .unwrap_err()
-                .contains("disagree")
-        );
+        assert!(matches!(
+            requested_session(&parts("/sse?session=a", Some("b"))),
+            Err(SessionRequestError::Conflict { .. })
+        ));
         assert!(requested_session(&parts("/sse?session=%", None)).is_err());
     }
 }

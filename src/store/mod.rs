@@ -56,12 +56,19 @@ pub trait Store: LockStore + SessionStore + MessageStore + Send + Sync + 'static
 
     /// Where this store points, for logs (a Redis URL without its password, or a data dir).
     fn describe(&self) -> String;
+
+    /// Called once when the daemon stops: the embedded store writes its last snapshot.
+    async fn shutdown(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Opens the store the settings select: Redis when a URL is set, else the embedded store.
 pub async fn open(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
     if settings.store.redis_url.is_empty() {
-        Ok(Arc::new(memory::MemoryStore::new(settings)))
+        let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        let dir = settings.data_dir(&env);
+        Ok(Arc::new(memory::MemoryStore::open(settings, &dir)?))
     } else {
         Ok(Arc::new(redis::RedisStore::connect(settings).await?))
     }

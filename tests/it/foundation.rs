@@ -377,3 +377,22 @@ async fn legacy_sse_http_errors() {
     drop(transport);
     d.stop().await;
 }
+
+#[tokio::test]
+async fn two_daemons_never_share_an_embedded_data_directory() {
+    let mut first = TestDaemon::embedded(|_| {}).await;
+    let dir = first.coord().settings().store.data_dir.clone();
+    let mut settings = crate::support::daemon::test_settings();
+    settings.store.data_dir = dir.clone();
+    let err = match mcp_coord::app::start(settings, &mcp_coord::config::Sources::default()).await {
+        Ok(_) => panic!("a second daemon on {dir} must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("already uses the embedded data directory"),
+        "{err}"
+    );
+    assert!(err.contains("REDIS_URL"), "says what to do: {err}");
+    first.stop().await;
+    assert!(std::path::Path::new(&dir).join("mcp-coord.lock").exists());
+}

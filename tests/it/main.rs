@@ -5,5 +5,6 @@
 
 mod conformance;
 mod foundation;
+mod outside_clients;
 mod sessions;
 mod support;

@@ -27,10 +27,6 @@ pub struct SseConfig {
     pub inbound_queue: usize,
     /// How long a POST may wait for room in a full inbound queue before it gets 503.
     pub inbound_send_timeout: Duration,
-    /// Hosts that may appear in `Host` and `Origin` (`name` for any port, `name:port` for one
-    /// port); anything else gets 403, which stops DNS rebinding and cross-site requests from
-    /// web pages. Loopback by default; empty allows all.
-    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for SseConfig {
@@ -43,9 +39,6 @@ impl Default for SseConfig {
             outbound_send_timeout: Duration::from_secs(5),
             inbound_queue: 64,
             inbound_send_timeout: Duration::from_secs(5),
-            allowed_hosts: ["localhost", "127.0.0.1", "::1"]
-                .map(str::to_owned)
-                .to_vec(),
         }
     }
 }

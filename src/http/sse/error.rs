@@ -8,7 +8,7 @@ use axum::{
 use http::{StatusCode, header};
 use rmcp::model::{ErrorCode, RequestId};
 
-use super::identity::IdentityError;
+use crate::mcp::identity::SessionRequestError;
 
 /// Why a GET /sse or a POST to the message endpoint was refused.
 #[derive(Debug, thiserror::Error)]
@@ -21,7 +21,7 @@ pub(crate) enum SseError {
     )]
     UnknownConnection(String),
     #[error(transparent)]
-    Identity(#[from] IdentityError),
+    Identity(#[from] SessionRequestError),
     #[error(
         "this connection is bound to {bound}, but the POST names session {requested:?}; \
          a connection's session is fixed when GET /sse opens it: open a new stream with \
@@ -49,12 +49,6 @@ pub(crate) enum SseError {
     Busy,
     #[error("the daemon is shutting down; reconnect after it restarts")]
     ShuttingDown,
-    #[error(
-        "Host {0:?} is not allowed; connect through a configured host name (loopback by default)"
-    )]
-    ForeignHost(String),
-    #[error("Origin {0:?} is not allowed; cross-origin requests to the daemon are refused")]
-    ForeignOrigin(String),
 }
 
 impl SseError {
@@ -65,9 +59,7 @@ impl SseError {
             | Self::BodyUnreadable(_)
             | Self::Malformed { .. } => StatusCode::BAD_REQUEST,
             Self::UnknownConnection(_) => StatusCode::NOT_FOUND,
-            Self::IdentityMismatch { .. } | Self::ForeignHost(_) | Self::ForeignOrigin(_) => {
-                StatusCode::FORBIDDEN
-            }
+            Self::IdentityMismatch { .. } => StatusCode::FORBIDDEN,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Busy | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         }

@@ -17,7 +17,6 @@ use tokio::sync::mpsc::{self, error::SendTimeoutError};
 use super::{
     SseConnectionInfo, SseSessionBinding, SseState,
     error::SseError,
-    guard,
     identity::{self, CONNECTION_QUERY, SESSION_QUERY},
     registry::Connection,
     stream::event_stream,
@@ -29,7 +28,6 @@ pub(crate) async fn open_stream(
     State(state): State<Arc<SseState>>,
     parts: Parts,
 ) -> Result<Response, SseError> {
-    guard::check(&parts, &state.config.allowed_hosts)?;
     if state.shutdown.is_cancelled() {
         return Err(SseError::ShuttingDown);
     }
@@ -103,7 +101,6 @@ pub(crate) async fn post_message(
 ) -> Result<StatusCode, SseError> {
     let (parts, body) = request.into_parts();
     let config = &state.config;
-    guard::check(&parts, &config.allowed_hosts)?;
     let connection_id = identity::query_param(&parts, CONNECTION_QUERY)
         .filter(|id| !id.is_empty())
         .ok_or(SseError::MissingConnectionId)?;

@@ -11,13 +11,11 @@
 //!    once; the service's reply arrives on the stream as an `event: message`.
 //!
 //! On top of the reference shape (rmcp 0.10's `SseServer`) this adapter binds the named
-//! session at GET time and checks it on every POST, refuses foreign `Host`/`Origin`, limits
-//! body size, and bounds both queues
+//! session at GET time and checks it on every POST, limits body size, and bounds both queues
 //! so a client that stops reading is disconnected instead of growing memory.
 
 mod config;
 mod error;
-mod guard;
 mod handlers;
 mod identity;
 mod registry;

@@ -460,12 +460,12 @@ async fn session_header_binds_and_is_inherited() {
 #[tokio::test]
 async fn endpoint_event_then_202_and_reply_on_stream() {
     let h = start(test_config()).await;
-    let mut stream = h.open_raw("?session=a%20b%2Fc", &[]).await;
+    let mut stream = h.open_raw("?session=pane_1.a-b", &[]).await;
     let id = stream.connection_id();
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id} is a uuid");
     assert_eq!(
         stream.endpoint,
-        format!("/message?sessionId={id}&session=a%20b%2Fc"),
+        format!("/message?sessionId={id}&session=pane_1.a-b"),
         "relative endpoint URI"
     );
 
@@ -476,7 +476,7 @@ async fn endpoint_event_then_202_and_reply_on_stream() {
     assert!(reply["result"]["serverInfo"].is_object(), "{reply}");
     assert_eq!(
         *h.probe.factory_calls.lock().expect("probe lock"),
-        [Some("a b/c".to_owned())]
+        [Some("pane_1.a-b".to_owned())]
     );
 }
 
@@ -844,70 +844,4 @@ async fn full_inbound_queue_gives_503() {
     .expect("queue drains");
     assert_eq!(status, 202);
     assert_eq!(stream.next_message().await.expect("pong")["id"], 3);
-}
-
-#[tokio::test]
-async fn foreign_host_and_origin_are_refused() {
-    let h = start(test_config()).await;
-    let response = h
-        .http
-        .get(format!("{}/sse", h.base))
-        .header("host", "evil.example:80")
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(response.status(), 403);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap_or_default()
-            .contains("evil.example")
-    );
-
-    let stream = h.open_raw("", &[("origin", "http://localhost:3000")]).await;
-    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
-    let response = h
-        .http
-        .post(h.absolute(&stream.endpoint))
-        .header("origin", "https://evil.example")
-        .body(ping.to_string())
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 403);
-    assert_eq!(h.post_json(&stream.endpoint, &ping).await, 202);
-}
-
-#[test]
-fn host_guard_matches_names_ports_and_ipv6() {
-    let allowed = SseConfig::default().allowed_hosts;
-    let check = |host: &str, origin: Option<&str>| {
-        let mut request = http::Request::builder().uri("/sse").header("host", host);
-        if let Some(origin) = origin {
-            request = request.header("origin", origin);
-        }
-        let (parts, ()) = request.body(()).expect("request").into_parts();
-        super::guard::check(&parts, &allowed).is_ok()
-    };
-    assert!(check("localhost:7777", None));
-    assert!(check("127.0.0.1", None));
-    assert!(check("[::1]:7777", None));
-    assert!(check("LOCALHOST:1", Some("http://127.0.0.1:5173")));
-    assert!(!check("evil.example", None));
-    assert!(!check("localhost.evil.example:7777", None));
-    assert!(!check("localhost:7777", Some("null")));
-    assert!(!check("localhost:7777", Some("https://evil.example")));
-
-    let pinned = vec!["localhost:8080".to_owned()];
-    let (parts, ()) = http::Request::builder()
-        .header("host", "localhost:9090")
-        .body(())
-        .expect("request")
-        .into_parts();
-    assert!(super::guard::check(&parts, &pinned).is_err());
-    assert!(
-        super::guard::check(&parts, &[]).is_ok(),
-        "empty list allows all"
-    );
 }

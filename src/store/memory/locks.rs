@@ -6,7 +6,8 @@ use super::MemoryStore;
 use crate::store::LockStore;
 
 /// The locks part of the embedded state.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LockState {}
 
 #[async_trait]

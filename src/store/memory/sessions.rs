@@ -14,6 +14,7 @@ use crate::store::{SessionStore, StoreError};
 
 /// The sessions part of the embedded state.
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SessionState {
     /// Live session name → last activity (ms). The embedded twin of Redis's
     /// `sessions:last_seen` zset; lock decisions read it for the holder's tier.

@@ -1,8 +1,14 @@
 //! Redis implementation of the store: the system of record.
 //!
 //! Every call goes through [`RedisStore::run`], which bounds it by `store.timeout_ms`, so a
-//! dead Redis turns into a prompt "store unavailable" instead of a hung tool call. The pool
-//! reconnects by itself when Redis comes back.
+//! dead Redis turns into a prompt "store unavailable" instead of a hung tool call.
+//!
+//! Connections: redis-rs's `MultiplexedConnection` pipelines concurrent commands over one
+//! socket and is meant to be shared by cloning. We check one out of the deadpool pool and
+//! share it, rather than checking out per call: deadpool "recycles" a connection on every
+//! checkout with an `UNWATCH` + `PING` round trip, which would double the cost of each store
+//! call. When the shared connection breaks, it goes back to the pool (which discards it) and
+//! the next call checks out a fresh one — so the daemon reconnects by itself.
 
 pub mod keys;
 mod locks;
@@ -14,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
+use redis::aio::MultiplexedConnection;
 
 use super::{Store, StoreError, StoreKind};
 use crate::config::Settings;
@@ -23,6 +30,8 @@ pub use keys::Keys;
 #[derive(Clone)]
 pub struct RedisStore {
     pool: Pool,
+    /// The checked-out connection every call shares (see the module docs).
+    shared: std::sync::Arc<parking_lot::RwLock<Option<std::sync::Arc<deadpool_redis::Connection>>>>,
     keys: Keys,
     timeout: Duration,
     url_for_logs: String,
@@ -47,6 +56,7 @@ impl RedisStore {
             .map_err(|e| StoreError::Internal(format!("cannot build the Redis pool: {e}")))?;
         Ok(Self {
             pool,
+            shared: Default::default(),
             keys: Keys::new(&settings.store.key_prefix),
             timeout,
             url_for_logs: redact_url(&settings.store.redis_url),
@@ -62,23 +72,68 @@ impl RedisStore {
         &self.settings
     }
 
-    /// Runs `f` with a pooled connection, bounded by the store timeout.
+    /// Runs `f` with the shared connection, bounded by the store timeout.
     pub async fn run<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
     where
-        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = Result<T, redis::RedisError>>,
     {
         let work = async {
-            let conn = self.pool.get().await?;
-            f(conn).await.map_err(StoreError::from)
+            let (slot, conn) = self.connection().await?;
+            let result = f(conn).await;
+            if let Err(e) = &result
+                && is_connection_failure(e)
+            {
+                self.discard(&slot);
+            }
+            result.map_err(StoreError::from)
         };
         match tokio::time::timeout(self.timeout, work).await {
             Ok(result) => result,
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "no answer from Redis at {} within {} ms",
-                self.url_for_logs,
-                self.timeout.as_millis()
-            ))),
+            Err(_) => {
+                // A hung socket looks exactly like this: start over on the next call.
+                if let Some(slot) = self.shared.read().clone() {
+                    self.discard(&slot);
+                }
+                Err(StoreError::Unavailable(format!(
+                    "no answer from Redis at {} within {} ms",
+                    self.url_for_logs,
+                    self.timeout.as_millis()
+                )))
+            }
+        }
+    }
+
+    /// The shared connection, checking one out of the pool if there is none.
+    async fn connection(
+        &self,
+    ) -> Result<
+        (
+            std::sync::Arc<deadpool_redis::Connection>,
+            MultiplexedConnection,
+        ),
+        StoreError,
+    > {
+        if let Some(slot) = self.shared.read().clone() {
+            let conn = (**slot).clone();
+            return Ok((slot, conn));
+        }
+        let fresh = std::sync::Arc::new(self.pool.get().await?);
+        let mut shared = self.shared.write();
+        // Another call may have checked one out meanwhile; use theirs, return ours.
+        let slot = shared.get_or_insert_with(|| fresh.clone()).clone();
+        let conn = (**slot).clone();
+        Ok((slot, conn))
+    }
+
+    /// Drops `slot` from the shared place (if it is still there), so the pool discards it.
+    fn discard(&self, slot: &std::sync::Arc<deadpool_redis::Connection>) {
+        let mut shared = self.shared.write();
+        if shared
+            .as_ref()
+            .is_some_and(|s| std::sync::Arc::ptr_eq(s, slot))
+        {
+            *shared = None;
         }
     }
 
@@ -116,6 +171,11 @@ impl Store for RedisStore {
             self.keys.prefix()
         )
     }
+}
+
+/// Errors after which the connection cannot be trusted any more.
+fn is_connection_failure(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
 }
 
 /// `redis://user:secret@host` → `redis://user:***@host`, so logs never carry a password.

@@ -64,5 +64,11 @@ pub fn test_settings() -> Settings {
     s.server.shutdown_grace_seconds = 3;
     s.store.timeout_ms = 500;
     s.log.format = "text".into();
+    // Each test's embedded store gets its own data directory (they are claimed exclusively).
+    let dir = tempfile::Builder::new()
+        .prefix("mcp-coord-test-")
+        .tempdir()
+        .expect("temp dir");
+    s.store.data_dir = dir.keep().display().to_string();
     s
 }

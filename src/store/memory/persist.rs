@@ -1,0 +1,142 @@
+//! Persistence of the embedded store: a data directory owned by one daemon, a JSON snapshot
+//! written atomically on an interval and at shutdown, loaded at start.
+//!
+//! A restart loses at most the last interval. Two daemons must never share a data directory
+//! (each would overwrite the other's snapshot), so the directory is claimed with an exclusive
+//! lock on `mcp-coord.lock`, released by the OS when the process ends — even after a crash.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::store::StoreError;
+
+/// File names inside the data directory.
+const LOCK_FILE: &str = "mcp-coord.lock";
+const SNAPSHOT_FILE: &str = "state.json";
+
+/// An exclusively claimed data directory.
+#[derive(Debug)]
+pub struct DataDir {
+    path: PathBuf,
+    /// Held open for the life of the daemon: the lock lives as long as this handle.
+    _lock: File,
+}
+
+impl DataDir {
+    /// Creates the directory if needed and claims it, or says who holds it.
+    pub fn claim(path: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(path).map_err(|e| {
+            StoreError::Internal(format!(
+                "cannot create the data directory {}: {e}; set MCP_COORD_DATA_DIR to a writable directory",
+                path.display()
+            ))
+        })?;
+        let lock_path = path.join(LOCK_FILE);
+        let mut lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                StoreError::Internal(format!("cannot open {}: {e}", lock_path.display()))
+            })?;
+        if lock.try_lock().is_err() {
+            let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            let holder = holder.trim();
+            return Err(StoreError::Internal(format!(
+                "another mcp-coord daemon{} already uses the embedded data directory {}; two daemons \
+                 must never share one: stop the other, give this one its own directory \
+                 (MCP_COORD_DATA_DIR), or point both at Redis (REDIS_URL)",
+                if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {holder})")
+                },
+                path.display()
+            )));
+        }
+        lock.set_len(0).ok();
+        let _ = write!(lock, "{}", std::process::id());
+        Ok(Self {
+            path: path.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn snapshot_path(&self) -> PathBuf {
+        self.path.join(SNAPSHOT_FILE)
+    }
+
+    /// Reads the last snapshot, if any. A snapshot that cannot be parsed stops the start
+    /// rather than being silently replaced (that would lose the user's state).
+    pub fn load(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        match std::fs::read(self.snapshot_path()) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Internal(format!(
+                "cannot read {}: {e}",
+                self.snapshot_path().display()
+            ))),
+        }
+    }
+
+    /// Writes a snapshot atomically: a temporary file, fsync, rename over the old one, fsync
+    /// of the directory. A crash leaves either the old snapshot or the new one, never half.
+    pub fn save(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        let target = self.snapshot_path();
+        let tmp = self.path.join(format!("{SNAPSHOT_FILE}.tmp"));
+        let io = |e: std::io::Error| {
+            StoreError::Internal(format!(
+                "cannot write the snapshot {}: {e}",
+                target.display()
+            ))
+        };
+        {
+            let mut f = File::create(&tmp).map_err(io)?;
+            f.write_all(bytes).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, &target).map_err(io)?;
+        if let Ok(dir) = File::open(&self.path) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_claim_is_refused_with_the_holder_and_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DataDir::claim(dir.path()).unwrap();
+        let err = DataDir::claim(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("already uses"), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        assert!(err.contains("MCP_COORD_DATA_DIR"), "{err}");
+        drop(first);
+        DataDir::claim(dir.path()).expect("free again once the holder is gone");
+    }
+
+    #[test]
+    fn save_then_load_round_trips_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = DataDir::claim(dir.path()).unwrap();
+        assert_eq!(d.load().unwrap(), None);
+        d.save(b"{\"a\":1}").unwrap();
+        d.save(b"{\"a\":2}").unwrap();
+        assert_eq!(d.load().unwrap().unwrap(), b"{\"a\":2}");
+        assert!(!dir.path().join("state.json.tmp").exists());
+    }
+}
