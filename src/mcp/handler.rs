@@ -19,7 +19,9 @@ use super::identity::requested_session;
 const INSTRUCTIONS: &str = "Coordination between coding-agent sessions on this machine. \
 Take acquire_lock(\"pytest\") before running the test suite and acquire_lock(\"pr-create\") \
 before opening a PR; release_lock when done. acquire_lock(\"work\") claims the issue named by \
-your git branch. whoami shows who you are to the others.";
+your git branch. whoami shows who you are to the others. register_session(name=…) names \
+your session (master_project_<p> / child_<p>_task_<t> link parent and child); \
+report_session_status tells your parent how you are doing; end_session when done.";
 
 /// Tools that mark the session active themselves (so the implicit heartbeat would be a
 /// second write), or must not register the caller's current name first.

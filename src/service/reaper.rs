@@ -22,7 +22,7 @@ use crate::domain::tiers::Tier;
 /// Most candidates handled per category per run (the rest wait for the next run).
 const BATCH: usize = 1000;
 
-/// Counters of what this daemon's reaper did (exposed for tests and `/metrics`).
+/// Counters of what this daemon's reaper did (read by tests; a metrics endpoint can expose them).
 #[derive(Debug)]
 pub struct ReaperStats {
     token: String,
