@@ -30,7 +30,8 @@ const OWN_HEARTBEAT: &[&str] = &["register_session", "heartbeat", "end_session"]
 impl CoordServer {
     /// Every tool call counts as activity of the calling session (registering it the first
     /// time). At most one store write per debounce interval per connection; a failure is
-    /// logged and does not fail the call (the tool reports store trouble itself).
+    /// logged and does not fail the call (the tool reports store trouble itself), and is
+    /// not retried before the interval passes, so an outage does not double every call's wait.
     async fn implicit_heartbeat(&self, tool: &str) {
         if OWN_HEARTBEAT.contains(&tool) {
             return;
@@ -41,7 +42,6 @@ impl CoordServer {
             return;
         }
         if let Err(e) = self.coord().touch(&caller).await {
-            self.identity().touch_failed();
             tracing::debug!(session = %caller.session, "implicit heartbeat not recorded: {e}");
         }
     }

@@ -101,11 +101,6 @@ impl ConnectionIdentity {
         due
     }
 
-    /// Forgets the last heartbeat, so the next tool call writes one (after a failed write).
-    pub fn touch_failed(&self) {
-        *self.last_touch.lock() = None;
-    }
-
     /// Binds the connection to `session`. The service layer decides whether that is allowed
     /// (a name held by another live connection is not); this only records the outcome.
     pub fn bind(&self, session: String) {
