@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Settings, Sources};
+use crate::ops::{OpsTasks, systemd};
 use crate::service::Coordinator;
 use crate::store;
 
@@ -18,6 +19,7 @@ pub struct Daemon {
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
     reaper: JoinHandle<()>,
+    ops: OpsTasks,
 }
 
 /// Opens the store, binds the listener and starts serving. Returns once the port is bound.
@@ -51,7 +53,7 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
     let store_kind = coord.store().kind().as_str();
     tracing::info!(
         "mcp-coord {} listening on http://{addr} (legacy SSE: /sse, Streamable HTTP: /mcp, \
-         health: /health); store: {}; config: {}",
+         health: /health, metrics: /metrics); store: {}; config: {}",
         env!("CARGO_PKG_VERSION"),
         coord.store().describe(),
         sources
@@ -62,15 +64,25 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
              set REDIS_URL to use Redis"
         );
     }
-    if let Err(e) = coord.store().ping().await {
-        tracing::warn!("{e}; serving anyway, /health says degraded until the store answers");
-    }
+    let store_reachable = match coord.store().ping().await {
+        Ok(rtt) => {
+            coord.metrics().store_ping(Some(rtt));
+            true
+        }
+        Err(e) => {
+            coord.metrics().store_ping(None);
+            tracing::warn!("{e}; serving anyway, /health says degraded until the store answers");
+            false
+        }
+    };
+    let ops = OpsTasks::start(coord.clone(), addr, store_reachable, shutdown.clone());
     Ok(Daemon {
         addr,
         coord,
         shutdown,
         server,
         reaper,
+        ops,
     })
 }
 
@@ -78,7 +90,9 @@ impl Daemon {
     /// Stops accepting, cancels in-flight calls, closes streams; waits at most the grace time.
     pub async fn shutdown(self) {
         let grace = Duration::from_secs(self.coord.settings().server.shutdown_grace_seconds);
+        systemd::stopping();
         self.shutdown.cancel();
+        self.ops.stop().await;
         let stopped = async {
             let (server, _) = tokio::join!(self.server, self.reaper);
             server

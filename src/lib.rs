@@ -3,10 +3,13 @@
 //! Data flows one way: front-end ([`mcp`], [`http`], `cli`) → [`service`] → [`store`].
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
 pub mod logging;
 pub mod mcp;
+pub mod ops;
 pub mod service;
 pub mod store;
+pub mod tmux;

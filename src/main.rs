@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use mcp_coord::cli;
 use mcp_coord::config::{LoadOptions, Settings};
 
 #[derive(Parser)]
@@ -21,6 +22,10 @@ struct Cli {
 enum Command {
     /// Run the daemon (embedded store unless REDIS_URL is set).
     Serve(ServeArgs),
+    /// Install (or --uninstall) the systemd unit for this binary, then enable and start it.
+    InstallService(cli::install_service::InstallServiceArgs),
+    /// Check config, Redis, the daemon, both MCP transports and the Claude Code setup.
+    Doctor(cli::doctor::DoctorArgs),
 }
 
 #[derive(Args)]
@@ -70,6 +75,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::InstallService(args) => cli::install_service::run(args),
+        Command::Doctor(args) => cli::doctor::run(args),
     }
 }
 

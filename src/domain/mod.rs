@@ -3,4 +3,5 @@
 pub mod hierarchy;
 pub mod session;
 pub mod session_name;
+pub mod spawn;
 pub mod tiers;

@@ -9,8 +9,10 @@ pub mod connections;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod metrics;
 pub mod reaper;
 pub mod sessions;
+pub mod tmux;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,6 +21,7 @@ pub use caller::Caller;
 pub use connections::Connections;
 pub use error::ServiceError;
 pub use events::{Event, Events};
+pub use metrics::Metrics;
 pub use reaper::ReaperStats;
 
 use crate::config::Settings;
@@ -34,11 +37,14 @@ pub struct Coordinator {
     tiers: TierThresholds,
     events: Events,
     reaper: ReaperStats,
+    tmux: tmux::TmuxRuntime,
+    metrics: Metrics,
 }
 
 impl Coordinator {
     pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>) -> Arc<Self> {
         let tiers = TierThresholds::from_settings(&settings.sessions);
+        let tmux = tmux::TmuxRuntime::new(&settings.tmux);
         Arc::new(Self {
             store,
             settings,
@@ -47,6 +53,8 @@ impl Coordinator {
             tiers,
             events: Events::default(),
             reaper: ReaperStats::new(),
+            tmux,
+            metrics: Metrics::new(),
         })
     }
 
@@ -60,6 +68,11 @@ impl Coordinator {
 
     pub fn connections(&self) -> &Connections {
         &self.connections
+    }
+
+    /// Prometheus metrics; capabilities record through its methods (`lock_granted()`, …).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn tiers(&self) -> TierThresholds {

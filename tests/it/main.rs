@@ -5,6 +5,8 @@
 
 mod conformance;
 mod foundation;
+mod ops;
 mod outside_clients;
 mod sessions;
 mod support;
+mod tmux;

@@ -2,7 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod client;
 pub mod daemon;
 pub mod redis;
 pub mod sse_client;
+pub mod tmux;
