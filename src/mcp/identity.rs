@@ -4,7 +4,9 @@
 //! request, `register_session(name=…)`, or a Claude Code hook's bind call. Until then the
 //! connection acts under a generated name that no other connection shares.
 
-use parking_lot::RwLock;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, RwLock};
 
 use crate::domain::session_name;
 use crate::service::Caller;
@@ -20,6 +22,9 @@ pub struct ConnectionIdentity {
     connection_id: String,
     transport: &'static str,
     bound: RwLock<Binding>,
+    /// The session last marked active by this connection, and when: the implicit heartbeat
+    /// writes at most once per debounce interval, not on every tool call.
+    last_touch: Mutex<Option<(String, Instant)>>,
     _open: ConnectionGuard,
     /// Asks the transport whether its session (given its id) is still open; see
     /// [`ConnectionIdentity::is_open`].
@@ -71,6 +76,7 @@ impl ConnectionIdentity {
             connection_id,
             transport,
             bound: RwLock::new(binding),
+            last_touch: Mutex::new(None),
             _open: open,
             open_check: None,
             transport_session: std::sync::OnceLock::new(),
@@ -121,6 +127,20 @@ impl ConnectionIdentity {
 
     pub fn is_explicit(&self) -> bool {
         self.bound.read().explicit
+    }
+
+    /// True when the implicit heartbeat of `session` is due (not done within `every`);
+    /// records this moment as done. A connection that changed names is always due.
+    pub fn touch_due(&self, session: &str, every: Duration) -> bool {
+        let mut last = self.last_touch.lock();
+        let due = match &*last {
+            Some((name, at)) => name != session || at.elapsed() >= every,
+            None => true,
+        };
+        if due {
+            *last = Some((session.to_string(), Instant::now()));
+        }
+        due
     }
 
     /// Binds the connection to `session`. The service layer decides whether that is allowed

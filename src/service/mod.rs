@@ -7,9 +7,12 @@
 pub mod caller;
 pub mod connections;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod locks;
 pub mod metrics;
+pub mod reaper;
+pub mod sessions;
 pub mod tmux;
 
 use std::sync::Arc;
@@ -18,7 +21,9 @@ use std::time::Instant;
 pub use caller::Caller;
 pub use connections::Connections;
 pub use error::ServiceError;
+pub use events::{Event, Events};
 pub use metrics::Metrics;
+pub use reaper::ReaperStats;
 
 use crate::config::Settings;
 use crate::domain::tiers::TierThresholds;
@@ -31,6 +36,8 @@ pub struct Coordinator {
     started: Instant,
     connections: Connections,
     tiers: TierThresholds,
+    events: Events,
+    reaper: ReaperStats,
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
 }
@@ -45,6 +52,8 @@ impl Coordinator {
             started: Instant::now(),
             connections: Connections::default(),
             tiers,
+            events: Events::default(),
+            reaper: ReaperStats::new(),
             tmux,
             metrics: Metrics::new(),
         })
@@ -69,6 +78,16 @@ impl Coordinator {
 
     pub fn tiers(&self) -> TierThresholds {
         self.tiers
+    }
+
+    /// Session events (tier changes, status reports, ends) for other capabilities.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// What this daemon's reaper has done so far.
+    pub fn reaper_stats(&self) -> &ReaperStats {
+        &self.reaper
     }
 
     pub fn uptime(&self) -> std::time::Duration {

@@ -8,5 +8,6 @@ mod foundation;
 mod locks;
 mod ops;
 mod outside_clients;
+mod sessions;
 mod support;
 mod tmux;

@@ -2,6 +2,7 @@
 //! and [`all`] joins them.
 
 mod locks;
+mod sessions;
 mod system;
 mod tmux;
 
@@ -13,7 +14,11 @@ use super::CoordServer;
 pub fn all() -> ToolRouter<CoordServer> {
     let mut router = CoordServer::system_tools();
     // One entry per capability (more join as they land).
-    for extra in [CoordServer::lock_tools(), CoordServer::tmux_tools()] {
+    for extra in [
+        CoordServer::lock_tools(),
+        CoordServer::session_tools(),
+        CoordServer::tmux_tools(),
+    ] {
         router.merge(extra);
     }
     router

@@ -17,6 +17,15 @@
 //! | `claude:sessions:{name}` | string (JSON) | a session record |
 //! | `claude:sessions:last_seen` | zset | live session names → last activity ms (tiers, reaper) |
 //! | `claude:heartbeat:{name}` | string | last activity ms, TTL = the active threshold (seed compatibility) |
+//! | `claude:sessions:ended` | zset | ended session names → ended at ms (listing with `include_ended`, purge) |
+//! | `claude:sessions:children:{parent}` | set | names of the parent's children (live or ended until purged) |
+//! | `claude:sessions:history:{name}` | list | status reports, newest first, capped at `sessions.status_history` |
+//! | `claude:reaper:lock` | string | token of the daemon whose reaper runs now (`SET NX PX`) |
+//! | `claude:reaper:last_run` | string | ms of the last reaper run (tier changes are those crossed since) |
+//!
+//! Session names cannot contain `:`, so `sessions:{name}` never collides with the
+//! `sessions:children:` / `sessions:history:` keys; the two fixed names `last_seen` and
+//! `ended` are refused as session names ([`crate::domain::session_name::RESERVED`]).
 //!
 //! Each capability adds its keys here, next to these.
 
@@ -94,5 +103,25 @@ impl Keys {
 
     pub fn heartbeat(&self, name: &str) -> String {
         format!("{}heartbeat:{}", self.prefix, name)
+    }
+
+    pub fn sessions_ended(&self) -> String {
+        format!("{}sessions:ended", self.prefix)
+    }
+
+    pub fn session_children(&self, parent: &str) -> String {
+        format!("{}sessions:children:{}", self.prefix, parent)
+    }
+
+    pub fn session_history(&self, name: &str) -> String {
+        format!("{}sessions:history:{}", self.prefix, name)
+    }
+
+    pub fn reaper_lock(&self) -> String {
+        format!("{}reaper:lock", self.prefix)
+    }
+
+    pub fn reaper_last_run(&self) -> String {
+        format!("{}reaper:last_run", self.prefix)
     }
 }
