@@ -248,6 +248,7 @@ impl Coordinator {
         let mut events = self.store().lock_events();
         let mut queued = QueueGuard::new(self, &req);
         let mut next_progress = started + PROGRESS_EVERY;
+        let _waiting = (wait_seconds > 0).then(|| self.metrics().lock_wait_started());
 
         loop {
             if !wait.open() {
@@ -274,12 +275,17 @@ impl Coordinator {
                             ),
                         ));
                     }
+                    self.metrics().lock_granted();
+                    if g.taken_over_from.is_some() {
+                        self.metrics().lock_taken_over();
+                    }
                     return Ok(granted(g, started.elapsed(), warnings));
                 }
                 AcquireOutcome::Refused(r) => {
                     let now = Instant::now();
                     if now >= deadline {
                         queued.leave().await;
+                        self.metrics().lock_refused();
                         return Err(self.refusal_error(&name, caller, &r, wait_seconds, warnings));
                     }
                     if now >= next_progress {
