@@ -102,6 +102,12 @@ pub struct SessionList {
     pub sessions: Vec<SessionView>,
     pub total_count: usize,
     pub active_count: usize,
+    /// tmux sessions on our socket with no live coordination record (e.g. started by hand,
+    /// or whose session ended while the pane lives on).
+    pub unmanaged: Vec<crate::tmux::TmuxSession>,
+    /// Why `unmanaged` could not be read (tmux missing or failing); absent when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmux_note: Option<String>,
 }
 
 /// The answer of `session_status`: every live session, grouped by tier.
@@ -621,10 +627,27 @@ impl Coordinator {
         let sessions: Vec<SessionView> =
             entries.iter().map(|e| self.session_view(e, now)).collect();
         let active_count = sessions.iter().filter(|s| s.is_active).count();
+        let (unmanaged, tmux_note) = match self.tmux_sessions().await {
+            Ok(all) => {
+                let managed: std::collections::HashSet<&str> = entries
+                    .iter()
+                    .filter(|e| e.live)
+                    .map(|e| e.record.name.as_str())
+                    .collect();
+                let unmanaged = all
+                    .into_iter()
+                    .filter(|t| !managed.contains(t.name.as_str()))
+                    .collect();
+                (unmanaged, None)
+            }
+            Err(e) => (Vec::new(), Some(e.message)),
+        };
         Ok(SessionList {
             total_count: sessions.len(),
             active_count,
             sessions,
+            unmanaged,
+            tmux_note,
         })
     }
 
