@@ -4,6 +4,7 @@
 //! One test binary (not one per file) so the suite links once.
 
 mod conformance;
+mod embedded;
 mod foundation;
 mod locks;
 mod ops;
