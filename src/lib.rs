@@ -3,6 +3,7 @@
 //! Data flows one way: front-end ([`mcp`], [`http`], `cli`) → [`service`] → [`store`].
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;

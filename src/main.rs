@@ -13,6 +13,8 @@ use mcp_coord::config::{LoadOptions, Settings};
     about = "Coordination daemon for many AI coding-agent sessions (MCP: locks, sessions, messages)"
 )]
 struct Cli {
+    #[command(flatten)]
+    global: mcp_coord::cli::Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -21,6 +23,9 @@ struct Cli {
 enum Command {
     /// Run the daemon (embedded store unless REDIS_URL is set).
     Serve(ServeArgs),
+    /// Client subcommands (status, lock, run, hook, …), each in its own file under src/cli/.
+    #[command(flatten)]
+    Client(mcp_coord::cli::Command),
 }
 
 #[derive(Args)]
@@ -70,6 +75,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Client(command) => mcp_coord::cli::main(cli.global, command),
     }
 }
 
