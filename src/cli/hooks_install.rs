@@ -103,10 +103,7 @@ pub fn is_ours(entry: &Value) -> bool {
 
 /// `…/mcp-coord [--url U] hook` (quoted or not).
 fn is_our_command(command: &str) -> bool {
-    let words: Vec<&str> = command
-        .split_whitespace()
-        .map(|w| w.trim_matches(['\'', '"']))
-        .collect();
+    let words = shell_words(command);
     let Some((program, rest)) = words.split_first() else {
         return false;
     };
@@ -114,7 +111,58 @@ fn is_our_command(command: &str) -> bool {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("");
-    base == "mcp-coord" && rest.last() == Some(&"hook")
+    base == "mcp-coord" && rest.last().map(String::as_str) == Some("hook")
+}
+
+/// Splits a command line as a POSIX shell would for plain words, '…' and "…" quoting and
+/// backslash escapes (enough to read back what [`shell_quote`] wrote, or a hand-written
+/// command).
+fn shell_words(s: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    cur.push(q);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(q) = chars.next() {
+                    match q {
+                        '"' => break,
+                        '\\' => cur.extend(chars.next()),
+                        _ => cur.push(q),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.extend(chars.next());
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
 }
 
 /// `settings` without our hooks (others' entries, groups and events untouched).
@@ -381,5 +429,9 @@ mod tests {
     fn quoting() {
         assert_eq!(shell_quote("/usr/bin/mcp-coord"), "/usr/bin/mcp-coord");
         assert_eq!(shell_quote("/a b/it's"), "'/a b/it'\\''s'");
+        assert_eq!(
+            shell_words("'/a b/it'\\''s' hook"),
+            vec!["/a b/it's", "hook"]
+        );
     }
 }
