@@ -15,6 +15,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# systemd-analyze checks the unit files (tests/it/ops/units.rs). Installed when apt-get is
+# at hand; otherwise that test prints "SKIPPED … systemd-analyze is not installed".
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "== installing systemd (for systemd-analyze verify)"
+    { as_root apt-get update -qq \
+      && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null; } \
+      || echo "== could not install systemd: the unit-file check will be skipped"
+  else
+    echo "== no systemd-analyze and no apt-get: the unit-file check will be skipped"
+  fi
+fi
 # The Python MCP SDK is an outside client the suite drives (skipped with a note if absent).
 if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import mcp' 2>/dev/null; then
   echo "== installing the Python mcp SDK"

@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Settings, Sources};
+use crate::ops::{OpsTasks, systemd};
 use crate::service::Coordinator;
 use crate::store;
 
@@ -17,6 +18,7 @@ pub struct Daemon {
     pub coord: Arc<Coordinator>,
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
+    ops: OpsTasks,
 }
 
 /// Opens the store, binds the listener and starts serving. Returns once the port is bound.
@@ -48,7 +50,7 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
     let store_kind = coord.store().kind().as_str();
     tracing::info!(
         "mcp-coord {} listening on http://{addr} (legacy SSE: /sse, Streamable HTTP: /mcp, \
-         health: /health); store: {}; config: {}",
+         health: /health, metrics: /metrics); store: {}; config: {}",
         env!("CARGO_PKG_VERSION"),
         coord.store().describe(),
         sources
@@ -59,14 +61,24 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
              set REDIS_URL to use Redis"
         );
     }
-    if let Err(e) = coord.store().ping().await {
-        tracing::warn!("{e}; serving anyway, /health says degraded until the store answers");
-    }
+    let store_reachable = match coord.store().ping().await {
+        Ok(rtt) => {
+            coord.metrics().store_ping(Some(rtt));
+            true
+        }
+        Err(e) => {
+            coord.metrics().store_ping(None);
+            tracing::warn!("{e}; serving anyway, /health says degraded until the store answers");
+            false
+        }
+    };
+    let ops = OpsTasks::start(coord.clone(), addr, store_reachable, shutdown.clone());
     Ok(Daemon {
         addr,
         coord,
         shutdown,
         server,
+        ops,
     })
 }
 
@@ -74,7 +86,9 @@ impl Daemon {
     /// Stops accepting, cancels in-flight calls, closes streams; waits at most the grace time.
     pub async fn shutdown(self) {
         let grace = Duration::from_secs(self.coord.settings().server.shutdown_grace_seconds);
+        systemd::stopping();
         self.shutdown.cancel();
+        self.ops.stop().await;
         match tokio::time::timeout(grace, self.server).await {
             Ok(_) => {}
             Err(_) => tracing::warn!("connections still open after {grace:?}; stopping anyway"),

@@ -9,5 +9,6 @@ pub mod domain;
 pub mod http;
 pub mod logging;
 pub mod mcp;
+pub mod ops;
 pub mod service;
 pub mod store;

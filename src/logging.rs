@@ -18,8 +18,11 @@ pub fn init(settings: &LogSettings) {
         "text" => false,
         _ => under_systemd(),
     };
+    // Colour codes only on a terminal: not in log files (start-server.sh --daemon) or journald.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = if json {
         builder

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use mcp_coord::cli;
 use mcp_coord::config::{LoadOptions, Settings};
 
 #[derive(Parser)]
@@ -14,7 +15,7 @@ use mcp_coord::config::{LoadOptions, Settings};
 )]
 struct Cli {
     #[command(flatten)]
-    global: mcp_coord::cli::Global,
+    global: cli::Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -23,9 +24,13 @@ struct Cli {
 enum Command {
     /// Run the daemon (embedded store unless REDIS_URL is set).
     Serve(ServeArgs),
+    /// Install (or --uninstall) the systemd unit for this binary, then enable and start it.
+    InstallService(cli::install_service::InstallServiceArgs),
+    /// Check config, Redis, the daemon, both MCP transports and the Claude Code setup.
+    Doctor(cli::doctor::DoctorArgs),
     /// Client subcommands (status, lock, run, hook, …), each in its own file under src/cli/.
     #[command(flatten)]
-    Client(mcp_coord::cli::Command),
+    Client(cli::Command),
 }
 
 #[derive(Args)]
@@ -75,7 +80,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
-        Command::Client(command) => mcp_coord::cli::main(cli.global, command),
+        Command::InstallService(args) => cli::install_service::run(args),
+        Command::Doctor(args) => cli::doctor::run(args),
+        Command::Client(command) => cli::main(cli.global, command),
     }
 }
 

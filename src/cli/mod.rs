@@ -10,10 +10,12 @@
 //! `run` exits with its command's status (128+N when the command died of signal N).
 
 pub mod client;
+pub mod doctor;
 pub mod hook;
 pub mod hooks_install;
 pub mod identity;
 pub mod inbox;
+pub mod install_service;
 pub mod lock;
 pub mod locks;
 pub mod mcp_config;
@@ -21,6 +23,7 @@ pub mod output;
 pub mod run;
 pub mod send;
 pub mod sessions;
+mod sse_probe;
 pub mod status;
 pub mod watch;
 

@@ -1,8 +1,9 @@
 //! The axum router: `/sse` + `/message` (legacy SSE), `/mcp` (Streamable HTTP), `/health`,
-//! and the guards every route passes (Origin/Host, session name).
+//! `/metrics`, and the guards every route passes (Origin/Host, session name).
 
 pub mod guard;
 pub mod health;
+pub mod metrics;
 pub mod sse;
 pub mod streamable;
 
@@ -26,6 +27,7 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
 
     Router::new()
         .route("/health", get(health::health))
+        .route("/metrics", get(metrics::metrics))
         .with_state(coord)
         .merge(mcp)
         .layer(axum::middleware::from_fn_with_state(

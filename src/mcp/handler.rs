@@ -15,6 +15,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use super::CoordServer;
 use super::identity::requested_session;
+use crate::service::metrics::Outcome;
 
 const INSTRUCTIONS: &str = "Coordination between coding-agent sessions on this machine. \
 Take acquire_lock(\"pytest\") before running the test suite and acquire_lock(\"pr-create\") \
@@ -88,16 +89,24 @@ impl ServerHandler for CoordServer {
         let tcc = ToolCallContext::new(self, request, context);
         let result = self.tools.call(tcc).await;
         let outcome = match &result {
-            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => "refused",
-            Ok(_) => "ok",
-            Err(_) => "error",
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => Outcome::refused,
+            Ok(_) => Outcome::ok,
+            Err(_) => Outcome::error,
         };
+        let duration = started.elapsed();
+        // Only known names become labels: a client must not be able to mint series.
+        let label = if self.tools.get(&tool).is_some() {
+            tool.as_ref()
+        } else {
+            "unknown"
+        };
+        self.coord().metrics().tool_call(label, outcome, duration);
         tracing::debug!(
             tool = %tool,
             caller = %self.identity().session(),
             transport = self.identity().transport(),
-            duration_us = started.elapsed().as_micros() as u64,
-            outcome,
+            duration_us = duration.as_micros() as u64,
+            outcome = ?outcome,
             "tool call"
         );
         result

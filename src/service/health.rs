@@ -36,7 +36,9 @@ pub struct ConnectionCounts {
 impl Coordinator {
     /// Pings the store and reports. Never fails: an unreachable store is a `degraded` report.
     pub async fn health(&self) -> HealthReport {
-        let store = match self.store().ping().await {
+        let ping = self.store().ping().await;
+        self.metrics().store_ping(ping.as_ref().ok().copied());
+        let store = match ping {
             Ok(rtt) => StoreHealth {
                 kind: self.store().kind().as_str(),
                 reachable: true,

@@ -8,6 +8,7 @@ pub mod caller;
 pub mod connections;
 pub mod error;
 pub mod health;
+pub mod metrics;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,6 +16,7 @@ use std::time::Instant;
 pub use caller::Caller;
 pub use connections::Connections;
 pub use error::ServiceError;
+pub use metrics::Metrics;
 
 use crate::config::Settings;
 use crate::domain::tiers::TierThresholds;
@@ -27,6 +29,7 @@ pub struct Coordinator {
     started: Instant,
     connections: Connections,
     tiers: TierThresholds,
+    metrics: Metrics,
 }
 
 impl Coordinator {
@@ -38,6 +41,7 @@ impl Coordinator {
             started: Instant::now(),
             connections: Connections::default(),
             tiers,
+            metrics: Metrics::new(),
         })
     }
 
@@ -51,6 +55,11 @@ impl Coordinator {
 
     pub fn connections(&self) -> &Connections {
         &self.connections
+    }
+
+    /// Prometheus metrics; capabilities record through its methods (`lock_granted()`, …).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn tiers(&self) -> TierThresholds {

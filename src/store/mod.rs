@@ -57,6 +57,13 @@ pub trait Store: LockStore + SessionStore + MessageStore + Send + Sync + 'static
     /// Where this store points, for logs (a Redis URL without its password, or a data dir).
     fn describe(&self) -> String;
 
+    /// Store calls that failed since start (for `mcp_coord_store_errors_total`). Redis counts
+    /// every failed or timed-out call in `RedisStore::run`; the embedded store cannot be
+    /// unreachable, so it reports 0.
+    fn errors_total(&self) -> u64 {
+        0
+    }
+
     /// Called once when the daemon stops: the embedded store writes its last snapshot.
     async fn shutdown(&self) -> Result<(), StoreError> {
         Ok(())

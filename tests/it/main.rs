@@ -5,5 +5,6 @@
 
 mod conformance;
 mod foundation;
+mod ops;
 mod outside_clients;
 mod support;

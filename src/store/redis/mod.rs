@@ -16,6 +16,8 @@ mod messages;
 mod sessions;
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -36,6 +38,8 @@ pub struct RedisStore {
     timeout: Duration,
     url_for_logs: String,
     settings: std::sync::Arc<Settings>,
+    /// Failed calls since start, shared by clones (`/metrics`).
+    errors: Arc<AtomicU64>,
 }
 
 impl RedisStore {
@@ -61,6 +65,7 @@ impl RedisStore {
             timeout,
             url_for_logs: redact_url(&settings.store.redis_url),
             settings: std::sync::Arc::new(settings.clone()),
+            errors: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -88,7 +93,7 @@ impl RedisStore {
             }
             result.map_err(StoreError::from)
         };
-        match tokio::time::timeout(self.timeout, work).await {
+        let result = match tokio::time::timeout(self.timeout, work).await {
             Ok(result) => result,
             Err(_) => {
                 // A hung socket looks exactly like this: start over on the next call.
@@ -101,7 +106,11 @@ impl RedisStore {
                     self.timeout.as_millis()
                 )))
             }
+        };
+        if result.is_err() {
+            self.errors.fetch_add(1, Ordering::Relaxed);
         }
+        result
     }
 
     /// The shared connection, checking one out of the pool if there is none.
@@ -162,6 +171,10 @@ impl Store for RedisStore {
             .run(|mut c| async move { redis::cmd("TIME").query_async(&mut c).await })
             .await?;
         Ok(secs * 1000 + micros / 1000)
+    }
+
+    fn errors_total(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
     }
 
     fn describe(&self) -> String {

@@ -1,0 +1,546 @@
+//! `mcp-coord doctor [--url URL] [--json]`: checks everything between an agent and a working
+//! coordination daemon, and prints one line per check — `ok`, `warn` or `FAIL` — with what to
+//! do about it. Exit 0 when nothing failed, 1 otherwise.
+//!
+//! Checks: the settings load; Redis answers and is at least 7.0 (skipped for the embedded
+//! store); the daemon answers `/health` at the URL (and it is mcp-coord, with a reachable
+//! store); an MCP round trip (initialize + tools/list) over Streamable HTTP and over legacy
+//! SSE; `claude` on PATH, our server in Claude Code's config, our hooks installed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::install_service::find_on_path;
+use super::sse_probe;
+use crate::config::{LoadOptions, Settings};
+use crate::store::redis::redact_url;
+
+/// Bound of each network check, so a doctor never hangs on a dead peer.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// The daemon's base URL (default: http://HOST:PORT from the settings).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// A TOML file with settings, as for `serve`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the results as one JSON array instead of lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+impl Level {
+    fn label(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        }
+    }
+}
+
+/// One check's verdict: what was checked and, unless ok, what to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub check: &'static str,
+    pub level: Level,
+    pub message: String,
+}
+
+fn check(check: &'static str, level: Level, message: impl Into<String>) -> Check {
+    Check {
+        check,
+        level,
+        message: message.into(),
+    }
+}
+
+pub fn run(args: DoctorArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mcp-coord: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let checks = runtime.block_on(run_checks(&args));
+    // Write errors (a closed pipe, as with `| head`) are not worth a panic.
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let text = serde_json::to_string_pretty(&checks).unwrap_or_else(|_| "[]".into());
+        let _ = writeln!(stdout, "{text}");
+    } else {
+        for c in &checks {
+            let _ = writeln!(stdout, "{:<4} {}: {}", c.level.label(), c.check, c.message);
+        }
+    }
+    if checks.iter().any(|c| c.level == Level::Fail) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Runs every check in order. Later checks that depend on a failed one are skipped.
+pub async fn run_checks(args: &DoctorArgs) -> Vec<Check> {
+    let mut out = Vec::new();
+    let opts = LoadOptions::from_process(args.config.clone(), Vec::new());
+    let settings = match Settings::load(&opts) {
+        Ok((s, sources)) => {
+            out.push(check(
+                "config",
+                Level::Ok,
+                format!("settings load ({sources})"),
+            ));
+            s
+        }
+        Err(e) => {
+            out.push(check(
+                "config",
+                Level::Fail,
+                format!("{e} — `mcp-coord serve` would refuse to start; fix it in the named layer"),
+            ));
+            Settings::default()
+        }
+    };
+    out.push(redis_check(&settings).await);
+
+    let base = args
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}:{}", settings.server.host, settings.server.port))
+        .trim_end_matches('/')
+        .to_string();
+    let (daemon, daemon_up) = daemon_check(&base).await;
+    out.push(daemon);
+    if daemon_up {
+        out.push(streamable_check(&base).await);
+        out.push(sse_check(&base).await);
+    }
+
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    out.push(match find_on_path("claude") {
+        Some(p) => check(
+            "claude",
+            Level::Ok,
+            format!("Claude Code at {}", p.display()),
+        ),
+        None => check(
+            "claude",
+            Level::Warn,
+            "`claude` is not on PATH (Claude Code not installed, or another MCP client is used)",
+        ),
+    });
+    out.push(claude_config_check(home.as_deref(), &cwd, &base));
+    out.push(hooks_check(home.as_deref(), &cwd));
+    out
+}
+
+async fn redis_check(settings: &Settings) -> Check {
+    let url = &settings.store.redis_url;
+    if url.is_empty() {
+        return check(
+            "redis",
+            Level::Ok,
+            "no REDIS_URL: the daemon uses the embedded store (state local to one daemon); \
+             set REDIS_URL to share state across daemons",
+        );
+    }
+    let shown = redact_url(url);
+    let fix = "start it (`sudo systemctl start redis-server`), check with `redis-cli -u URL ping`, \
+               or fix REDIS_URL";
+    let client = match redis::Client::open(url.as_str()) {
+        Ok(c) => c,
+        Err(e) => return check("redis", Level::Fail, format!("bad REDIS_URL {shown}: {e}")),
+    };
+    let info = async {
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await?;
+        redis::cmd("INFO")
+            .arg("server")
+            .query_async::<String>(&mut conn)
+            .await
+    };
+    let info = match tokio::time::timeout(CHECK_TIMEOUT, info).await {
+        Ok(Ok(info)) => info,
+        Ok(Err(e)) => {
+            return check(
+                "redis",
+                Level::Fail,
+                format!("Redis at {shown} does not answer ({e}): {fix}"),
+            );
+        }
+        Err(_) => {
+            return check(
+                "redis",
+                Level::Fail,
+                format!(
+                    "Redis at {shown} does not answer within {} s: {fix}",
+                    CHECK_TIMEOUT.as_secs()
+                ),
+            );
+        }
+    };
+    let version = info
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    match parse_major_minor(&version) {
+        Some(v) if v >= (7, 0) => check(
+            "redis",
+            Level::Ok,
+            format!("Redis {version} at {shown} answers"),
+        ),
+        Some(_) => check(
+            "redis",
+            Level::Warn,
+            format!(
+                "Redis {version} at {shown} is older than 7.0, the command set mcp-coord targets; \
+                 upgrade Redis (Debian 12 ships 7.0)"
+            ),
+        ),
+        None => check(
+            "redis",
+            Level::Warn,
+            format!("Redis at {shown} answers but reports version {version:?}"),
+        ),
+    }
+}
+
+fn parse_major_minor(v: &str) -> Option<(u32, u32)> {
+    let mut it = v.split('.');
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// The daemon's `/health`, and whether mcp-coord answered at all (so the transport checks
+/// are worth running).
+async fn daemon_check(base: &str) -> (Check, bool) {
+    let url = format!("{base}/health");
+    let port = reqwest::Url::parse(base)
+        .ok()
+        .and_then(|u| u.port_or_known_default())
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "PORT".into());
+    let client = reqwest::Client::builder().timeout(CHECK_TIMEOUT).build();
+    let resp = match client {
+        Ok(c) => c.get(&url).send().await,
+        Err(e) => {
+            return (
+                check("daemon", Level::Fail, format!("HTTP client: {e}")),
+                false,
+            );
+        }
+    };
+    let resp = match resp {
+        Ok(r) => r,
+        Err(e) if e.is_connect() => {
+            return (
+                check(
+                    "daemon",
+                    Level::Fail,
+                    format!(
+                        "nothing answers at {base} (connection refused): start the daemon \
+                     (`mcp-coord serve`, `systemctl start mcp-coord`, or \
+                     `scripts/start-server.sh --daemon`), or point --url / SERVER_PORT at the \
+                     port it listens on"
+                    ),
+                ),
+                false,
+            );
+        }
+        Err(e) => {
+            return (
+                check(
+                    "daemon",
+                    Level::Fail,
+                    format!(
+                        "GET {url} failed: {e} (is the port right? `ss -ltnp 'sport = :{port}'`)"
+                    ),
+                ),
+                false,
+            );
+        }
+    };
+    let status = resp.status();
+    let body: Option<Value> = resp.json().await.ok();
+    let Some(report) = body.filter(|b| b.get("store").is_some() && b.get("version").is_some())
+    else {
+        return (
+            check(
+                "daemon",
+                Level::Fail,
+                format!(
+                    "{base} answers HTTP {status} but is not mcp-coord: another program holds port \
+                 {port} (`ss -ltnp 'sport = :{port}'` shows which); run the daemon on another \
+                 port and point --url at it"
+                ),
+            ),
+            false,
+        );
+    };
+    let version = report["version"].as_str().unwrap_or("?");
+    let kind = report["store"]["kind"].as_str().unwrap_or("?");
+    let verdict = if report["status"] == "ok" {
+        let mut msg = format!(
+            "mcp-coord {version} at {base}, up {} s, store {kind} reachable ({} ms)",
+            report["uptime_seconds"], report["store"]["round_trip_ms"]
+        );
+        if version != env!("CARGO_PKG_VERSION") {
+            msg.push_str(&format!(
+                " (this CLI is {}; restart the daemon after upgrading)",
+                env!("CARGO_PKG_VERSION")
+            ));
+        }
+        check("daemon", Level::Ok, msg)
+    } else {
+        check(
+            "daemon",
+            Level::Fail,
+            format!(
+                "mcp-coord {version} at {base} is degraded: its store ({kind}) is unreachable: {} \
+                 — tools answer `store unavailable` until it is back; start Redis \
+                 (`sudo systemctl start redis-server`); the daemon reconnects by itself",
+                report["store"]["error"].as_str().unwrap_or("no detail")
+            ),
+        )
+    };
+    (verdict, true)
+}
+
+async fn streamable_check(base: &str) -> Check {
+    use rmcp::ServiceExt;
+    use rmcp::transport::StreamableHttpClientTransport;
+    let url = format!("{base}/mcp");
+    let round_trip = async {
+        let transport = StreamableHttpClientTransport::from_uri(url.clone());
+        let client = ().serve(transport).await.map_err(|e| e.to_string())?;
+        let tools = client.list_all_tools().await.map_err(|e| e.to_string())?;
+        let server = client
+            .peer_info()
+            .and_then(|i| i.server_info.as_ref().map(|s| s.name.to_string()))
+            .unwrap_or_default();
+        let _ = client.cancel().await;
+        Ok::<_, String>((server, tools.len()))
+    };
+    match tokio::time::timeout(CHECK_TIMEOUT, round_trip).await {
+        Ok(Ok((server, n))) => check(
+            "streamable-http",
+            Level::Ok,
+            format!("{url}: initialize + tools/list answered by {server} ({n} tools)"),
+        ),
+        Ok(Err(e)) => check(
+            "streamable-http",
+            Level::Fail,
+            format!("{url}: MCP round trip failed: {e}"),
+        ),
+        Err(_) => check(
+            "streamable-http",
+            Level::Fail,
+            format!("{url}: no answer within {} s", CHECK_TIMEOUT.as_secs()),
+        ),
+    }
+}
+
+async fn sse_check(base: &str) -> Check {
+    let url = format!("{base}/sse");
+    match sse_probe::probe(&url, CHECK_TIMEOUT).await {
+        Ok(r) => check(
+            "legacy-sse",
+            Level::Ok,
+            format!(
+                "{url}: initialize + tools/list answered by {} ({} tools)",
+                r.server, r.tools
+            ),
+        ),
+        Err(e) => check(
+            "legacy-sse",
+            Level::Fail,
+            format!("{url}: MCP round trip failed: {e}"),
+        ),
+    }
+}
+
+/// MCP servers in Claude Code's config files: (file, server name, url).
+fn configured_servers(home: Option<&Path>, cwd: &Path) -> Vec<(PathBuf, String, String)> {
+    let mut found = Vec::new();
+    let mut collect = |file: &Path, servers: Option<&Value>| {
+        if let Some(Value::Object(map)) = servers {
+            for (name, server) in map {
+                if let Some(url) = server.get("url").and_then(Value::as_str) {
+                    found.push((file.to_path_buf(), name.clone(), url.to_string()));
+                }
+            }
+        }
+    };
+    if let Some(home) = home {
+        let file = home.join(".claude.json");
+        if let Some(json) = read_json(&file) {
+            collect(&file, json.get("mcpServers"));
+            let project = cwd.display().to_string();
+            collect(
+                &file,
+                json.get("projects")
+                    .and_then(|p| p.get(&project))
+                    .and_then(|p| p.get("mcpServers")),
+            );
+        }
+    }
+    let file = cwd.join(".mcp.json");
+    if let Some(json) = read_json(&file) {
+        collect(&file, json.get("mcpServers"));
+    }
+    found
+}
+
+fn claude_config_check(home: Option<&Path>, cwd: &Path, base: &str) -> Check {
+    let servers = configured_servers(home, cwd);
+    let ours = |url: &str| {
+        let url = url.split('?').next().unwrap_or(url).trim_end_matches('/');
+        (url.ends_with("/sse") || url.ends_with("/mcp"))
+            && same_port(url, base)
+            && (url.contains("127.0.0.1") || url.contains("localhost") || url.contains("[::1]"))
+    };
+    let mine: Vec<_> = servers.iter().filter(|(_, _, url)| ours(url)).collect();
+    if let Some((file, name, url)) = mine.first() {
+        return check(
+            "claude-config",
+            Level::Ok,
+            format!("server {name:?} → {url} in {}", file.display()),
+        );
+    }
+    check(
+        "claude-config",
+        Level::Warn,
+        format!(
+            "no MCP server pointing at {base} in ~/.claude.json or ./.mcp.json{}: \
+             `claude mcp add coordination --transport sse {base}/sse`",
+            if servers.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (found: {})",
+                    servers
+                        .iter()
+                        .map(|(_, n, u)| format!("{n} → {u}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        ),
+    )
+}
+
+fn same_port(url: &str, base: &str) -> bool {
+    let port = |u: &str| {
+        reqwest::Url::parse(u)
+            .ok()
+            .and_then(|u| u.port_or_known_default())
+    };
+    port(url).is_some() && port(url) == port(base)
+}
+
+fn hooks_check(home: Option<&Path>, cwd: &Path) -> Check {
+    let mut files = vec![
+        cwd.join(".claude/settings.json"),
+        cwd.join(".claude/settings.local.json"),
+    ];
+    if let Some(home) = home {
+        files.push(home.join(".claude/settings.json"));
+    }
+    for file in &files {
+        if let Some(json) = read_json(file)
+            && json.get("hooks").is_some_and(has_our_hook)
+        {
+            return check(
+                "claude-hooks",
+                Level::Ok,
+                format!("mcp-coord hooks in {}", file.display()),
+            );
+        }
+    }
+    check(
+        "claude-hooks",
+        Level::Warn,
+        "no `mcp-coord hook` commands in .claude/settings.json, .claude/settings.local.json or \
+         ~/.claude/settings.json: agents work without them, but hooks bind each agent to its \
+         session and deliver messages to idle agents (see the README's Claude Code section)",
+    )
+}
+
+/// True when any `command` string under `hooks` runs `mcp-coord hook`.
+fn has_our_hook(v: &Value) -> bool {
+    match v {
+        Value::Object(map) => map.iter().any(|(k, v)| {
+            (k == "command" && v.as_str().is_some_and(|c| c.contains("mcp-coord hook")))
+                || has_our_hook(v)
+        }),
+        Value::Array(items) => items.iter().any(has_our_hook),
+        _ => false,
+    }
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_hook_commands_anywhere_under_hooks() {
+        let hooks = json!({"SessionStart": [{"hooks": [
+            {"type": "command", "command": "/usr/local/bin/mcp-coord hook session-start"}]}]});
+        assert!(has_our_hook(&hooks));
+        assert!(!has_our_hook(
+            &json!({"Stop": [{"hooks": [{"command": "echo hi"}]}]})
+        ));
+    }
+
+    #[test]
+    fn versions_compare_by_major_and_minor() {
+        assert_eq!(parse_major_minor("7.0.15"), Some((7, 0)));
+        assert!(parse_major_minor("6.2.6").unwrap() < (7, 0));
+        assert_eq!(parse_major_minor("garbage"), None);
+    }
+
+    #[test]
+    fn recognises_our_server_in_claude_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".mcp.json"),
+            r#"{"mcpServers":{"coordination":{"type":"sse","url":"http://127.0.0.1:8082/sse?session=${COORD_SESSION:-}"}}}"#,
+        )
+        .unwrap();
+        let ok = claude_config_check(None, dir.path(), "http://127.0.0.1:8082");
+        assert_eq!(ok.level, Level::Ok, "{ok:?}");
+        let other_port = claude_config_check(None, dir.path(), "http://127.0.0.1:9000");
+        assert_eq!(other_port.level, Level::Warn);
+        assert!(
+            other_port
+                .message
+                .contains("coordination → http://127.0.0.1:8082/sse")
+        );
+    }
+}
