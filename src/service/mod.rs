@@ -8,6 +8,7 @@ pub mod caller;
 pub mod connections;
 pub mod error;
 pub mod health;
+pub mod hooks;
 pub mod metrics;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub struct Coordinator {
     connections: Connections,
     tiers: TierThresholds,
     metrics: Metrics,
+    claude_sessions: hooks::ClaudeSessions,
 }
 
 impl Coordinator {
@@ -42,6 +44,7 @@ impl Coordinator {
             connections: Connections::default(),
             tiers,
             metrics: Metrics::new(),
+            claude_sessions: hooks::ClaudeSessions::default(),
         })
     }
 
@@ -64,6 +67,11 @@ impl Coordinator {
 
     pub fn tiers(&self) -> TierThresholds {
         self.tiers
+    }
+
+    /// Claude session id → session name, as the SessionStart hook registered it.
+    pub fn claude_sessions(&self) -> &hooks::ClaudeSessions {
+        &self.claude_sessions
     }
 
     pub fn uptime(&self) -> std::time::Duration {

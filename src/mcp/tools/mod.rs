@@ -1,6 +1,7 @@
 //! Every MCP tool, one file per capability; each file has its own `#[tool_router]` block
 //! and [`all`] joins them.
 
+mod claude;
 mod system;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -10,7 +11,7 @@ use super::CoordServer;
 /// The full tool set (built once per process).
 pub fn all() -> ToolRouter<CoordServer> {
     let mut router = CoordServer::system_tools();
-    for extra in [] as [ToolRouter<CoordServer>; 0] {
+    for extra in [CoordServer::claude_tools()] {
         router.merge(extra);
     }
     router
