@@ -5,6 +5,7 @@
 
 mod conformance;
 mod foundation;
+mod hooks;
 mod ops;
 mod outside_clients;
 mod support;

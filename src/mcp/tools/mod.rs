@@ -11,8 +11,6 @@ use super::CoordServer;
 /// The full tool set (built once per process).
 pub fn all() -> ToolRouter<CoordServer> {
     let mut router = CoordServer::system_tools();
-    for extra in [CoordServer::claude_tools()] {
-        router.merge(extra);
-    }
+    router.merge(CoordServer::claude_tools());
     router
 }
