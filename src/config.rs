@@ -21,6 +21,7 @@ pub struct Settings {
     pub locks: LockSettings,
     pub sessions: SessionSettings,
     pub messages: MessageSettings,
+    pub tmux: TmuxSettings,
     pub log: LogSettings,
 }
 
@@ -107,6 +108,21 @@ pub struct MessageSettings {
     pub max_wait_seconds: u64,
 }
 
+/// tmux orchestration (`create_session`, `send_keys`, …). Every tmux call goes to one private
+/// server (`tmux -L <socket>`), never the user's default one.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TmuxSettings {
+    /// Socket name given to `tmux -L` (`tmux -L mcp-coord ls` lists what we spawned).
+    pub socket: String,
+    /// The tmux program (a name looked up in PATH, or a path).
+    pub binary: String,
+    /// How long `send_keys` watches the pane for its Enter to take effect (per attempt).
+    pub send_keys_verify_ms: u64,
+    /// Longest `timeout_seconds` a `spawn_temp_session` may ask for.
+    pub temp_session_max_seconds: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogSettings {
@@ -178,6 +194,17 @@ impl Default for MessageSettings {
             inbox_cap: 1000,
             inbox_ttl_seconds: 7 * 24 * 3600,
             max_wait_seconds: 3600,
+        }
+    }
+}
+
+impl Default for TmuxSettings {
+    fn default() -> Self {
+        Self {
+            socket: "mcp-coord".into(),
+            binary: "tmux".into(),
+            send_keys_verify_ms: 1500,
+            temp_session_max_seconds: 3600,
         }
     }
 }
@@ -304,6 +331,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         name: "MCP_COORD_MAX_CHILDREN",
         key: "sessions.max_children",
         help: "children one master may have",
+    },
+    EnvVar {
+        name: "MCP_COORD_TMUX_SOCKET",
+        key: "tmux.socket",
+        help: "tmux socket name (tmux -L) for spawned sessions",
     },
     EnvVar {
         name: "MCP_COORD_LOG_FORMAT",
@@ -583,6 +615,7 @@ impl Settings {
         if m.inbox_cap == 0 {
             return Err(ConfigError::new("messages.inbox_cap", "0", "1 or more"));
         }
+        validate_tmux(&self.tmux)?;
         match self.log.format.as_str() {
             "text" | "json" | "auto" => {}
             other => {
@@ -648,6 +681,46 @@ fn validate_key_prefix(prefix: &str) -> Result<(), ConfigError> {
             "1-64 characters of letters, digits and : _ - . { } (e.g. claude: or {claude}:)",
         ))
     }
+}
+
+/// The socket name becomes a file name under tmux's socket directory; keep it to characters
+/// that cannot climb out of it or need quoting when a user types `tmux -L NAME`.
+fn validate_tmux(t: &TmuxSettings) -> Result<(), ConfigError> {
+    let ok = !t.socket.is_empty()
+        && t.socket.len() <= 64
+        && t.socket
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && !t.socket.starts_with('.');
+    if !ok {
+        return Err(ConfigError::new(
+            "tmux.socket",
+            format!("{:?}", t.socket),
+            "1-64 characters of letters, digits, '_', '-' and '.', not starting with '.'",
+        ));
+    }
+    if t.binary.trim().is_empty() {
+        return Err(ConfigError::new(
+            "tmux.binary",
+            "empty",
+            "a program name found in PATH (tmux) or a path (/usr/bin/tmux)",
+        ));
+    }
+    if !(50..=60_000).contains(&t.send_keys_verify_ms) {
+        return Err(ConfigError::new(
+            "tmux.send_keys_verify_ms",
+            t.send_keys_verify_ms.to_string(),
+            "50 to 60000",
+        ));
+    }
+    if t.temp_session_max_seconds == 0 {
+        return Err(ConfigError::new(
+            "tmux.temp_session_max_seconds",
+            "0",
+            "1 or more",
+        ));
+    }
+    Ok(())
 }
 
 fn set_value(
@@ -764,6 +837,8 @@ mod tests {
             ("HEARTBEAT_TTL", "999999", "sessions"),
             ("DEFAULT_LOCK_TIMEOUT", "0", "locks.default_timeout_seconds"),
             ("MCP_COORD_KEY_PREFIX", "a*b", "store.key_prefix"),
+            ("MCP_COORD_TMUX_SOCKET", "../x", "tmux.socket"),
+            ("MCP_COORD_TMUX_SOCKET", "", "tmux.socket"),
         ];
         for (var, value, needle) in cases {
             let err = Settings::load(&opts(&[(var, value)]))

@@ -12,3 +12,4 @@ pub mod mcp;
 pub mod ops;
 pub mod service;
 pub mod store;
+pub mod tmux;

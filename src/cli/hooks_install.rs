@@ -114,55 +114,9 @@ fn is_our_command(command: &str) -> bool {
     base == "mcp-coord" && rest.last().map(String::as_str) == Some("hook")
 }
 
-/// Splits a command line as a POSIX shell would for plain words, '…' and "…" quoting and
-/// backslash escapes (enough to read back what [`shell_quote`] wrote, or a hand-written
-/// command).
+/// Splits a command line as a POSIX shell would (quotes, escapes); unparsable → no words.
 fn shell_words(s: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                for q in chars.by_ref() {
-                    if q == '\'' {
-                        break;
-                    }
-                    cur.push(q);
-                }
-            }
-            '"' => {
-                in_word = true;
-                while let Some(q) = chars.next() {
-                    match q {
-                        '"' => break,
-                        '\\' => cur.extend(chars.next()),
-                        _ => cur.push(q),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                cur.extend(chars.next());
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    words
+    shell_words::split(s).unwrap_or_default()
 }
 
 /// `settings` without our hooks (others' entries, groups and events untouched).

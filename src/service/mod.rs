@@ -10,6 +10,7 @@ pub mod error;
 pub mod health;
 pub mod hooks;
 pub mod metrics;
+pub mod tmux;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,6 +31,7 @@ pub struct Coordinator {
     started: Instant,
     connections: Connections,
     tiers: TierThresholds,
+    tmux: tmux::TmuxRuntime,
     metrics: Metrics,
     claude_sessions: hooks::ClaudeSessions,
 }
@@ -37,12 +39,14 @@ pub struct Coordinator {
 impl Coordinator {
     pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>) -> Arc<Self> {
         let tiers = TierThresholds::from_settings(&settings.sessions);
+        let tmux = tmux::TmuxRuntime::new(&settings.tmux);
         Arc::new(Self {
             store,
             settings,
             started: Instant::now(),
             connections: Connections::default(),
             tiers,
+            tmux,
             metrics: Metrics::new(),
             claude_sessions: hooks::ClaudeSessions::default(),
         })

@@ -10,3 +10,4 @@ mod hooks;
 mod ops;
 mod outside_clients;
 mod support;
+mod tmux;

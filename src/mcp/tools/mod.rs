@@ -3,6 +3,7 @@
 
 mod claude;
 mod system;
+mod tmux;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 
@@ -11,6 +12,9 @@ use super::CoordServer;
 /// The full tool set (built once per process).
 pub fn all() -> ToolRouter<CoordServer> {
     let mut router = CoordServer::system_tools();
-    router.merge(CoordServer::claude_tools());
+    // One entry per capability (more join as they land).
+    for extra in [CoordServer::claude_tools(), CoordServer::tmux_tools()] {
+        router.merge(extra);
+    }
     router
 }

@@ -70,5 +70,10 @@ pub fn test_settings() -> Settings {
         .tempdir()
         .expect("temp dir");
     s.store.data_dir = dir.keep().display().to_string();
+    // Never the real `mcp-coord` tmux socket: a test that spawns sets its own (support/tmux.rs).
+    s.tmux.socket = format!(
+        "mcp-coord-test-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
     s
 }

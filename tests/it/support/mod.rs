@@ -7,3 +7,4 @@ pub mod client;
 pub mod daemon;
 pub mod redis;
 pub mod sse_client;
+pub mod tmux;

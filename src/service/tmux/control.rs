@@ -1,0 +1,128 @@
+//! A parent controlling its child: `send_keys`, `get_session_logs`, `kill_session`.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::domain::spawn as rules;
+use crate::service::{Caller, Coordinator, ServiceError};
+use crate::tmux::Capture;
+use crate::tmux::pane::{last_lines, trim_trailing_blank_lines};
+
+/// Longest `lines` of `get_session_logs` (the scrollback holds 10 000).
+pub const MAX_LOG_LINES: usize = 10_000;
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SentKeys {
+    pub session: String,
+    /// Characters typed (literally: nothing in them is read as a key name).
+    pub characters: usize,
+    pub enter: bool,
+    /// With enter: the pane showed the text submitted. Without: the text showed up.
+    pub confirmed: bool,
+    pub enter_presses: u32,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SessionLogs {
+    pub session: String,
+    /// The pane's last lines (scrollback and screen, wrapped lines joined), oldest first.
+    pub output: String,
+    pub line_count: usize,
+    /// False once the program has exited (the pane stays until kill_session).
+    pub running: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct KilledSession {
+    pub session: String,
+    pub killed: bool,
+    /// Whether its program was still running when it was killed.
+    pub was_running: bool,
+}
+
+impl Coordinator {
+    /// Types `text` into the caller's child literally; with `enter`, presses Enter separately
+    /// and checks the pane shows it submitted (one retry). `confirmed` says what was seen.
+    pub async fn send_keys(
+        &self,
+        caller: &Caller,
+        session: &str,
+        text: &str,
+        enter: bool,
+    ) -> Result<SentKeys, ServiceError> {
+        rules::validate_text(text).map_err(ServiceError::invalid)?;
+        let target = self.controlled_session(caller, session).await?;
+        if target.dead {
+            return Err(ServiceError::new(
+                "conflict",
+                format!(
+                    "the program in {session} has exited{}; nothing reads keys there. \
+                     get_session_logs shows its last output, kill_session removes it",
+                    target
+                        .exit_status
+                        .map(|s| format!(" (status {s})"))
+                        .unwrap_or_default()
+                ),
+            )
+            .with_details(json!({ "session": session, "exit_status": target.exit_status })));
+        }
+        let verify = Duration::from_millis(self.settings().tmux.send_keys_verify_ms);
+        let report = self.tmux().send_keys(session, text, enter, verify).await?;
+        Ok(SentKeys {
+            session: session.to_string(),
+            characters: text.chars().count(),
+            enter,
+            confirmed: report.confirmed,
+            enter_presses: report.enter_presses,
+            detail: report.detail,
+        })
+    }
+
+    /// The last `lines` lines of the caller's child's pane.
+    pub async fn get_session_logs(
+        &self,
+        caller: &Caller,
+        session: &str,
+        lines: usize,
+    ) -> Result<SessionLogs, ServiceError> {
+        if lines == 0 || lines > MAX_LOG_LINES {
+            return Err(ServiceError::invalid(format!(
+                "lines = {lines}; allowed: 1 to {MAX_LOG_LINES}"
+            )));
+        }
+        let target = self.controlled_session(caller, session).await?;
+        let text = self
+            .tmux()
+            .capture_pane(session, Capture::Recent(lines))
+            .await?;
+        let output = last_lines(&trim_trailing_blank_lines(&text), lines);
+        Ok(SessionLogs {
+            session: session.to_string(),
+            line_count: output.lines().count(),
+            output,
+            running: !target.dead,
+            exit_status: target.exit_status,
+        })
+    }
+
+    /// Kills the caller's child (its program gets SIGHUP, as when a terminal closes).
+    pub async fn kill_session(
+        &self,
+        caller: &Caller,
+        session: &str,
+    ) -> Result<KilledSession, ServiceError> {
+        let target = self.controlled_session(caller, session).await?;
+        self.tmux().kill_session(session).await?;
+        tracing::info!(session, parent = %caller.session, "killed child session");
+        Ok(KilledSession {
+            session: session.to_string(),
+            killed: true,
+            was_running: !target.dead,
+        })
+    }
+}

@@ -1,0 +1,268 @@
+//! `create_session`: a child session in tmux, named `child_<project>_task_<task>`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::domain::spawn::{self as rules, CommandSpec};
+use crate::service::{Caller, Coordinator, ServiceError};
+use crate::tmux::{NewSession, TmuxSession, launch};
+
+/// What the caller asks for (already parsed by the front-end).
+#[derive(Debug, Clone)]
+pub struct CreateSession {
+    pub project: String,
+    pub task: String,
+    pub working_dir: String,
+    /// `None` = `claude`.
+    pub command: Option<CommandSpec>,
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CreatedSession {
+    /// The tmux session name, also the child's coordination session name (`COORD_SESSION`).
+    pub session: String,
+    pub parent: String,
+    pub project: String,
+    pub task: String,
+    pub working_dir: String,
+    /// The program and its arguments, exactly as started (no shell involved).
+    pub command: Vec<String>,
+    pub socket: String,
+    /// How a human watches it.
+    pub attach: String,
+    pub pane_pid: Option<u32>,
+    /// False when the program already exited (its last output stays: get_session_logs).
+    pub running: bool,
+    /// A dead session of the same name (yours) was removed to make room.
+    pub replaced_dead_session: bool,
+}
+
+impl Coordinator {
+    /// Starts `command` in a new tmux session `child_<project>_task_<task>` in `working_dir`,
+    /// with `COORD_SESSION`, `MASTER_SESSION_ID` (= the caller), `TASK_ID` and
+    /// `SESSION_ROLE=child` in its environment plus the caller's `env`.
+    ///
+    /// Refused: bad names, env or command; a working_dir that is not a directory; a caller
+    /// that is itself deeper than `sessions.max_depth` allows; a caller that already has
+    /// `sessions.max_children` live children; a live session of that name.
+    pub async fn create_session(
+        &self,
+        caller: &Caller,
+        req: CreateSession,
+    ) -> Result<CreatedSession, ServiceError> {
+        rules::validate_id("project", &req.project).map_err(ServiceError::invalid)?;
+        rules::validate_id("task", &req.task).map_err(ServiceError::invalid)?;
+        rules::validate_working_dir(&req.working_dir).map_err(ServiceError::invalid)?;
+        if req.env.len() > rules::MAX_ENV_VARS {
+            return Err(ServiceError::invalid(format!(
+                "env has {} variables; the limit is {}",
+                req.env.len(),
+                rules::MAX_ENV_VARS
+            )));
+        }
+        for (k, v) in &req.env {
+            rules::validate_env(k, v).map_err(ServiceError::invalid)?;
+        }
+        let command = req
+            .command
+            .clone()
+            .unwrap_or_else(|| CommandSpec::Line("claude".into()));
+        let argv = rules::command_words(&command).map_err(ServiceError::invalid)?;
+        check_directory(&req.working_dir).await?;
+        let name = rules::child_name(&req.project, &req.task);
+
+        let _one_at_a_time = self.tmux.spawning.lock().await;
+        let sessions = self.tmux().list_sessions().await?;
+        self.check_depth(caller, &sessions)?;
+        let mut replaced_dead_session = false;
+        if let Some(existing) = sessions.iter().find(|s| s.name == name) {
+            if existing.dead && existing.master.as_deref() == Some(caller.session.as_str()) {
+                self.tmux().kill_session(&name).await?;
+                replaced_dead_session = true;
+            } else {
+                return Err(ServiceError::new(
+                    "conflict",
+                    format!(
+                        "tmux session {name} already exists ({}, parent {}); use another task \
+                         id, or kill_session {name} first (only its parent can)",
+                        if existing.dead { "exited" } else { "running" },
+                        existing.master.as_deref().unwrap_or("none")
+                    ),
+                )
+                .with_details(json!({ "session": name, "parent": existing.master })));
+            }
+        }
+        self.check_child_limit(caller, &sessions, &name)?;
+
+        let mut env = vec![
+            ("COORD_SESSION".to_string(), name.clone()),
+            ("MASTER_SESSION_ID".to_string(), caller.session.clone()),
+            ("TASK_ID".to_string(), req.task.clone()),
+            ("SESSION_ROLE".to_string(), "child".to_string()),
+        ];
+        env.extend(req.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let words = launch::exec(&argv);
+        self.tmux()
+            .new_session(&NewSession {
+                name: &name,
+                cwd: Path::new(&req.working_dir),
+                env: &env,
+                argv: &words,
+                remain_on_exit: true,
+            })
+            .await?;
+        let started = self.tmux().session(&name).await?;
+        tracing::info!(session = %name, parent = %caller.session, command = ?argv, "spawned child session");
+        Ok(CreatedSession {
+            attach: self.tmux().attach_hint(&name),
+            socket: self.tmux().socket().to_string(),
+            session: name,
+            parent: caller.session.clone(),
+            project: req.project,
+            task: req.task,
+            working_dir: req.working_dir,
+            command: argv,
+            pane_pid: started.pane_pid,
+            running: !started.dead,
+            replaced_dead_session,
+        })
+    }
+
+    /// Depth of the caller in the session tree, read from tmux (each session's
+    /// `MASTER_SESSION_ID` names its parent) and from the child naming pattern.
+    fn check_depth(&self, caller: &Caller, sessions: &[TmuxSession]) -> Result<(), ServiceError> {
+        let max_depth = self.settings().sessions.max_depth;
+        let (depth, parent) = depth_of(&caller.session, sessions);
+        if depth < max_depth {
+            return Ok(());
+        }
+        let of_parent = parent.map(|p| format!(" of {p}")).unwrap_or_default();
+        let message = if max_depth == 1 {
+            format!(
+                "nested spawning is not allowed (sessions.max_depth = 1): {} is itself a child \
+                 session{of_parent}, and only top-level sessions spawn children; report back to \
+                 your parent instead (report_session_status, send_message_to_session)",
+                caller.session
+            )
+        } else {
+            format!(
+                "{} is at depth {depth} of the session tree{of_parent}, and sessions.max_depth = \
+                 {max_depth} allows no deeper session; report back to your parent instead",
+                caller.session
+            )
+        };
+        Err(ServiceError::new("limit", message).with_details(json!({
+            "depth": depth,
+            "max_depth": max_depth,
+        })))
+    }
+
+    fn check_child_limit(
+        &self,
+        caller: &Caller,
+        sessions: &[TmuxSession],
+        replacing: &str,
+    ) -> Result<(), ServiceError> {
+        let max = self.settings().sessions.max_children;
+        let live: Vec<&str> = sessions
+            .iter()
+            .filter(|s| {
+                s.master.as_deref() == Some(caller.session.as_str())
+                    && s.role.as_deref() == Some("child")
+                    && !s.dead
+                    && s.name != replacing
+            })
+            .map(|s| s.name.as_str())
+            .collect();
+        if live.len() < max {
+            return Ok(());
+        }
+        Err(ServiceError::new(
+            "limit",
+            format!(
+                "{} already has {} live children (sessions.max_children = {max}): {}; \
+                 kill_session one that is done before spawning another",
+                caller.session,
+                live.len(),
+                live.join(", ")
+            ),
+        )
+        .with_details(json!({ "children": live, "max_children": max })))
+    }
+}
+
+/// How many parents are above `name` (0 = top level), and its direct parent.
+fn depth_of(name: &str, sessions: &[TmuxSession]) -> (usize, Option<String>) {
+    let mut depth = 0;
+    let mut parent = None;
+    let mut current = name.to_string();
+    // Bounded: a hand-made cycle of MASTER_SESSION_IDs must not loop forever.
+    for _ in 0..=sessions.len() {
+        let Some(master) = sessions
+            .iter()
+            .find(|s| s.name == current)
+            .and_then(|s| s.master.clone())
+        else {
+            break;
+        };
+        depth += 1;
+        parent.get_or_insert_with(|| master.clone());
+        current = master;
+    }
+    if depth == 0 && rules::looks_like_child(name) {
+        depth = 1;
+    }
+    (depth, parent)
+}
+
+async fn check_directory(dir: &str) -> Result<(), ServiceError> {
+    match tokio::fs::metadata(dir).await {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(ServiceError::invalid(format!(
+            "working_dir {dir} is not a directory; give the directory the session should start in"
+        ))),
+        Err(e) => Err(ServiceError::invalid(format!(
+            "working_dir {dir} cannot be used ({e}); give an existing directory (create the \
+             worktree first, e.g. git worktree add)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(name: &str, master: Option<&str>) -> TmuxSession {
+        TmuxSession {
+            name: name.into(),
+            created: 0,
+            attached: 0,
+            pane_pid: None,
+            current_command: String::new(),
+            dead: false,
+            exit_status: None,
+            master: master.map(String::from),
+            role: Some("child".into()),
+            task: None,
+        }
+    }
+
+    #[test]
+    fn depth_follows_master_ids_and_names() {
+        let all = [
+            s("a", Some("m")),
+            s("b", Some("a")),
+            s("x", Some("y")),
+            s("y", Some("x")),
+        ];
+        assert_eq!(depth_of("m", &all), (0, None));
+        assert_eq!(depth_of("a", &all), (1, Some("m".into())));
+        assert_eq!(depth_of("b", &all), (2, Some("a".into())));
+        assert_eq!(depth_of("child_web_task_1", &all), (1, None));
+        assert!(depth_of("x", &all).0 <= all.len() + 1, "cycles end");
+    }
+}

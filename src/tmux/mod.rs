@@ -1,0 +1,68 @@
+//! The tmux driver: every call runs the `tmux` program with an argv (never a shell string),
+//! always on our private server (`tmux -L <tmux.socket>`), never on the user's default one.
+//!
+//! Facts about tmux 3.3a this module is built on (each was checked by hand; tests cover them):
+//! - `new-session … CMD` with ONE command word runs it as `$SHELL -c CMD`; with two or more it
+//!   is `execvp`'d. So commands always reach tmux as several words ([`launch`]).
+//! - Any argument ending in `;` ends the tmux command and starts a new one (`"x;" kill-server`
+//!   would kill the server); `\;` at the end stands for a literal `;` ([`command::escape`]).
+//! - `new-session -c DIR` expands formats, and `#(…)` in a format runs a shell command;
+//!   `##` stands for a literal `#` ([`command::literal_format`]).
+//! - `-t NAME` also matches a session whose name merely starts with NAME; `-t =NAME` is exact.
+//! - `display-message -t` on a missing session falls back to another one instead of failing,
+//!   so pane facts come from `list-panes -t =NAME:`, which fails.
+//! - `.` and `:` in a session name are silently replaced by `_`.
+//! - With `remain-on-exit`, output printed just before a fast command exits is sometimes lost
+//!   (3 of 100 runs of `sh -c 'echo hi; exit 3'`), so temporary sessions learn their exit code
+//!   from a marker line instead ([`launch::report_exit`]).
+
+pub mod command;
+pub mod error;
+pub mod keys;
+pub mod launch;
+pub mod pane;
+pub mod session;
+
+use std::time::Duration;
+
+pub use command::TmuxCommand;
+pub use error::TmuxError;
+pub use keys::SendKeysReport;
+pub use pane::{Capture, PaneState};
+pub use session::{NewSession, TmuxSession};
+
+/// Upper bound of one tmux invocation: a hung tmux server must not hang a tool call.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A handle on one tmux server (a socket). Cheap to clone; holds no connection.
+#[derive(Debug, Clone)]
+pub struct Tmux {
+    binary: String,
+    socket: String,
+}
+
+impl Tmux {
+    pub fn new(binary: impl Into<String>, socket: impl Into<String>) -> Self {
+        Self {
+            binary: binary.into(),
+            socket: socket.into(),
+        }
+    }
+
+    pub fn from_settings(s: &crate::config::TmuxSettings) -> Self {
+        Self::new(&s.binary, &s.socket)
+    }
+
+    pub fn socket(&self) -> &str {
+        &self.socket
+    }
+
+    pub fn binary(&self) -> &str {
+        &self.binary
+    }
+
+    /// The command a human types to watch a session.
+    pub fn attach_hint(&self, name: &str) -> String {
+        format!("tmux -L {} attach -t {name}", self.socket)
+    }
+}
