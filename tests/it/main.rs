@@ -3,6 +3,7 @@
 //!
 //! One test binary (not one per file) so the suite links once.
 
+mod cli_run;
 mod cli_setup;
 mod conformance;
 mod foundation;
