@@ -18,6 +18,7 @@ pub struct Daemon {
     pub coord: Arc<Coordinator>,
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
+    reaper: JoinHandle<()>,
     ops: OpsTasks,
 }
 
@@ -46,6 +47,8 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
     });
+
+    let reaper = crate::service::reaper::spawn(coord.clone(), shutdown.clone());
 
     let store_kind = coord.store().kind().as_str();
     tracing::info!(
@@ -78,6 +81,7 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
         coord,
         shutdown,
         server,
+        reaper,
         ops,
     })
 }
@@ -89,7 +93,11 @@ impl Daemon {
         systemd::stopping();
         self.shutdown.cancel();
         self.ops.stop().await;
-        match tokio::time::timeout(grace, self.server).await {
+        let stopped = async {
+            let (server, _) = tokio::join!(self.server, self.reaper);
+            server
+        };
+        match tokio::time::timeout(grace, stopped).await {
             Ok(_) => {}
             Err(_) => tracing::warn!("connections still open after {grace:?}; stopping anyway"),
         }

@@ -1,5 +1,8 @@
 //! Pure rules with no I/O: naming, tiers, hierarchy, the record types.
 
+pub mod hierarchy;
+pub mod lock_name;
+pub mod session;
 pub mod session_name;
 pub mod spawn;
 pub mod tiers;

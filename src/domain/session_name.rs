@@ -3,8 +3,17 @@
 /// Longest session name (a Claude session id is 36 characters).
 pub const MAX_LEN: usize = 128;
 
+/// Names taken by the store's own keys next to session records (`sessions:last_seen`,
+/// `sessions:ended`). Every other sub-key of `sessions:` has a `:` in it, which names cannot.
+pub const RESERVED: &[&str] = &["last_seen", "ended"];
+
 /// Checks a session name; the error says what is allowed, for a model to fix its call.
 pub fn validate(name: &str) -> Result<(), String> {
+    if RESERVED.contains(&name) {
+        return Err(format!(
+            "session name {name:?} is reserved (the store uses it for an index); pick another name"
+        ));
+    }
     if name.is_empty() {
         return Err(
             "session name is empty; use 1-128 characters of letters, digits, '.', '_' and '-'"
@@ -69,6 +78,8 @@ mod tests {
         assert!(validate("a b").unwrap_err().contains("allowed"));
         assert!(validate("a*").unwrap_err().contains("allowed"));
         assert!(validate("a\nb").unwrap_err().contains("allowed"));
+        assert!(validate("last_seen").unwrap_err().contains("reserved"));
+        assert!(validate("ended").unwrap_err().contains("reserved"));
     }
 
     #[test]

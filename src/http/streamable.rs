@@ -25,6 +25,16 @@ pub fn service(
     };
     let mut manager = LocalSessionManager::default();
     manager.session_config = session_config;
+    let manager = Arc::new(manager);
+    // A session is open while the manager still has it (a DELETE removes it at once).
+    let sessions = manager.clone();
+    let open_check: crate::mcp::identity::OpenCheck = Arc::new(move |id: &str| {
+        sessions
+            .sessions
+            .try_read()
+            .map(|s| s.contains_key(id))
+            .unwrap_or(true)
+    });
 
     // Host and Origin are checked by our own middleware for both transports alike.
     let config = StreamableHttpServerConfig::default()
@@ -41,10 +51,11 @@ pub fn service(
                 "streamable-http",
                 None,
                 factory_coord.connections().open("streamable-http"),
-            );
+            )
+            .with_open_check(open_check.clone());
             Ok(CoordServer::new(factory_coord.clone(), identity))
         },
-        Arc::new(manager),
+        manager,
         config,
     )
 }

@@ -20,7 +20,33 @@ use crate::service::metrics::Outcome;
 const INSTRUCTIONS: &str = "Coordination between coding-agent sessions on this machine. \
 Take acquire_lock(\"pytest\") before running the test suite and acquire_lock(\"pr-create\") \
 before opening a PR; release_lock when done. acquire_lock(\"work\") claims the issue named by \
-your git branch. whoami shows who you are to the others.";
+your git branch. whoami shows who you are to the others. register_session(name=…) names \
+your session (master_project_<p> / child_<p>_task_<t> link parent and child); \
+report_session_status tells your parent how you are doing; end_session when done.";
+
+/// Tools that mark the session active themselves (so the implicit heartbeat would be a
+/// second write), or must not register the caller's current name first.
+const OWN_HEARTBEAT: &[&str] = &["register_session", "heartbeat", "end_session"];
+
+impl CoordServer {
+    /// Every tool call counts as activity of the calling session (registering it the first
+    /// time). At most one store write per debounce interval per connection; a failure is
+    /// logged and does not fail the call (the tool reports store trouble itself), and is
+    /// not retried before the interval passes, so an outage does not double every call's wait.
+    async fn implicit_heartbeat(&self, tool: &str) {
+        if OWN_HEARTBEAT.contains(&tool) {
+            return;
+        }
+        let caller = self.caller();
+        let every = self.coord().heartbeat_debounce();
+        if !self.identity().touch_due(&caller.session, every) {
+            return;
+        }
+        if let Err(e) = self.coord().touch(&caller).await {
+            tracing::debug!(session = %caller.session, "implicit heartbeat not recorded: {e}");
+        }
+    }
+}
 
 impl ServerHandler for CoordServer {
     fn get_info(&self) -> ServerConfig {
@@ -86,6 +112,15 @@ impl ServerHandler for CoordServer {
                 None,
             ));
         }
+        if let Some(parts) = context.extensions.get::<http::request::Parts>()
+            && let Some(id) = parts
+                .headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+        {
+            self.identity().note_transport_session(id);
+        }
+        self.implicit_heartbeat(&tool).await;
         let tcc = ToolCallContext::new(self, request, context);
         let result = self.tools.call(tcc).await;
         let outcome = match &result {

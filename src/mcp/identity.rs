@@ -4,7 +4,9 @@
 //! request, `register_session(name=…)`, or a Claude Code hook's bind call. Until then the
 //! connection acts under a generated name that no other connection shares.
 
-use parking_lot::RwLock;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, RwLock};
 
 use crate::domain::session_name;
 use crate::service::Caller;
@@ -20,7 +22,28 @@ pub struct ConnectionIdentity {
     connection_id: String,
     transport: &'static str,
     bound: RwLock<Binding>,
+    /// The session last marked active by this connection, and when: the implicit heartbeat
+    /// writes at most once per debounce interval, not on every tool call.
+    last_touch: Mutex<Option<(String, Instant)>>,
     _open: ConnectionGuard,
+    /// Asks the transport whether its session (given its id) is still open; see
+    /// [`ConnectionIdentity::is_open`].
+    open_check: Option<DebugOpaque<OpenCheck>>,
+    /// The transport's own session id (Streamable HTTP's `Mcp-Session-Id`), learnt from the
+    /// first request that carries it.
+    transport_session: std::sync::OnceLock<String>,
+}
+
+/// Answers "is the transport session with this id still open?" without blocking.
+pub type OpenCheck = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Holds a closure in a `Debug` struct.
+struct DebugOpaque<T>(T);
+
+impl<T> std::fmt::Debug for DebugOpaque<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<fn>")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -53,7 +76,32 @@ impl ConnectionIdentity {
             connection_id,
             transport,
             bound: RwLock::new(binding),
+            last_touch: Mutex::new(None),
             _open: open,
+            open_check: None,
+            transport_session: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Lets [`ConnectionIdentity::is_open`] ask the transport. Streamable HTTP needs it: after
+    /// a client's DELETE, rmcp lets in-flight handlers run on for a few seconds, and a lock
+    /// waiter must not be granted a lock nobody can receive in that window. (Legacy SSE needs
+    /// none: its connection token cancels the request at once.)
+    pub fn with_open_check(mut self, check: OpenCheck) -> Self {
+        self.open_check = Some(DebugOpaque(check));
+        self
+    }
+
+    /// Records the transport's session id (first one wins).
+    pub fn note_transport_session(&self, id: &str) {
+        let _ = self.transport_session.set(id.to_string());
+    }
+
+    /// False once the transport says this connection's session is gone.
+    pub fn is_open(&self) -> bool {
+        match (&self.open_check, self.transport_session.get()) {
+            (Some(check), Some(id)) => (check.0)(id),
+            _ => true,
         }
     }
 
@@ -79,6 +127,20 @@ impl ConnectionIdentity {
 
     pub fn is_explicit(&self) -> bool {
         self.bound.read().explicit
+    }
+
+    /// True when the implicit heartbeat of `session` is due (not done within `every`);
+    /// records this moment as done. A connection that changed names is always due.
+    pub fn touch_due(&self, session: &str, every: Duration) -> bool {
+        let mut last = self.last_touch.lock();
+        let due = match &*last {
+            Some((name, at)) => name != session || at.elapsed() >= every,
+            None => true,
+        };
+        if due {
+            *last = Some((session.to_string(), Instant::now()));
+        }
+        due
     }
 
     /// Binds the connection to `session`. The service layer decides whether that is allowed

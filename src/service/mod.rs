@@ -7,9 +7,13 @@
 pub mod caller;
 pub mod connections;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod hooks;
+pub mod locks;
 pub mod metrics;
+pub mod reaper;
+pub mod sessions;
 pub mod tmux;
 
 use std::sync::Arc;
@@ -18,7 +22,9 @@ use std::time::Instant;
 pub use caller::Caller;
 pub use connections::Connections;
 pub use error::ServiceError;
+pub use events::{Event, Events};
 pub use metrics::Metrics;
+pub use reaper::ReaperStats;
 
 use crate::config::Settings;
 use crate::domain::tiers::TierThresholds;
@@ -31,6 +37,8 @@ pub struct Coordinator {
     started: Instant,
     connections: Connections,
     tiers: TierThresholds,
+    events: Events,
+    reaper: ReaperStats,
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
     claude_sessions: hooks::ClaudeSessions,
@@ -46,6 +54,8 @@ impl Coordinator {
             started: Instant::now(),
             connections: Connections::default(),
             tiers,
+            events: Events::default(),
+            reaper: ReaperStats::new(),
             tmux,
             metrics: Metrics::new(),
             claude_sessions: hooks::ClaudeSessions::default(),
@@ -76,6 +86,16 @@ impl Coordinator {
     /// Claude session id → session name, as the SessionStart hook registered it.
     pub fn claude_sessions(&self) -> &hooks::ClaudeSessions {
         &self.claude_sessions
+    }
+
+    /// Session events (tier changes, status reports, ends) for other capabilities.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// What this daemon's reaper has done so far.
+    pub fn reaper_stats(&self) -> &ReaperStats {
+        &self.reaper
     }
 
     pub fn uptime(&self) -> std::time::Duration {

@@ -1,7 +1,270 @@
-//! The locks part of the store trait.
+//! The locks part of the store trait, and the records both stores return.
+//!
+//! Every decision (grant, refusal, takeover, release, extend) is one atomic store operation:
+//! one Lua script in Redis, one `with_state` in the embedded store. The service layer turns
+//! the outcomes below into results and messages; it never reads-then-writes across calls.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::StoreError;
+use crate::domain::tiers::{Tier, TierThresholds};
+
+/// A held lock, as stored (`GET claude:locks:resource:pytest` shows this JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LockRecord {
+    /// Canonical name (`resource:pytest`).
+    pub name: String,
+    /// The session holding it.
+    pub holder: String,
+    /// Fencing token: strictly increasing over every grant of this lock, ever.
+    pub token: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Store clock (ms since the epoch) of the grant; kept across re-entrant acquires.
+    pub acquired_at: i64,
+    /// Store clock (ms) at which the store drops the lock unless extended.
+    pub expires_at: i64,
+}
+
+/// A lock together with what the store knows of its holder's liveness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldLock {
+    pub lock: LockRecord,
+    /// Milliseconds since the holder's last activity; `None` when the holder is not in the
+    /// live-session index (ended, or never seen).
+    #[serde(default)]
+    pub holder_age_ms: Option<i64>,
+    /// The holder's tier; `None` when the holder is not in the live-session index.
+    #[serde(default)]
+    pub tier: Option<Tier>,
+}
+
+/// Left for a holder whose lock was taken over, so it can be told (by its next
+/// `check_lock` / `release_lock` / `extend_lock`, or by the messages capability).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TakeoverNote {
+    pub lock: String,
+    /// The session that took it.
+    pub by: String,
+    /// Store clock (ms) of the takeover.
+    pub at: i64,
+    /// Your token, now fenced off.
+    pub old_token: u64,
+    /// Your tier when it was taken (`stale` with force; absent or abandoned otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub your_tier: Option<Tier>,
+}
+
+/// What `acquire` asks the store to do.
+#[derive(Debug, Clone)]
+pub struct AcquireRequest {
+    /// Canonical name.
+    pub name: String,
+    /// Canonical names of the enclosing locks (`[wave:5c]` for `wave:5c.1`).
+    pub ancestors: Vec<String>,
+    /// Prefix shared by all descendants (`wave:5c.`), if the kind has a hierarchy.
+    pub descendant_prefix: Option<String>,
+    pub session: String,
+    /// Already clamped to the configured maximum; ≥ 1.
+    pub ttl_ms: i64,
+    pub reason: Option<String>,
+    /// Take the lock over from a stale holder.
+    pub force: bool,
+    pub tiers: TierThresholds,
+    pub lock_delay_ms: i64,
+    /// Set while the caller waits: it joins (or keeps its place in) the FIFO queue.
+    pub waiter: Option<Waiter>,
+}
+
+/// A queued caller. Its liveness key expires after `ttl_ms` unless the next attempt
+/// refreshes it, so a crashed daemon's waiters drop out by themselves.
+#[derive(Debug, Clone)]
+pub struct Waiter {
+    pub id: String,
+    pub ttl_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AcquireOutcome {
+    Granted(Grant),
+    Refused(Refusal),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub lock: LockRecord,
+    /// The caller already held it: TTL extended, token kept.
+    pub reentrant: bool,
+    /// The lock was taken from this holder (stale with force, or absent/abandoned).
+    #[serde(default)]
+    pub taken_over_from: Option<HeldLock>,
+    /// Conflicting ancestor/descendant locks of dead or (with force) stale holders that
+    /// were released to make this grant.
+    #[serde(default, deserialize_with = "lua_vec")]
+    pub released_related: Vec<HeldLock>,
+    /// When set, a lock-delay runs until then: only this caller may be granted the lock.
+    #[serde(default)]
+    pub delay_until: Option<i64>,
+    pub now_ms: i64,
+}
+
+/// Why a lock was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalKind {
+    /// Another session holds this lock.
+    Held,
+    /// Another session holds an ancestor or descendant (`related_lock`).
+    Related,
+    /// Free, but a lock-delay after a takeover reserves it for `reserved_for`.
+    LockDelay,
+    /// Free, but live waiters are queued ahead of the caller.
+    Queued,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub refusal: RefusalKind,
+    /// The blocking lock (this one, or the related one) and its holder.
+    #[serde(default)]
+    pub holder: Option<HeldLock>,
+    #[serde(default)]
+    pub related_lock: Option<String>,
+    #[serde(default)]
+    pub delay_until: Option<i64>,
+    #[serde(default)]
+    pub reserved_for: Option<String>,
+    /// 1-based place in the queue when the caller is waiting.
+    #[serde(default)]
+    pub queue_position: Option<u32>,
+    pub queue_length: u32,
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ReleaseOutcome {
+    Released {
+        lock: LockRecord,
+        now_ms: i64,
+    },
+    /// Nobody holds it (never taken, released, or expired).
+    NotHeld {
+        #[serde(default)]
+        note: Option<TakeoverNote>,
+        now_ms: i64,
+    },
+    NotOwner {
+        holder: HeldLock,
+        #[serde(default)]
+        note: Option<TakeoverNote>,
+        now_ms: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ExtendOutcome {
+    Extended {
+        lock: LockRecord,
+        now_ms: i64,
+    },
+    NotHeld {
+        #[serde(default)]
+        note: Option<TakeoverNote>,
+        now_ms: i64,
+    },
+    NotOwner {
+        holder: HeldLock,
+        #[serde(default)]
+        note: Option<TakeoverNote>,
+        now_ms: i64,
+    },
+}
+
+/// What `check` sees: the lock (if held), its queue, a running lock-delay, and a takeover
+/// note for the caller if its hold on this lock was taken over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockStatus {
+    #[serde(default)]
+    pub held: Option<HeldLock>,
+    pub waiters: u32,
+    #[serde(default)]
+    pub delay_until: Option<i64>,
+    #[serde(default)]
+    pub reserved_for: Option<String>,
+    #[serde(default)]
+    pub note: Option<TakeoverNote>,
+    pub now_ms: i64,
+}
+
+/// Every held lock, from the index (expired entries pruned on the way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockListing {
+    #[serde(default, deserialize_with = "lua_vec")]
+    pub locks: Vec<HeldLock>,
+    pub now_ms: i64,
+}
 
 /// Store operations for locks. Each method is one atomic operation.
 #[async_trait]
-pub trait LockStore: Send + Sync {}
+pub trait LockStore: Send + Sync {
+    /// Grants, re-enters, takes over, or refuses (joining the queue when `waiter` is set).
+    async fn acquire(&self, req: &AcquireRequest) -> Result<AcquireOutcome, StoreError>;
+
+    /// Releases if `session` holds it; wakes waiters.
+    async fn release(
+        &self,
+        name: &str,
+        session: &str,
+        tiers: TierThresholds,
+    ) -> Result<ReleaseOutcome, StoreError>;
+
+    /// Sets the expiry to now + `ttl_ms` if `session` holds it.
+    async fn extend(
+        &self,
+        name: &str,
+        session: &str,
+        ttl_ms: i64,
+        tiers: TierThresholds,
+    ) -> Result<ExtendOutcome, StoreError>;
+
+    /// Reads the lock, its queue and lock-delay; `session`'s takeover note if any.
+    async fn check(
+        &self,
+        name: &str,
+        session: &str,
+        tiers: TierThresholds,
+    ) -> Result<LockStatus, StoreError>;
+
+    /// Every held lock (read from the index, never by scanning keys).
+    async fn list(&self, tiers: TierThresholds) -> Result<LockListing, StoreError>;
+
+    /// Removes a waiter from a lock's queue (timed out, cancelled, or granted elsewhere);
+    /// wakes the next waiter if it was at the head.
+    async fn leave_queue(&self, name: &str, waiter_id: &str) -> Result<(), StoreError>;
+
+    /// Releases every lock `session` holds (session ended or abandoned) and wakes their
+    /// waiters. Returns the released canonical names.
+    async fn release_all_held_by(&self, session: &str) -> Result<Vec<String>, StoreError>;
+
+    /// A stream of released lock names, for waiters: a hint to retry now rather than at the
+    /// next periodic re-check. Messages may be lost; waiters re-check anyway.
+    fn lock_events(&self) -> tokio::sync::broadcast::Receiver<String>;
+}
+
+/// Lua's cjson encodes an empty table as `{}`; accept that as an empty list.
+fn lua_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = serde_json::Value::deserialize(d)?;
+    match v {
+        serde_json::Value::Object(m) if m.is_empty() => Ok(Vec::new()),
+        serde_json::Value::Null => Ok(Vec::new()),
+        other => serde_json::from_value(other).map_err(serde::de::Error::custom),
+    }
+}

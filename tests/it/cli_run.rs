@@ -1,6 +1,7 @@
 //! Issue 6: CLI commands against a running daemon (private Redis), spawned as the real
 //! binary with `--url`: `lock`/`release`, `run --lock` exclusion, release on SIGTERM, and
-//! the TTL freeing the lock of a SIGKILLed holder.
+//! the TTL freeing the lock of a SIGKILLed holder. Multi-threaded runtimes: the tests block
+//! on the child processes while the in-process daemon must keep serving.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -60,7 +61,7 @@ async fn eventually(mut f: impl AsyncFnMut() -> bool) -> bool {
     false
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lock_release_and_json_as_the_cli_session() {
     let redis = RedisServer::start();
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
@@ -112,7 +113,7 @@ async fn lock_release_and_json_as_the_cli_session() {
     d.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_lock_excludes_a_second_run_and_exits_with_the_command_status() {
     let redis = RedisServer::start();
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
@@ -162,7 +163,7 @@ async fn run_lock_excludes_a_second_run_and_exits_with_the_command_status() {
     d.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_lock_waits_for_the_holder_then_runs() {
     let redis = RedisServer::start();
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
@@ -198,7 +199,7 @@ async fn run_lock_waits_for_the_holder_then_runs() {
     d.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkilled_holder_frees_the_lock_by_ttl() {
     let redis = RedisServer::start();
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;

@@ -2,6 +2,8 @@
 //! and [`all`] joins them.
 
 mod claude;
+mod locks;
+mod sessions;
 mod system;
 mod tmux;
 
@@ -13,7 +15,12 @@ use super::CoordServer;
 pub fn all() -> ToolRouter<CoordServer> {
     let mut router = CoordServer::system_tools();
     // One entry per capability (more join as they land).
-    for extra in [CoordServer::claude_tools(), CoordServer::tmux_tools()] {
+    for extra in [
+        CoordServer::lock_tools(),
+        CoordServer::session_tools(),
+        CoordServer::tmux_tools(),
+        CoordServer::claude_tools(),
+    ] {
         router.merge(extra);
     }
     router

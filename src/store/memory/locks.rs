@@ -1,14 +1,532 @@
-//! Embedded implementation of [`LockStore`](crate::store::LockStore).
+//! Embedded implementation of [`LockStore`](crate::store::LockStore): the Lua scripts'
+//! logic in Rust, each operation under the one state mutex (atomic like a script).
+//! Expiry is lazy: a lock whose `expires_at` has passed is treated as absent and dropped
+//! when next touched.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 
-use super::MemoryStore;
-use crate::store::LockStore;
+use super::{MemoryStore, State, wall_clock_ms};
+use crate::domain::tiers::{Tier, TierThresholds};
+use crate::store::StoreError;
+use crate::store::locks::{
+    AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, HeldLock, LockListing, LockRecord,
+    LockStatus, LockStore, Refusal, RefusalKind, ReleaseOutcome, TakeoverNote,
+};
+
+/// Takeover notes are kept this long for the old holder to be told.
+const NOTE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// The locks part of the embedded state.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(default)]
-pub struct LockState {}
+pub struct LockState {
+    /// Held locks by canonical name (ordered: descendants are a range).
+    locks: BTreeMap<String, LockRecord>,
+    /// Fencing-token counters: the last token granted per lock. Never pruned; the one place
+    /// a persisted snapshot must keep (or reserve ahead) so tokens survive restarts.
+    pub fences: HashMap<String, u64>,
+    /// Waiter ids per lock, FIFO.
+    queues: HashMap<String, VecDeque<String>>,
+    waiters: HashMap<String, WaiterEntry>,
+    delays: HashMap<String, Delay>,
+    held: HashMap<String, BTreeSet<String>>,
+    /// session → lock → (note, expires_at)
+    notes: HashMap<String, HashMap<String, (TakeoverNote, i64)>>,
+    #[serde(skip, default = "new_events")]
+    events: broadcast::Sender<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WaiterEntry {
+    session: String,
+    expires_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Delay {
+    reserved_for: String,
+    until: i64,
+}
+
+fn new_events() -> broadcast::Sender<String> {
+    broadcast::channel(1024).0
+}
+
+impl Default for LockState {
+    fn default() -> Self {
+        Self {
+            locks: BTreeMap::new(),
+            fences: HashMap::new(),
+            queues: HashMap::new(),
+            waiters: HashMap::new(),
+            delays: HashMap::new(),
+            held: HashMap::new(),
+            notes: HashMap::new(),
+            events: new_events(),
+        }
+    }
+}
+
+fn session_age(st: &State, session: &str, now: i64) -> Option<i64> {
+    st.sessions.last_seen.get(session).map(|s| now - s)
+}
+
+fn view(st: &State, rec: &LockRecord, now: i64, tiers: TierThresholds) -> HeldLock {
+    let age = session_age(st, &rec.holder, now);
+    HeldLock {
+        lock: rec.clone(),
+        holder_age_ms: age,
+        tier: age.map(|a| tiers.tier_of(a)),
+    }
+}
+
+impl LockState {
+    /// The live record of `name`, dropping it if expired.
+    fn live(&mut self, name: &str, now: i64) -> Option<LockRecord> {
+        match self.locks.get(name) {
+            Some(r) if r.expires_at > now => Some(r.clone()),
+            Some(_) => {
+                self.drop_lock(name);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn drop_lock(&mut self, name: &str) -> Option<LockRecord> {
+        let rec = self.locks.remove(name)?;
+        if let Some(set) = self.held.get_mut(&rec.holder) {
+            set.remove(name);
+            if set.is_empty() {
+                self.held.remove(&rec.holder);
+            }
+        }
+        Some(rec)
+    }
+
+    fn delay(&mut self, name: &str, now: i64) -> Option<Delay> {
+        match self.delays.get(name) {
+            Some(d) if d.until > now => Some(d.clone()),
+            Some(_) => {
+                self.delays.remove(name);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn note(&mut self, session: &str, name: &str, now: i64) -> Option<TakeoverNote> {
+        let notes = self.notes.get_mut(session)?;
+        notes.retain(|_, (_, exp)| *exp > now);
+        notes.get(name).map(|(n, _)| n.clone())
+    }
+
+    fn queue_len(&self, name: &str) -> u32 {
+        self.queues.get(name).map_or(0, |q| q.len() as u32)
+    }
+
+    fn leave(&mut self, name: &str, waiter: &str) -> bool {
+        self.waiters.remove(waiter);
+        let Some(q) = self.queues.get_mut(name) else {
+            return false;
+        };
+        let was_head = q.front().map(String::as_str) == Some(waiter);
+        q.retain(|w| w != waiter);
+        if q.is_empty() {
+            self.queues.remove(name);
+        }
+        was_head
+    }
+
+    fn publish(&self, name: &str) {
+        let _ = self.events.send(name.to_string());
+    }
+}
+
+/// `acquire.lua`, in Rust.
+fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
+    let caller = req.session.as_str();
+    let name = req.name.as_str();
+    let waiter = req.waiter.as_ref();
+
+    let refuse = |st: &mut State, kind: RefusalKind, mut r: Refusal| {
+        r.refusal = kind;
+        if let Some(w) = waiter {
+            let q = st.locks.queues.entry(req.name.clone()).or_default();
+            let pos = match q.iter().position(|id| *id == w.id) {
+                Some(p) => p,
+                None => {
+                    q.push_back(w.id.clone());
+                    q.len() - 1
+                }
+            };
+            st.locks.waiters.insert(
+                w.id.clone(),
+                WaiterEntry {
+                    session: caller.to_string(),
+                    expires_at: now + w.ttl_ms,
+                },
+            );
+            st.sessions.last_seen.insert(caller.to_string(), now);
+            r.queue_position = Some(pos as u32 + 1);
+        }
+        r.queue_length = st.locks.queue_len(name);
+        AcquireOutcome::Refused(r)
+    };
+    let blank = Refusal {
+        refusal: RefusalKind::Held,
+        holder: None,
+        related_lock: None,
+        delay_until: None,
+        reserved_for: None,
+        queue_position: None,
+        queue_length: 0,
+        now_ms: now,
+    };
+
+    // 1. Re-entrant.
+    let cur = st.locks.live(name, now);
+    if let Some(mut cur) = cur.clone().filter(|c| c.holder == caller) {
+        cur.expires_at = cur.expires_at.max(now + req.ttl_ms);
+        if req.reason.is_some() {
+            cur.reason = req.reason.clone();
+        }
+        st.locks.locks.insert(req.name.clone(), cur.clone());
+        st.locks
+            .held
+            .entry(caller.to_string())
+            .or_default()
+            .insert(req.name.clone());
+        st.sessions.last_seen.insert(caller.to_string(), now);
+        if let Some(w) = waiter {
+            st.locks.leave(name, &w.id);
+        }
+        return AcquireOutcome::Granted(Grant {
+            lock: cur,
+            reentrant: true,
+            taken_over_from: None,
+            released_related: Vec::new(),
+            delay_until: None,
+            now_ms: now,
+        });
+    }
+
+    let may_take = |st: &State, rec: &LockRecord| -> Result<HeldLock, HeldLock> {
+        let v = view(st, rec, now, req.tiers);
+        match v.tier {
+            None | Some(Tier::Abandoned) => Ok(v),
+            Some(Tier::Stale) if req.force => Ok(v),
+            _ => Err(v),
+        }
+    };
+
+    // 2. This lock's holder.
+    let mut takeover = None;
+    if let Some(cur) = &cur {
+        match may_take(st, cur) {
+            Ok(v) => takeover = Some(v),
+            Err(v) => {
+                return refuse(
+                    st,
+                    RefusalKind::Held,
+                    Refusal {
+                        holder: Some(v),
+                        ..blank.clone()
+                    },
+                );
+            }
+        }
+    }
+
+    // 3. Ancestors and descendants.
+    let mut related_names: Vec<String> = req.ancestors.clone();
+    if let Some(prefix) = &req.descendant_prefix {
+        related_names.extend(
+            st.locks
+                .locks
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(prefix.as_str()))
+                .map(|(k, _)| k.clone()),
+        );
+    }
+    let mut related = Vec::new();
+    for rname in related_names {
+        let Some(rec) = st.locks.live(&rname, now) else {
+            continue;
+        };
+        if rec.holder == caller {
+            continue;
+        }
+        match may_take(st, &rec) {
+            Ok(v) => related.push(v),
+            Err(v) => {
+                return refuse(
+                    st,
+                    RefusalKind::Related,
+                    Refusal {
+                        holder: Some(v),
+                        related_lock: Some(rname),
+                        ..blank.clone()
+                    },
+                );
+            }
+        }
+    }
+
+    // 4. Lock-delay.
+    if let Some(d) = st.locks.delay(name, now)
+        && d.reserved_for != caller
+    {
+        return refuse(
+            st,
+            RefusalKind::LockDelay,
+            Refusal {
+                delay_until: Some(d.until),
+                reserved_for: Some(d.reserved_for),
+                ..blank.clone()
+            },
+        );
+    }
+
+    // 5. FIFO, skipping dead heads.
+    let own = waiter.map(|w| w.id.as_str());
+    while let Some(head) = st.locks.queues.get(name).and_then(|q| q.front()).cloned() {
+        if Some(head.as_str()) == own {
+            break;
+        }
+        let alive = st.locks.waiters.get(&head).is_some_and(|w| {
+            w.expires_at > now
+                && session_age(st, &w.session, now).is_some_and(|a| a < req.tiers.stale_ms)
+        });
+        if alive {
+            return refuse(st, RefusalKind::Queued, blank);
+        }
+        st.locks.leave(name, &head);
+    }
+
+    // 6. Grant.
+    let fence = st.locks.fences.entry(req.name.clone()).or_insert(0);
+    *fence += 1;
+    let token = *fence;
+    for v in takeover.iter().chain(related.iter()) {
+        st.locks.drop_lock(&v.lock.name);
+        st.locks
+            .notes
+            .entry(v.lock.holder.clone())
+            .or_default()
+            .insert(
+                v.lock.name.clone(),
+                (
+                    TakeoverNote {
+                        lock: v.lock.name.clone(),
+                        by: caller.to_string(),
+                        at: now,
+                        old_token: v.lock.token,
+                        your_tier: v.tier,
+                    },
+                    now + NOTE_TTL_MS,
+                ),
+            );
+    }
+    let rec = LockRecord {
+        name: req.name.clone(),
+        holder: caller.to_string(),
+        token,
+        reason: req.reason.clone(),
+        acquired_at: now,
+        expires_at: now + req.ttl_ms,
+    };
+    st.locks.locks.insert(req.name.clone(), rec.clone());
+    st.locks
+        .held
+        .entry(caller.to_string())
+        .or_default()
+        .insert(req.name.clone());
+    st.sessions.last_seen.insert(caller.to_string(), now);
+    if let Some(notes) = st.locks.notes.get_mut(caller) {
+        notes.remove(name);
+    }
+    if let Some(w) = waiter {
+        st.locks.leave(name, &w.id);
+    }
+    let mut delay_until = None;
+    if (takeover.is_some() || !related.is_empty()) && req.lock_delay_ms > 0 {
+        let until = now + req.lock_delay_ms;
+        st.locks.delays.insert(
+            req.name.clone(),
+            Delay {
+                reserved_for: caller.to_string(),
+                until,
+            },
+        );
+        delay_until = Some(until);
+    }
+    AcquireOutcome::Granted(Grant {
+        lock: rec,
+        reentrant: false,
+        taken_over_from: takeover,
+        released_related: related,
+        delay_until,
+        now_ms: now,
+    })
+}
 
 #[async_trait]
-impl LockStore for MemoryStore {}
+impl LockStore for MemoryStore {
+    async fn acquire(&self, req: &AcquireRequest) -> Result<AcquireOutcome, StoreError> {
+        Ok(self.with_state(|st| acquire(st, req, wall_clock_ms())))
+    }
+
+    async fn release(
+        &self,
+        name: &str,
+        session: &str,
+        tiers: TierThresholds,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        Ok(self.with_state(|st| {
+            let now = wall_clock_ms();
+            match st.locks.live(name, now) {
+                None => {
+                    if let Some(set) = st.locks.held.get_mut(session) {
+                        set.remove(name);
+                    }
+                    ReleaseOutcome::NotHeld {
+                        note: st.locks.note(session, name, now),
+                        now_ms: now,
+                    }
+                }
+                Some(cur) if cur.holder != session => ReleaseOutcome::NotOwner {
+                    holder: view(st, &cur, now, tiers),
+                    note: st.locks.note(session, name, now),
+                    now_ms: now,
+                },
+                Some(cur) => {
+                    st.locks.drop_lock(name);
+                    st.locks.publish(name);
+                    ReleaseOutcome::Released {
+                        lock: cur,
+                        now_ms: now,
+                    }
+                }
+            }
+        }))
+    }
+
+    async fn extend(
+        &self,
+        name: &str,
+        session: &str,
+        ttl_ms: i64,
+        tiers: TierThresholds,
+    ) -> Result<ExtendOutcome, StoreError> {
+        Ok(self.with_state(|st| {
+            let now = wall_clock_ms();
+            match st.locks.live(name, now) {
+                None => ExtendOutcome::NotHeld {
+                    note: st.locks.note(session, name, now),
+                    now_ms: now,
+                },
+                Some(cur) if cur.holder != session => ExtendOutcome::NotOwner {
+                    holder: view(st, &cur, now, tiers),
+                    note: st.locks.note(session, name, now),
+                    now_ms: now,
+                },
+                Some(mut cur) => {
+                    cur.expires_at = now + ttl_ms;
+                    st.locks.locks.insert(name.to_string(), cur.clone());
+                    st.sessions.last_seen.insert(session.to_string(), now);
+                    ExtendOutcome::Extended {
+                        lock: cur,
+                        now_ms: now,
+                    }
+                }
+            }
+        }))
+    }
+
+    async fn check(
+        &self,
+        name: &str,
+        session: &str,
+        tiers: TierThresholds,
+    ) -> Result<LockStatus, StoreError> {
+        Ok(self.with_state(|st| {
+            let now = wall_clock_ms();
+            let cur = st.locks.live(name, now);
+            let delay = st.locks.delay(name, now);
+            let note = match &cur {
+                Some(c) if c.holder == session => None,
+                _ => st.locks.note(session, name, now),
+            };
+            LockStatus {
+                held: cur.map(|c| view(st, &c, now, tiers)),
+                waiters: st.locks.queue_len(name),
+                delay_until: delay.as_ref().map(|d| d.until),
+                reserved_for: delay.map(|d| d.reserved_for),
+                note,
+                now_ms: now,
+            }
+        }))
+    }
+
+    async fn list(&self, tiers: TierThresholds) -> Result<LockListing, StoreError> {
+        Ok(self.with_state(|st| {
+            let now = wall_clock_ms();
+            let expired: Vec<String> = st
+                .locks
+                .locks
+                .iter()
+                .filter(|(_, r)| r.expires_at <= now)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for name in expired {
+                st.locks.drop_lock(&name);
+            }
+            let mut locks: Vec<HeldLock> = st
+                .locks
+                .locks
+                .values()
+                .map(|r| view(st, r, now, tiers))
+                .collect();
+            locks.sort_by(|a, b| {
+                (a.lock.expires_at, &a.lock.name).cmp(&(b.lock.expires_at, &b.lock.name))
+            });
+            LockListing { locks, now_ms: now }
+        }))
+    }
+
+    async fn leave_queue(&self, name: &str, waiter_id: &str) -> Result<(), StoreError> {
+        self.with_state(|st| {
+            if st.locks.leave(name, waiter_id) {
+                st.locks.publish(name);
+            }
+        });
+        Ok(())
+    }
+
+    async fn release_all_held_by(&self, session: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.with_state(|st| {
+            let now = wall_clock_ms();
+            let names = st.locks.held.remove(session).unwrap_or_default();
+            let mut released = Vec::new();
+            for name in names {
+                if let Some(rec) = st.locks.live(&name, now)
+                    && rec.holder == session
+                {
+                    st.locks.drop_lock(&name);
+                    st.locks.publish(&name);
+                    released.push(name);
+                }
+            }
+            released
+        }))
+    }
+
+    fn lock_events(&self) -> broadcast::Receiver<String> {
+        self.with_state(|st| st.locks.events.subscribe())
+    }
+}

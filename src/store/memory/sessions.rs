@@ -1,18 +1,308 @@
-//! Embedded implementation of [`SessionStore`](crate::store::SessionStore).
+//! Embedded implementation of [`SessionStore`](crate::store::SessionStore): the same rules
+//! as the Redis scripts, each operation under the one state mutex.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
-use super::MemoryStore;
-use crate::store::SessionStore;
+use super::{MemoryStore, wall_clock_ms};
+use crate::domain::hierarchy::check_placement;
+use crate::domain::session::{SessionEntry, SessionRecord, StatusReport};
+use crate::store::sessions::{EndOutcome, PutOutcome, PutSession, ReportOutcome};
+use crate::store::{SessionStore, StoreError};
 
 /// The sessions part of the embedded state.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SessionState {
     /// Live session name → last activity (ms). The embedded twin of Redis's
     /// `sessions:last_seen` zset; lock decisions read it for the holder's tier.
-    pub last_seen: std::collections::HashMap<String, i64>,
+    pub last_seen: HashMap<String, i64>,
+    /// Every record, live or ended (until purged).
+    pub records: HashMap<String, SessionRecord>,
+    /// Ended session name → ended at (ms): the twin of `sessions:ended`.
+    pub ended: HashMap<String, i64>,
+    /// Parent → its children (live or ended): the twin of `sessions:children:{parent}`.
+    pub children: HashMap<String, BTreeSet<String>>,
+    /// Status reports, newest first, capped at `sessions.status_history`.
+    pub history: HashMap<String, VecDeque<StatusReport>>,
+    /// The reaper's last run (ms).
+    pub reaper_last_run: Option<i64>,
+}
+
+impl SessionState {
+    fn entry(&self, name: &str) -> Option<SessionEntry> {
+        let record = self.records.get(name)?.clone();
+        let live = self.last_seen.get(name).copied();
+        Some(SessionEntry {
+            last_seen_ms: live.unwrap_or(record.last_seen_ms),
+            live: live.is_some(),
+            record,
+        })
+    }
+
+    fn live_children(&self, parent: &str, except: &str) -> usize {
+        self.children.get(parent).map_or(0, |set| {
+            set.iter()
+                .filter(|c| c.as_str() != except && self.last_seen.contains_key(c.as_str()))
+                .count()
+        })
+    }
+
+    fn unlink_child(&mut self, parent: &str, child: &str) {
+        if let Some(set) = self.children.get_mut(parent) {
+            set.remove(child);
+            if set.is_empty() {
+                self.children.remove(parent);
+            }
+        }
+    }
+
+    fn put(
+        &mut self,
+        put: PutSession,
+        now: i64,
+        active_ms: i64,
+        max_children: usize,
+        max_depth: usize,
+    ) -> PutOutcome {
+        let name = put.record.name.clone();
+        let current = self.records.get(&name);
+        let unchanged = match (&put.expected, current) {
+            (None, None) => true,
+            (Some(e), Some(c)) => e.rev == c.rev,
+            _ => false,
+        };
+        if !unchanged {
+            return PutOutcome::Changed;
+        }
+        if let (Some(conn), Some(cur), Some(&seen)) =
+            (&put.claim, current, self.last_seen.get(&name))
+        {
+            let age = now - seen;
+            if !cur.connection_id.is_empty() && &cur.connection_id != conn && age < active_ms {
+                return PutOutcome::Owned {
+                    connection_id: cur.connection_id.clone(),
+                    age_ms: age,
+                };
+            }
+        }
+        let old_parent = current.and_then(|c| c.parent.clone());
+        let parent_changes = old_parent != put.record.parent;
+        if let Some(parent) = &put.record.parent {
+            let parent_depth = self.records.get(parent).map(|p| p.depth);
+            if parent_depth != put.expected_parent_depth {
+                return PutOutcome::Changed;
+            }
+            let own = if parent_changes {
+                self.live_children(&name, "")
+            } else {
+                0
+            };
+            if let Err(refusal) = check_placement(
+                parent,
+                parent_depth,
+                self.live_children(parent, &name),
+                parent_changes,
+                own,
+                max_children,
+                max_depth,
+            ) {
+                return PutOutcome::Refused(refusal);
+            }
+        }
+        if parent_changes && let Some(old) = &old_parent {
+            self.unlink_child(old, &name);
+        }
+        if let Some(parent) = &put.record.parent {
+            self.children
+                .entry(parent.clone())
+                .or_default()
+                .insert(name.clone());
+        }
+        self.records.insert(name.clone(), put.record);
+        self.last_seen.insert(name.clone(), now);
+        self.ended.remove(&name);
+        PutOutcome::Written(Box::new(self.entry(&name).expect("just written")))
+    }
 }
 
 #[async_trait]
-impl SessionStore for MemoryStore {}
+impl SessionStore for MemoryStore {
+    async fn touch_session(&self, name: &str) -> Result<(i64, Option<i64>), StoreError> {
+        let now = wall_clock_ms();
+        Ok(
+            self.with_state(|st| match st.sessions.last_seen.get_mut(name) {
+                Some(seen) => {
+                    let previous = *seen;
+                    *seen = now;
+                    (now, Some(previous))
+                }
+                None => (now, None),
+            }),
+        )
+    }
+
+    async fn put_session(&self, put: PutSession) -> Result<PutOutcome, StoreError> {
+        let s = &self.settings().sessions;
+        let (active_ms, max_children, max_depth) = (
+            (s.active_seconds as i64).saturating_mul(1000),
+            s.max_children,
+            s.max_depth,
+        );
+        let now = wall_clock_ms();
+        Ok(self.with_state(|st| {
+            st.sessions
+                .put(put, now, active_ms, max_children, max_depth)
+        }))
+    }
+
+    async fn get_session(&self, name: &str) -> Result<Option<SessionEntry>, StoreError> {
+        Ok(self.with_state(|st| st.sessions.entry(name)))
+    }
+
+    async fn list_sessions(&self, include_ended: bool) -> Result<Vec<SessionEntry>, StoreError> {
+        Ok(self.with_state(|st| {
+            let s = &st.sessions;
+            let mut names: Vec<&String> = s.last_seen.keys().collect();
+            if include_ended {
+                names.extend(s.ended.keys());
+            }
+            names.into_iter().filter_map(|n| s.entry(n)).collect()
+        }))
+    }
+
+    async fn child_sessions(&self, parent: &str) -> Result<Vec<SessionEntry>, StoreError> {
+        Ok(self.with_state(|st| {
+            let s = &st.sessions;
+            s.children.get(parent).map_or_else(Vec::new, |set| {
+                set.iter()
+                    .filter_map(|c| s.entry(c))
+                    .filter(|e| e.record.parent.as_deref() == Some(parent))
+                    .collect()
+            })
+        }))
+    }
+
+    async fn report_status(
+        &self,
+        record: SessionRecord,
+        expected_rev: u64,
+        report: &StatusReport,
+    ) -> Result<ReportOutcome, StoreError> {
+        let cap = self.settings().sessions.status_history;
+        Ok(self.with_state(|st| {
+            let s = &mut st.sessions;
+            let name = record.name.clone();
+            match s.records.get(&name) {
+                Some(cur) if cur.rev == expected_rev => {}
+                _ => return ReportOutcome::Changed,
+            }
+            if !s.last_seen.contains_key(&name) {
+                return ReportOutcome::NotLive;
+            }
+            s.records.insert(name.clone(), record);
+            let history = s.history.entry(name.clone()).or_default();
+            history.push_front(report.clone());
+            history.truncate(cap);
+            ReportOutcome::Stored(Box::new(s.entry(&name).expect("just written")))
+        }))
+    }
+
+    async fn status_history(
+        &self,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<StatusReport>, StoreError> {
+        Ok(self.with_state(|st| {
+            st.sessions
+                .history
+                .get(name)
+                .map(|h| h.iter().take(limit).cloned().collect())
+                .unwrap_or_default()
+        }))
+    }
+
+    async fn end_session(
+        &self,
+        record: SessionRecord,
+        expected_rev: u64,
+        seen_before: Option<i64>,
+    ) -> Result<EndOutcome, StoreError> {
+        Ok(self.with_state(|st| {
+            let s = &mut st.sessions;
+            let name = record.name.clone();
+            match s.records.get(&name) {
+                Some(cur) if cur.rev == expected_rev => {}
+                _ => return EndOutcome::Changed,
+            }
+            let Some(&seen) = s.last_seen.get(&name) else {
+                return EndOutcome::NotLive;
+            };
+            if seen_before.is_some_and(|cutoff| seen > cutoff) {
+                return EndOutcome::NotDue;
+            }
+            let ended_at = record.ended_at_ms.unwrap_or_else(wall_clock_ms);
+            s.last_seen.remove(&name);
+            s.ended.insert(name.clone(), ended_at);
+            s.records.insert(name.clone(), record);
+            EndOutcome::Ended(Box::new(s.entry(&name).expect("just written")))
+        }))
+    }
+
+    async fn sessions_seen_between(
+        &self,
+        after: Option<i64>,
+        up_to: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(self.with_state(|st| {
+            let mut found: Vec<(String, i64)> = st
+                .sessions
+                .last_seen
+                .iter()
+                .filter(|(_, seen)| **seen <= up_to && after.is_none_or(|a| **seen > a))
+                .map(|(n, s)| (n.clone(), *s))
+                .collect();
+            found.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+            found.truncate(limit);
+            found
+        }))
+    }
+
+    async fn purge_ended(&self, cutoff: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        Ok(self.with_state(|st| {
+            let s = &mut st.sessions;
+            let mut due: Vec<(String, i64)> = s
+                .ended
+                .iter()
+                .filter(|(_, at)| **at <= cutoff)
+                .map(|(n, at)| (n.clone(), *at))
+                .collect();
+            due.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+            due.truncate(limit);
+            for (name, _) in &due {
+                s.ended.remove(name);
+                s.history.remove(name);
+                if let Some(parent) = s.records.remove(name).and_then(|r| r.parent) {
+                    s.unlink_child(&parent, name);
+                }
+            }
+            due.into_iter().map(|(n, _)| n).collect()
+        }))
+    }
+
+    async fn try_reaper_lock(&self, _token: &str, _ttl_ms: u64) -> Result<bool, StoreError> {
+        // One process, one reaper: nobody else can hold it.
+        Ok(true)
+    }
+
+    async fn release_reaper_lock(&self, _token: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn swap_reaper_mark(&self, now: i64) -> Result<Option<i64>, StoreError> {
+        Ok(self.with_state(|st| st.sessions.reaper_last_run.replace(now)))
+    }
+}

@@ -6,9 +6,26 @@
 //! |---|---|---|
 //! | `claude:locks:{kind}:{name}` | string (JSON) | a held lock; `GET` shows holder, token, reason; TTL = lock TTL |
 //! | `claude:locks:index` | zset | held lock names → expiry ms (what `list_locks` reads; never `KEYS`) |
+//! | `claude:locks:names` | zset (all scores 0) | held lock names, ordered, for finding descendants by `ZRANGEBYLEX` |
+//! | `claude:locks:fence:{kind}:{name}` | string (integer) | fencing-token counter of one lock; `INCR`, never expires |
+//! | `claude:locks:held:{session}` | set | lock names a session holds (`release_all_held_by`); may list expired ones |
+//! | `claude:locks:queue:{kind}:{name}` | list | waiter ids, FIFO |
+//! | `claude:locks:waiter:{id}` | string (JSON) | a waiter's session and lock; short TTL refreshed while it waits |
+//! | `claude:locks:delay:{kind}:{name}` | string (JSON) | lock-delay after a takeover: who may take it, until when; TTL = the delay |
+//! | `claude:locks:notes:{session}` | hash | lock name → takeover note for a holder whose lock was taken over (TTL 7 days) |
+//! | `claude:events:locks` | pub/sub channel | a lock name each time one is released (wakes waiters) |
 //! | `claude:sessions:{name}` | string (JSON) | a session record |
 //! | `claude:sessions:last_seen` | zset | live session names → last activity ms (tiers, reaper) |
 //! | `claude:heartbeat:{name}` | string | last activity ms, TTL = the active threshold (seed compatibility) |
+//! | `claude:sessions:ended` | zset | ended session names → ended at ms (listing with `include_ended`, purge) |
+//! | `claude:sessions:children:{parent}` | set | names of the parent's children (live or ended until purged) |
+//! | `claude:sessions:history:{name}` | list | status reports, newest first, capped at `sessions.status_history` |
+//! | `claude:reaper:lock` | string | token of the daemon whose reaper runs now (`SET NX PX`) |
+//! | `claude:reaper:last_run` | string | ms of the last reaper run (tier changes are those crossed since) |
+//!
+//! Session names cannot contain `:`, so `sessions:{name}` never collides with the
+//! `sessions:children:` / `sessions:history:` keys; the two fixed names `last_seen` and
+//! `ended` are refused as session names ([`crate::domain::session_name::RESERVED`]).
 //!
 //! Each capability adds its keys here, next to these.
 
@@ -39,6 +56,43 @@ impl Keys {
         format!("{}locks:index", self.prefix)
     }
 
+    /// Lex-ordered held names (hierarchy lookups).
+    pub fn lock_names(&self) -> String {
+        format!("{}locks:names", self.prefix)
+    }
+
+    pub fn lock_fence(&self, canonical_name: &str) -> String {
+        format!("{}locks:fence:{}", self.prefix, canonical_name)
+    }
+
+    /// The lock scripts also build this one from the prefix (for other sessions' sets).
+    pub fn locks_held(&self, session: &str) -> String {
+        format!("{}locks:held:{}", self.prefix, session)
+    }
+
+    pub fn lock_queue(&self, canonical_name: &str) -> String {
+        format!("{}locks:queue:{}", self.prefix, canonical_name)
+    }
+
+    /// The lock scripts also build this one from the prefix (for other waiters' keys).
+    pub fn lock_waiter(&self, waiter_id: &str) -> String {
+        format!("{}locks:waiter:{}", self.prefix, waiter_id)
+    }
+
+    pub fn lock_delay(&self, canonical_name: &str) -> String {
+        format!("{}locks:delay:{}", self.prefix, canonical_name)
+    }
+
+    /// The lock scripts also build this one from the prefix (for the holder taken from).
+    pub fn lock_notes(&self, session: &str) -> String {
+        format!("{}locks:notes:{}", self.prefix, session)
+    }
+
+    /// Pub/sub channel carrying released lock names.
+    pub fn lock_events(&self) -> String {
+        format!("{}events:locks", self.prefix)
+    }
+
     pub fn session(&self, name: &str) -> String {
         format!("{}sessions:{}", self.prefix, name)
     }
@@ -49,5 +103,25 @@ impl Keys {
 
     pub fn heartbeat(&self, name: &str) -> String {
         format!("{}heartbeat:{}", self.prefix, name)
+    }
+
+    pub fn sessions_ended(&self) -> String {
+        format!("{}sessions:ended", self.prefix)
+    }
+
+    pub fn session_children(&self, parent: &str) -> String {
+        format!("{}sessions:children:{}", self.prefix, parent)
+    }
+
+    pub fn session_history(&self, name: &str) -> String {
+        format!("{}sessions:history:{}", self.prefix, name)
+    }
+
+    pub fn reaper_lock(&self) -> String {
+        format!("{}reaper:lock", self.prefix)
+    }
+
+    pub fn reaper_last_run(&self) -> String {
+        format!("{}reaper:last_run", self.prefix)
     }
 }

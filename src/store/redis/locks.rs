@@ -1,9 +1,291 @@
-//! Redis implementation of [`LockStore`](crate::store::LockStore).
+//! Redis implementation of [`LockStore`](crate::store::LockStore): one Lua script per
+//! decision (`scripts/*.lua`, each prefixed with `scripts/common.lua`), results as JSON.
+
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt;
+use redis::Script;
+use tokio::sync::broadcast;
 
 use super::RedisStore;
-use crate::store::LockStore;
+use crate::domain::tiers::TierThresholds;
+use crate::store::StoreError;
+use crate::store::locks::{
+    AcquireOutcome, AcquireRequest, ExtendOutcome, LockListing, LockStatus, LockStore,
+    ReleaseOutcome,
+};
+
+/// Takeover notes are kept this long for the old holder to be told.
+pub const NOTE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+macro_rules! lock_script {
+    ($file:literal) => {
+        LazyLock::new(|| {
+            Script::new(concat!(
+                include_str!("scripts/common.lua"),
+                include_str!(concat!("scripts/", $file))
+            ))
+        })
+    };
+}
+
+static ACQUIRE: LazyLock<Script> = lock_script!("acquire.lua");
+static RELEASE: LazyLock<Script> = lock_script!("release.lua");
+static EXTEND: LazyLock<Script> = lock_script!("extend.lua");
+static CHECK: LazyLock<Script> = lock_script!("check.lua");
+static LIST: LazyLock<Script> = lock_script!("list.lua");
+static LEAVE_QUEUE: LazyLock<Script> = lock_script!("leave_queue.lua");
+static RELEASE_ALL: LazyLock<Script> = lock_script!("release_all.lua");
+
+/// Fans the `events:locks` channel out to waiters: one subscriber connection per store
+/// (started on first use, re-subscribing after a Redis outage), never a pooled connection.
+#[derive(Clone, Default)]
+pub struct LockEvents {
+    sender: Arc<OnceLock<broadcast::Sender<String>>>,
+}
+
+impl RedisStore {
+    async fn eval_json<T: serde::de::DeserializeOwned>(
+        &self,
+        script: &'static Script,
+        keys: Vec<String>,
+        args: Vec<String>,
+    ) -> Result<T, StoreError> {
+        let raw: String = self
+            .run(|mut conn| async move {
+                let mut inv = script.prepare_invoke();
+                for k in &keys {
+                    inv.key(k);
+                }
+                for a in &args {
+                    inv.arg(a);
+                }
+                inv.invoke_async(&mut conn).await
+            })
+            .await?;
+        serde_json::from_str(&raw).map_err(|e| {
+            StoreError::Internal(format!("unexpected lock script result ({e}): {raw}"))
+        })
+    }
+
+    fn start_lock_events(&self) -> broadcast::Sender<String> {
+        let (tx, _) = broadcast::channel(1024);
+        // The task holds a weak sender: once the store is dropped it stops at the next event
+        // or reconnect, instead of living for the rest of the process.
+        let weak = tx.downgrade();
+        let client = self.client();
+        let channel = self.keys().lock_events();
+        tokio::spawn(async move {
+            let Ok(client) = client else {
+                tracing::warn!("lock events: bad Redis URL; waiters fall back to re-checking");
+                return;
+            };
+            loop {
+                match client.get_async_pubsub().await {
+                    Ok(mut pubsub) => {
+                        if pubsub.subscribe(&channel).await.is_ok() {
+                            let mut stream = pubsub.on_message();
+                            while let Some(msg) = stream.next().await {
+                                let Some(sender) = weak.upgrade() else { return };
+                                if let Ok(name) = msg.get_payload::<String>() {
+                                    let _ = sender.send(name);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::debug!("lock events: cannot subscribe ({e}); retrying"),
+                }
+                if weak.upgrade().is_none() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+        tx
+    }
+
+    fn tier_args(tiers: TierThresholds) -> [String; 3] {
+        [
+            tiers.active_ms.to_string(),
+            tiers.idle_ms.to_string(),
+            tiers.stale_ms.to_string(),
+        ]
+    }
+}
 
 #[async_trait]
-impl LockStore for RedisStore {}
+impl LockStore for RedisStore {
+    async fn acquire(&self, req: &AcquireRequest) -> Result<AcquireOutcome, StoreError> {
+        let k = self.keys();
+        let waiter_id = req.waiter.as_ref().map(|w| w.id.as_str()).unwrap_or("");
+        let mut keys = vec![
+            k.lock(&req.name),
+            k.lock_fence(&req.name),
+            k.lock_index(),
+            k.lock_names(),
+            k.lock_queue(&req.name),
+            k.lock_delay(&req.name),
+            k.sessions_last_seen(),
+            k.locks_held(&req.session),
+            k.lock_notes(&req.session),
+            k.lock_waiter(if waiter_id.is_empty() { "-" } else { waiter_id }),
+        ];
+        keys.extend(req.ancestors.iter().map(|a| k.lock(a)));
+        let [active, idle, stale] = Self::tier_args(req.tiers);
+        let mut args = vec![
+            req.name.clone(),
+            req.session.clone(),
+            req.ttl_ms.to_string(),
+            req.reason.clone().unwrap_or_default(),
+            if req.force { "1" } else { "0" }.to_string(),
+            active,
+            idle,
+            stale,
+            req.lock_delay_ms.to_string(),
+            waiter_id.to_string(),
+            req.waiter
+                .as_ref()
+                .map(|w| w.ttl_ms)
+                .unwrap_or(1)
+                .to_string(),
+            k.prefix().to_string(),
+            req.descendant_prefix.clone().unwrap_or_default(),
+            k.lock_events(),
+            NOTE_TTL_MS.to_string(),
+            req.ancestors.len().to_string(),
+        ];
+        args.extend(req.ancestors.iter().cloned());
+        self.eval_json(&ACQUIRE, keys, args).await
+    }
+
+    async fn release(
+        &self,
+        name: &str,
+        session: &str,
+        tiers: TierThresholds,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        let k = self.keys();
+        let [active, idle, stale] = Self::tier_args(tiers);
+        self.eval_json(
+            &RELEASE,
+            vec![
+                k.lock(name),
+                k.lock_index(),
+                k.lock_names(),
+                k.sessions_last_seen(),
+            ],
+            vec![
+                name.to_string(),
+                session.to_string(),
+                k.prefix().to_string(),
+                k.lock_events(),
+                active,
+                idle,
+                stale,
+            ],
+        )
+        .await
+    }
+
+    async fn extend(
+        &self,
+        name: &str,
+        session: &str,
+        ttl_ms: i64,
+        tiers: TierThresholds,
+    ) -> Result<ExtendOutcome, StoreError> {
+        let k = self.keys();
+        let [active, idle, stale] = Self::tier_args(tiers);
+        self.eval_json(
+            &EXTEND,
+            vec![k.lock(name), k.lock_index(), k.sessions_last_seen()],
+            vec![
+                name.to_string(),
+                session.to_string(),
+                ttl_ms.to_string(),
+                k.prefix().to_string(),
+                active,
+                idle,
+                stale,
+            ],
+        )
+        .await
+    }
+
+    async fn check(
+        &self,
+        name: &str,
+        session: &str,
+        tiers: TierThresholds,
+    ) -> Result<LockStatus, StoreError> {
+        let k = self.keys();
+        let [active, idle, stale] = Self::tier_args(tiers);
+        self.eval_json(
+            &CHECK,
+            vec![
+                k.lock(name),
+                k.lock_queue(name),
+                k.lock_delay(name),
+                k.sessions_last_seen(),
+            ],
+            vec![
+                name.to_string(),
+                session.to_string(),
+                k.prefix().to_string(),
+                active,
+                idle,
+                stale,
+            ],
+        )
+        .await
+    }
+
+    async fn list(&self, tiers: TierThresholds) -> Result<LockListing, StoreError> {
+        let k = self.keys();
+        let [active, idle, stale] = Self::tier_args(tiers);
+        self.eval_json(
+            &LIST,
+            vec![k.lock_index(), k.lock_names(), k.sessions_last_seen()],
+            vec![k.prefix().to_string(), active, idle, stale],
+        )
+        .await
+    }
+
+    async fn leave_queue(&self, name: &str, waiter_id: &str) -> Result<(), StoreError> {
+        let k = self.keys();
+        let keys = vec![k.lock_queue(name), k.lock_waiter(waiter_id)];
+        let args = vec![waiter_id.to_string(), name.to_string(), k.lock_events()];
+        self.run(|mut conn| async move {
+            let mut inv = LEAVE_QUEUE.prepare_invoke();
+            for key in &keys {
+                inv.key(key);
+            }
+            for a in &args {
+                inv.arg(a);
+            }
+            inv.invoke_async::<i64>(&mut conn).await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn release_all_held_by(&self, session: &str) -> Result<Vec<String>, StoreError> {
+        let k = self.keys();
+        self.eval_json(
+            &RELEASE_ALL,
+            vec![k.locks_held(session), k.lock_index(), k.lock_names()],
+            vec![session.to_string(), k.prefix().to_string(), k.lock_events()],
+        )
+        .await
+    }
+
+    fn lock_events(&self) -> broadcast::Receiver<String> {
+        self.lock_events
+            .sender
+            .get_or_init(|| self.start_lock_events())
+            .subscribe()
+    }
+}

@@ -38,6 +38,7 @@ pub struct RedisStore {
     timeout: Duration,
     url_for_logs: String,
     settings: std::sync::Arc<Settings>,
+    lock_events: locks::LockEvents,
     /// Failed calls since start, shared by clones (`/metrics`).
     errors: Arc<AtomicU64>,
 }
@@ -65,6 +66,7 @@ impl RedisStore {
             timeout,
             url_for_logs: redact_url(&settings.store.redis_url),
             settings: std::sync::Arc::new(settings.clone()),
+            lock_events: locks::LockEvents::default(),
             errors: Arc::new(AtomicU64::new(0)),
         })
     }

@@ -13,6 +13,8 @@ use crate::support::daemon::test_settings;
 use crate::support::redis::RedisServer;
 
 mod basics;
+mod locks;
+mod sessions;
 
 /// A Redis store on `redis`, with `tweak` applied to the settings.
 pub async fn redis_store(redis: &RedisServer, tweak: impl FnOnce(&mut Settings)) -> Arc<dyn Store> {

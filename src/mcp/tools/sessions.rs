@@ -1,0 +1,187 @@
+//! Session tools: registration and binding, heartbeat, tiers, hierarchy, status reports.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::{tool, tool_router};
+use serde::Deserialize;
+
+use crate::mcp::CoordServer;
+use crate::mcp::respond::respond;
+use crate::service::sessions::RegisterRequest;
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterArgs {
+    /// Session name to bind this connection to (letters, digits, '.', '_', '-'; at most 128).
+    /// Convention: `master_project_<p>` for a master, `child_<p>_task_<t>` for its children.
+    /// Leave out to register the name this connection already has.
+    pub name: Option<String>,
+    /// master, child or agent (derived from the name when left out).
+    pub role: Option<String>,
+    /// Project id (derived from the name when it follows the convention).
+    pub project: Option<String>,
+    /// Task id (derived from a child's name).
+    pub task: Option<String>,
+    /// Parent session; overrides the one the naming convention implies.
+    pub parent: Option<String>,
+    /// Git branch this session works on.
+    pub branch: Option<String>,
+    /// Working directory / worktree.
+    pub cwd: Option<String>,
+    /// Free JSON object (at most 4 KiB) other sessions can read; a string is kept as a note.
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelationshipArgs {
+    /// The parent (master) session.
+    pub master_session: String,
+    /// The child session (it may not have connected yet).
+    pub child_session: String,
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListArgs {
+    /// Also list ended sessions (kept for sessions.ended_retention_seconds).
+    #[serde(default)]
+    pub include_ended: bool,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionArgs {
+    /// The session name (`session_id` is accepted too).
+    #[serde(alias = "session_id")]
+    pub session: String,
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChildrenArgs {
+    /// Whose children; default: the calling session.
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportArgs {
+    /// One of starting, working, blocked, waiting, idle, done, failed.
+    pub state: String,
+    /// Percent done, 0-100.
+    pub progress: Option<i64>,
+    /// One line on what is happening (at most 1024 characters).
+    pub summary: Option<String>,
+}
+
+#[tool_router(router = session_tools, vis = "pub(crate)")]
+impl CoordServer {
+    #[tool(
+        description = "Register this session and bind this connection to it. Give name=… to choose the name (e.g. master_project_web, or child_web_task_3 whose parent master_project_web is then found by the name; parent=… overrides). Idempotent for the same connection; refused when another connection is actively using the name, or when this connection is already bound to a different name. Also takes role, project, task, branch, cwd and a metadata object. Every later tool call of this connection counts as a heartbeat."
+    )]
+    async fn register_session(&self, Parameters(args): Parameters<RegisterArgs>) -> CallToolResult {
+        let req = RegisterRequest {
+            name: args.name,
+            role: args.role,
+            project: args.project,
+            task: args.task,
+            parent: args.parent,
+            branch: args.branch,
+            cwd: args.cwd,
+            metadata: args.metadata,
+        };
+        let result = self
+            .coord()
+            .register_session(&self.caller(), self.identity().is_explicit(), req)
+            .await;
+        if let Ok(registered) = &result {
+            self.identity().bind(registered.session.name.clone());
+        }
+        respond(result)
+    }
+
+    #[tool(
+        description = "Make child_session a child of master_session (seed 000). Call it from either of the two. A child that has not connected yet is registered on its behalf. Refused past sessions.max_children or sessions.max_depth."
+    )]
+    async fn register_session_relationship(
+        &self,
+        Parameters(args): Parameters<RelationshipArgs>,
+    ) -> CallToolResult {
+        respond(
+            self.coord()
+                .relate_sessions(&self.caller(), &args.master_session, &args.child_session)
+                .await,
+        )
+    }
+
+    #[tool(
+        description = "Mark this session active now and return it. Rarely needed: every tool call already counts as a heartbeat."
+    )]
+    async fn heartbeat(&self) -> CallToolResult {
+        respond(self.coord().heartbeat(&self.caller()).await)
+    }
+
+    #[tool(
+        description = "Every live session grouped by tier: active (recent activity), idle (locks refused to others with a warning), stale (locks may be taken over with force), abandoned (about to be ended and its locks freed). Includes the thresholds in seconds.",
+        annotations(read_only_hint = true)
+    )]
+    async fn session_status(&self) -> CallToolResult {
+        respond(self.coord().session_status().await)
+    }
+
+    #[tool(
+        description = "List sessions: {sessions, total_count, active_count}. Each has name, role, parent, tier, status (the tier or ended), is_active, last activity, reported state/progress/summary. include_ended=true adds ended sessions still kept.",
+        annotations(read_only_hint = true)
+    )]
+    async fn list_sessions(&self, Parameters(args): Parameters<ListArgs>) -> CallToolResult {
+        respond(self.coord().list_sessions(args.include_ended).await)
+    }
+
+    #[tool(
+        description = "One session in detail: tier, last activity, reported status, its last 10 status reports and its children. Argument: session (or session_id).",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_session_status(
+        &self,
+        Parameters(args): Parameters<SessionArgs>,
+    ) -> CallToolResult {
+        respond(self.coord().get_session_status(&args.session).await)
+    }
+
+    #[tool(
+        description = "Children of a session (default: yours) with tier, state, progress, summary and last activity; ended children are listed with status ended until retention deletes them.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_child_sessions(
+        &self,
+        Parameters(args): Parameters<ChildrenArgs>,
+    ) -> CallToolResult {
+        respond(
+            self.coord()
+                .child_sessions(&self.caller(), args.parent)
+                .await,
+        )
+    }
+
+    #[tool(
+        description = "Report your status to your parent: state (starting|working|blocked|waiting|idle|done|failed), progress 0-100, a one-line summary. Stored on your session, kept in a capped history, shown by get_child_sessions."
+    )]
+    async fn report_session_status(
+        &self,
+        Parameters(args): Parameters<ReportArgs>,
+    ) -> CallToolResult {
+        respond(
+            self.coord()
+                .report_session_status(&self.caller(), &args.state, args.progress, args.summary)
+                .await,
+        )
+    }
+
+    #[tool(
+        description = "End your session now (when your work is done). It stays listable with include_ended for a while. A later tool call on this connection registers it again."
+    )]
+    async fn end_session(&self) -> CallToolResult {
+        respond(self.coord().end_session(&self.caller()).await)
+    }
+}

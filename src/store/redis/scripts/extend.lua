@@ -1,0 +1,22 @@
+-- extend: the holder only; the new expiry is now + ttl (the caller is active: touch it).
+-- KEYS: 1 lock, 2 index zset, 3 sessions last_seen zset
+-- ARGV: 1 name, 2 caller, 3 ttl ms, 4 key prefix, 5 active ms, 6 idle ms, 7 stale ms
+local lock_key, index_key, last_seen = KEYS[1], KEYS[2], KEYS[3]
+local name, caller, ttl, prefix = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local active, idle, stale = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local now = now_ms()
+
+local cur = read_json(lock_key)
+if not cur then
+  return cjson.encode({ outcome = 'not_held', note = note_for(prefix, caller, name), now_ms = now })
+end
+if cur.holder ~= caller then
+  return cjson.encode({ outcome = 'not_owner', now_ms = now,
+    holder = held_view(cur, last_seen, now, active, idle, stale),
+    note = note_for(prefix, caller, name) })
+end
+cur.expires_at = now + ttl
+redis.call('SET', lock_key, cjson.encode(cur), 'PX', ttl)
+redis.call('ZADD', index_key, cur.expires_at, name)
+redis.call('ZADD', last_seen, now, caller)
+return cjson.encode({ outcome = 'extended', lock = cur, now_ms = now })
