@@ -22,7 +22,8 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Coordinator, ServiceError};
+use super::sessions::RegisterRequest;
+use super::{Caller, Coordinator, ServiceError};
 use crate::domain::session_name;
 
 /// Claude caps hook output at 10 000 characters; stay under it.
@@ -187,25 +188,86 @@ impl Coordinator {
         if !event.session_id.is_empty() {
             self.claude_sessions().remember(&event.session_id, &name);
         }
+        let caller = Caller {
+            session: name.clone(),
+            connection_id: format!("hook:{}", event.session_id),
+            transport: "hook",
+        };
         match event.hook_event_name.as_str() {
             "SessionStart" => {
-                let parent = event
-                    .coord
-                    .master_session_id
-                    .as_deref()
-                    .filter(|p| !p.is_empty());
+                let registered = self
+                    .register_session(&caller, true, register_request(&name, &event))
+                    .await?;
+                let parent = registered.session.parent.clone();
                 let branch = event.coord.git_branch.as_deref().filter(|b| *b != "HEAD");
                 Ok(context_answer(
                     "SessionStart",
-                    &start_context(&name, parent, branch),
+                    &start_context(&name, parent.as_deref(), branch),
                 ))
             }
-            "SessionEnd" => {
-                self.claude_sessions().forget(&event.session_id);
+            "UserPromptSubmit" | "PostToolUse" => {
+                self.touch(&caller).await?;
                 Ok(json!({}))
             }
-            _ => Ok(json!({})),
+            "Notification" => {
+                self.report_session_status(&caller, "waiting", None, event.message.clone())
+                    .await?;
+                Ok(json!({}))
+            }
+            "Stop" => {
+                self.report_session_status(&caller, "idle", None, None)
+                    .await?;
+                Ok(json!({}))
+            }
+            "SessionEnd" => {
+                let reason = event.reason.as_deref().unwrap_or("other");
+                // Ending first, then the locks: a racing acquire by this session is refused
+                // once it has ended.
+                let ended = self.end_session(&caller).await;
+                let released = self.release_locks_of(&name).await?;
+                if !released.is_empty() {
+                    tracing::info!(session = %name, ?released, reason, "session end released locks");
+                }
+                self.claude_sessions().forget(&event.session_id);
+                ended.map(|_| json!({})).or(Ok(json!({})))
+            }
+            other => Err(ServiceError::invalid(format!(
+                "unknown hook_event_name {other:?}; handled are SessionStart, UserPromptSubmit, \
+                 PostToolUse, Notification, Stop and SessionEnd"
+            ))),
         }
+    }
+}
+
+/// What SessionStart registers: name, parent (`MASTER_SESSION_ID`), task, role, branch,
+/// cwd, and the rest as metadata (Claude's id, worktree, tmux pane, host, pid).
+fn register_request(name: &str, e: &HookEvent) -> RegisterRequest {
+    let f = &e.coord;
+    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let mut meta = serde_json::Map::new();
+    meta.insert("claude_session_id".into(), json!(e.session_id));
+    for (k, v) in [
+        ("worktree", &f.worktree),
+        ("tmux_pane", &f.tmux_pane),
+        ("host", &f.host),
+        ("source", &e.source),
+    ] {
+        if let Some(v) = nonempty(v) {
+            meta.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(pid) = f.claude_pid {
+        meta.insert("claude_pid".into(), json!(pid));
+    }
+    RegisterRequest {
+        name: Some(name.to_string()),
+        role: nonempty(&f.role),
+        task: nonempty(&f.task_id),
+        parent: nonempty(&f.master_session_id),
+        branch: nonempty(&f.git_branch).filter(|b| b != "HEAD"),
+        cwd: e.cwd.clone(),
+        metadata: Some(Value::Object(meta)),
+        ..Default::default()
     }
 }
 

@@ -115,6 +115,61 @@ async fn every_event_answers_through_http() {
     d.stop().await;
 }
 
+/// A session as `get_session_status` shows it.
+async fn session(d: &TestDaemon, name: &str) -> Value {
+    let c = connect_http(&d.mcp_url(), &[]).await;
+    let v = call(&c, "get_session_status", json!({ "session": name }))
+        .await
+        .ok()
+        .clone();
+    let _ = c.cancel().await;
+    v
+}
+
+#[tokio::test]
+async fn events_drive_the_session_lifecycle_and_end_releases_locks() {
+    let redis = RedisServer::start();
+    let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
+    let mut start = fixture("SessionStart");
+    start["coord"] = json!({ "session": "child_web_task_3", "git_branch": "issue-42-auth",
+        "worktree": "/src/web-42", "tmux_pane": "%3", "task_id": "3" });
+    assert_eq!(post_hook(&d.base, &start).await.0, 200);
+    let s = session(&d, "child_web_task_3").await;
+    assert_eq!(s["parent"], "master_project_web", "parent by naming: {s}");
+    assert_eq!(s["branch"], "issue-42-auth");
+    assert_eq!(s["metadata"]["claude_session_id"], CLAUDE_ID);
+    assert_eq!(s["metadata"]["tmux_pane"], "%3");
+    assert_eq!(s["registered"], true);
+
+    let with_name = |ev: &str| {
+        let mut v = fixture(ev);
+        v["coord"] = json!({ "session": "child_web_task_3" });
+        v
+    };
+    post_hook(&d.base, &with_name("Notification")).await;
+    assert_eq!(session(&d, "child_web_task_3").await["state"], "waiting");
+    post_hook(&d.base, &with_name("PostToolUse")).await;
+    post_hook(&d.base, &with_name("Stop")).await;
+    assert_eq!(session(&d, "child_web_task_3").await["state"], "idle");
+
+    // The agent holds a lock on its own connection; SessionEnd frees it.
+    let agent = connect_http(&d.mcp_url(), &[("X-Coord-Session", "child_web_task_3")]).await;
+    call(&agent, "acquire_lock", json!({ "lock_name": "pytest" }))
+        .await
+        .ok();
+    let (status, _) = post_hook(&d.base, &with_name("SessionEnd")).await;
+    assert_eq!(status, 200);
+    let check = call(&agent, "check_lock", json!({ "lock_name": "pytest" }))
+        .await
+        .ok()
+        .clone();
+    assert_eq!(check["free"], true, "{check}");
+    let s = session(&d, "child_web_task_3").await;
+    assert!(s["ended_at_ms"].is_number(), "{s}");
+    let _ = agent.cancel().await;
+    d.stop().await;
+}
+
 #[tokio::test]
 async fn hook_binary_adds_env_facts_and_prints_the_answer() {
     let mut d = TestDaemon::embedded(|_| {}).await;
