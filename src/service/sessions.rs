@@ -148,6 +148,15 @@ pub struct Related {
 pub struct Ended {
     #[serde(flatten)]
     pub session: SessionView,
+    /// Locks the session held, released when it ended (waiters are woken).
+    pub locks_released: Vec<String>,
+}
+
+/// What ending a session did.
+#[derive(Debug, Clone)]
+pub(crate) struct EndedSession {
+    pub entry: SessionEntry,
+    pub locks_released: Vec<String>,
 }
 
 fn invalid_name(field: &str, name: &str) -> Result<(), ServiceError> {
@@ -489,14 +498,15 @@ impl Coordinator {
         }
     }
 
-    /// Ends `name` if live (and, with `seen_before`, only if not seen after it). Returns the
-    /// ended entry, or `None` when there was nothing to end.
+    /// Ends `name` if live (and, with `seen_before`, only if not seen after it), then
+    /// releases every lock it held. Returns what was ended, or `None` when there was nothing
+    /// to end.
     pub(crate) async fn end_named(
         &self,
         name: &str,
         reason: &str,
         seen_before: Option<i64>,
-    ) -> Result<Option<SessionEntry>, ServiceError> {
+    ) -> Result<Option<EndedSession>, ServiceError> {
         for _ in 0..ATTEMPTS {
             let Some(entry) = self.store().get_session(name).await? else {
                 return Ok(None);
@@ -521,13 +531,29 @@ impl Coordinator {
             {
                 EndOutcome::Ended(ended) => {
                     tracing::info!(session = %name, reason, "session ended");
+                    // The session is out of the liveness index already, so lock decisions
+                    // treat its locks as free; releasing them now also wakes waiters and
+                    // keeps `list_locks` honest.
+                    let locks_released = match self.release_locks_of(name).await {
+                        Ok(released) => released,
+                        Err(e) => {
+                            tracing::warn!(
+                                session = %name,
+                                "ended, but its locks could not be released now ({e}); they are free to take and expire by TTL"
+                            );
+                            Vec::new()
+                        }
+                    };
                     self.events().publish(Event::SessionEnded {
                         session: name.to_string(),
                         parent: ended.record.parent.clone(),
                         reason: reason.to_string(),
                         at_ms: now,
                     });
-                    return Ok(Some(*ended));
+                    return Ok(Some(EndedSession {
+                        entry: *ended,
+                        locks_released,
+                    }));
                 }
                 EndOutcome::NotLive | EndOutcome::NotDue => return Ok(None),
                 EndOutcome::Changed => {}
@@ -772,10 +798,14 @@ impl Coordinator {
             .end_named(name, "ended by the session (end_session)", None)
             .await?
         {
-            Some(entry) => {
+            Some(EndedSession {
+                entry,
+                locks_released,
+            }) => {
                 let now = entry.record.ended_at_ms.unwrap_or(entry.last_seen_ms);
                 Ok(Ended {
                     session: self.session_view(&entry, now),
+                    locks_released,
                 })
             }
             None => Err(ServiceError::not_found(format!(
