@@ -1,8 +1,9 @@
 //! The axum router: `/sse` + `/message` (legacy SSE), `/mcp` (Streamable HTTP), `/health`,
-//! `/metrics`, and the guards every route passes (Origin/Host, session name).
+//! `/metrics`, `/hooks/claude`, and the guards every route passes (Origin/Host, session name).
 
 pub mod guard;
 pub mod health;
+pub mod hooks;
 pub mod metrics;
 pub mod sse;
 pub mod streamable;
@@ -28,6 +29,12 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::metrics))
+        .route(
+            "/hooks/claude",
+            axum::routing::post(hooks::claude).layer(axum::extract::DefaultBodyLimit::max(
+                settings.server.max_body_bytes,
+            )),
+        )
         .with_state(coord)
         .merge(mcp)
         .layer(axum::middleware::from_fn_with_state(

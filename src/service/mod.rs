@@ -9,6 +9,7 @@ pub mod connections;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod hooks;
 pub mod locks;
 pub mod metrics;
 pub mod reaper;
@@ -40,6 +41,7 @@ pub struct Coordinator {
     reaper: ReaperStats,
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
+    claude_sessions: hooks::ClaudeSessions,
 }
 
 impl Coordinator {
@@ -56,6 +58,7 @@ impl Coordinator {
             reaper: ReaperStats::new(),
             tmux,
             metrics: Metrics::new(),
+            claude_sessions: hooks::ClaudeSessions::default(),
         })
     }
 
@@ -78,6 +81,11 @@ impl Coordinator {
 
     pub fn tiers(&self) -> TierThresholds {
         self.tiers
+    }
+
+    /// Claude session id → session name, as the SessionStart hook registered it.
+    pub fn claude_sessions(&self) -> &hooks::ClaudeSessions {
+        &self.claude_sessions
     }
 
     /// Session events (tier changes, status reports, ends) for other capabilities.

@@ -1,6 +1,7 @@
 //! Every MCP tool, one file per capability; each file has its own `#[tool_router]` block
 //! and [`all`] joins them.
 
+mod claude;
 mod locks;
 mod sessions;
 mod system;
@@ -18,6 +19,7 @@ pub fn all() -> ToolRouter<CoordServer> {
         CoordServer::lock_tools(),
         CoordServer::session_tools(),
         CoordServer::tmux_tools(),
+        CoordServer::claude_tools(),
     ] {
         router.merge(extra);
     }
