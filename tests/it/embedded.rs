@@ -1,7 +1,6 @@
 //! Issue 7: the embedded store persists across restarts, never hands out a fencing token
 //! twice (even after a crash), and is the zero-setup default.
 
-
 use mcp_coord::domain::lock_name::LockName;
 use mcp_coord::domain::tiers::TierThresholds;
 use mcp_coord::store::Store;
