@@ -20,6 +20,19 @@ pub fn exec(argv: &[String]) -> Vec<String> {
     out
 }
 
+/// Runs `argv`, then writes its exit status to `status_file` and exits with it. The path
+/// reaches the fixed script as `$0`, the words as `"$@"`: neither is ever parsed by a shell.
+pub fn exec_recording_status(status_file: &std::path::Path, argv: &[String]) -> Vec<String> {
+    let mut out = vec![
+        SH.to_string(),
+        "-c".into(),
+        "\"$@\"; s=$?; printf '%s\\n' \"$s\" > \"$0\"; exit \"$s\"".into(),
+        status_file.to_string_lossy().into_owned(),
+    ];
+    out.extend(argv.iter().cloned());
+    out
+}
+
 /// Runs `argv`, then prints `MARKER:<exit code>` on a line of its own and waits, so the pane
 /// (with all output up to the marker) stays readable until we kill the session.
 ///

@@ -53,6 +53,17 @@ impl Tmux {
         Self::new(&s.binary, &s.socket)
     }
 
+    /// Where a child's wrapper writes its program's exit status. tmux 3.3 sometimes marks
+    /// a pane dead without ever recording `pane_dead_status` (seen in about half the runs
+    /// of a program that exits 200 ms after start), so we record it ourselves.
+    pub fn exit_status_file(&self, session: &str) -> std::path::PathBuf {
+        let uid = std::env::var("USER").unwrap_or_else(|_| "user".into());
+        std::env::temp_dir()
+            .join(format!("mcp-coord-tmux-{uid}"))
+            .join(&self.socket)
+            .join(format!("{session}.exit"))
+    }
+
     pub fn socket(&self) -> &str {
         &self.socket
     }

@@ -129,8 +129,9 @@ impl Tmux {
 
     pub async fn kill_session(&self, name: &str) -> Result<(), TmuxError> {
         self.run(TmuxCommand::new("kill-session").session(name), Some(name))
-            .await
-            .map(|_| ())
+            .await?;
+        let _ = tokio::fs::remove_file(self.exit_status_file(name)).await;
+        Ok(())
     }
 
     /// The session's environment (`show-environment -t =NAME`); removed variables are left out.
@@ -153,6 +154,19 @@ impl Tmux {
 
     /// One session, or `NoSession`.
     pub async fn session(&self, name: &str) -> Result<TmuxSession, TmuxError> {
+        let mut row = self.active_row(name).await?;
+        if row.dead && row.exit_status.is_none() {
+            // See `exit_status_file`: tmux may never record it; our wrapper did.
+            row.exit_status = tokio::fs::read_to_string(self.exit_status_file(name))
+                .await
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
+        }
+        let env = self.show_environment(name).await?;
+        Ok(with_env(row, env))
+    }
+
+    async fn active_row(&self, name: &str) -> Result<Row, TmuxError> {
         let out = self
             .run(
                 TmuxCommand::new("list-panes")
@@ -162,12 +176,10 @@ impl Tmux {
             )
             .await?;
         let rows: Vec<Row> = out.lines().filter_map(parse_row).collect();
-        let row = pick_active(rows).ok_or_else(|| TmuxError::NoSession {
+        pick_active(rows).ok_or_else(|| TmuxError::NoSession {
             name: name.to_string(),
             socket: self.socket().to_string(),
-        })?;
-        let env = self.show_environment(name).await?;
-        Ok(with_env(row, env))
+        })
     }
 
     /// Every session on our server (none when no server runs), each with its environment.

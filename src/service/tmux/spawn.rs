@@ -110,7 +110,17 @@ impl Coordinator {
             ("SESSION_ROLE".to_string(), "child".to_string()),
         ];
         env.extend(req.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let words = launch::exec(&argv);
+        let status_file = self.tmux().exit_status_file(&name);
+        if let Some(dir) = status_file.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                ServiceError::new(
+                    "tmux_failed",
+                    format!("cannot create {} for exit statuses: {e}", dir.display()),
+                )
+            })?;
+        }
+        let _ = tokio::fs::remove_file(&status_file).await;
+        let words = launch::exec_recording_status(&status_file, &argv);
         let spawned = self
             .tmux()
             .new_session(&NewSession {
