@@ -2,6 +2,7 @@
 //! and [`all`] joins them.
 
 mod locks;
+mod messages;
 mod sessions;
 mod system;
 mod tmux;
@@ -16,6 +17,7 @@ pub fn all() -> ToolRouter<CoordServer> {
     // One entry per capability (more join as they land).
     for extra in [
         CoordServer::lock_tools(),
+        CoordServer::message_tools(),
         CoordServer::session_tools(),
         CoordServer::tmux_tools(),
     ] {
