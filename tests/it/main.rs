@@ -6,6 +6,7 @@
 mod conformance;
 mod foundation;
 mod locks;
+mod messages;
 mod ops;
 mod outside_clients;
 mod sessions;
