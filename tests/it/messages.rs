@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use rmcp::model::{CallToolRequestParams, ResourceUpdatedNotificationParam, SubscribeRequestParams};
+use rmcp::model::{
+    CallToolRequestParams, ResourceUpdatedNotificationParam, SubscribeRequestParams,
+};
 use rmcp::service::{NotificationContext, Peer, RunningService};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Value, json};
@@ -78,7 +80,11 @@ async fn round_trip_between_two_connections_and_inboxes_are_private() {
     assert!(inbox(&eve, json!({})).await.is_empty());
     assert!(inbox(&alice, json!({})).await.is_empty());
     let refused = call(&eve, "get_session_messages", json!({ "session": "bob" })).await;
-    assert!(refused.is_error, "an inbox cannot be named: {}", refused.text);
+    assert!(
+        refused.is_error,
+        "an inbox cannot be named: {}",
+        refused.text
+    );
 
     let got = inbox(&bob, json!({})).await;
     assert_eq!(got.len(), 1);
@@ -166,7 +172,11 @@ async fn parent_children_role_and_project_fan_out_and_status_routing() {
     assert_eq!(everyone.ok()["delivered_count"], 3, "{}", everyone.text);
     assert!(inbox(&outsider, json!({})).await.is_empty());
     let own = inbox(&c1, json!({})).await;
-    assert_eq!(own.len(), 1, "the task from the master, not its own: {own:?}");
+    assert_eq!(
+        own.len(),
+        1,
+        "the task from the master, not its own: {own:?}"
+    );
     assert_eq!(own[0]["from"], "master_project_p");
     let none = call(
         &outsider,
@@ -174,7 +184,12 @@ async fn parent_children_role_and_project_fan_out_and_status_routing() {
         json!({ "to": "project", "message": "hi" }),
     )
     .await;
-    assert!(none.err()["message"].as_str().unwrap().contains("no project"));
+    assert!(
+        none.err()["message"]
+            .as_str()
+            .unwrap()
+            .contains("no project")
+    );
 
     // Status reports reach the parent; done and failed are final.
     call(
@@ -213,12 +228,20 @@ async fn parent_children_role_and_project_fan_out_and_status_routing() {
     )
     .await;
     let co = co.ok();
-    assert_eq!((co["delivered_count"].as_u64(), co["failed_count"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (co["delivered_count"].as_u64(), co["failed_count"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(co["assignments"][0]["session"], "child_p_task_1");
     assert_eq!(co["assignments"][1]["delivered"], false);
     let task = inbox(&c1, json!({})).await;
     assert_eq!(task[0]["kind"], "task");
-    assert!(task[0]["body"].as_str().unwrap().ends_with("Your part: backend"));
+    assert!(
+        task[0]["body"]
+            .as_str()
+            .unwrap()
+            .ends_with("Your part: backend")
+    );
     d.stop().await;
 }
 
@@ -243,7 +266,10 @@ async fn a_long_poll_wakes_when_the_message_arrives() {
     .ok();
     let (got, elapsed) = poll.await.unwrap();
     assert_eq!(got[0]["body"], "wake up");
-    assert!(elapsed < Duration::from_secs(5), "woke at {elapsed:?}, not at its timeout");
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "woke at {elapsed:?}, not at its timeout"
+    );
     println!("long-poll woke {elapsed:?} after it started (message sent at ~200 ms)");
     d.stop().await;
 }
@@ -279,7 +305,10 @@ async fn request_reply_with_and_without_a_timeout() {
     assert_eq!(answered["response_status"], "received");
     assert_eq!(answered["response"]["body"], "yes");
     assert_eq!(answered["response"]["from"], "bob");
-    assert!(inbox(&alice, json!({})).await.is_empty(), "taken, not delivered twice");
+    assert!(
+        inbox(&alice, json!({})).await.is_empty(),
+        "taken, not delivered twice"
+    );
 
     // Nobody answers: the timeout passes.
     let lonely = call(
@@ -328,10 +357,18 @@ async fn bad_input_and_unreachable_recipients_are_refused_without_keys() {
     let send = |args: Value| call(&alice, "send_message_to_session", args);
 
     let big = send(json!({ "to": "bob", "message": "x".repeat(101) })).await;
-    assert!(big.err()["message"].as_str().unwrap().contains("messages.max_bytes"));
+    assert!(
+        big.err()["message"]
+            .as_str()
+            .unwrap()
+            .contains("messages.max_bytes")
+    );
     let unknown = send(json!({ "to": "nobody", "message": "hi" })).await;
     let text = unknown.err()["message"].as_str().unwrap().to_string();
-    assert!(text.contains("nobody") && text.contains("list_sessions"), "{text}");
+    assert!(
+        text.contains("nobody") && text.contains("list_sessions"),
+        "{text}"
+    );
     assert_eq!(unknown.err()["error"], "not_found");
     for bad in [
         json!({ "to": "bob", "message": "hi", "kind": "shout" }),
@@ -350,14 +387,19 @@ async fn bad_input_and_unreachable_recipients_are_refused_without_keys() {
     call(&bob, "end_session", json!({})).await.ok();
     let ended = send(json!({ "to": "bob", "message": "hi" })).await;
     assert!(
-        ended.err()["message"].as_str().unwrap().contains("has ended"),
+        ended.err()["message"]
+            .as_str()
+            .unwrap()
+            .contains("has ended"),
         "{}",
         ended.text
     );
 
     // A per-message TTL makes readers skip it.
     let carol = as_http(&d, "carol").await;
-    send(json!({ "to": "carol", "message": "soon stale", "ttl_seconds": 1 })).await.ok();
+    send(json!({ "to": "carol", "message": "soon stale", "ttl_seconds": 1 }))
+        .await
+        .ok();
     send(json!({ "to": "carol", "message": "kept" })).await.ok();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let left = inbox(&carol, json!({})).await;
@@ -380,7 +422,10 @@ impl ClientHandler for Watcher {
     }
 }
 
-type Watching = (RunningService<RoleClient, Watcher>, mpsc::UnboundedReceiver<String>);
+type Watching = (
+    RunningService<RoleClient, Watcher>,
+    mpsc::UnboundedReceiver<String>,
+);
 
 async fn watch_http(url: &str, name: &str) -> Watching {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -389,10 +434,11 @@ async fn watch_http(url: &str, name: &str) -> Watching {
         http::HeaderName::from_static("x-coord-session"),
         http::HeaderValue::from_str(name).unwrap(),
     );
-    let config = rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
-        url.to_string(),
-    )
-    .custom_headers(headers);
+    let config =
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            url.to_string(),
+        )
+        .custom_headers(headers);
     let transport = rmcp::transport::StreamableHttpClientTransport::from_config(config);
     (Watcher(tx).serve(transport).await.expect("connects"), rx)
 }
@@ -449,21 +495,32 @@ async fn subscribers_are_notified_on_both_transports() {
     }
     let unknown = {
         #[allow(deprecated)]
-        h.subscribe(SubscribeRequestParams::new("coord://nope")).await
+        h.subscribe(SubscribeRequestParams::new("coord://nope"))
+            .await
     };
     assert!(unknown.is_err());
 
     // A message to each: only the recipient's inbox subscription fires.
     let sender = as_http(&d, "sender").await;
-    call(&sender, "send_message_to_session", json!({ "to": "sw", "message": "hi" }))
-        .await
-        .ok();
+    call(
+        &sender,
+        "send_message_to_session",
+        json!({ "to": "sw", "message": "hi" }),
+    )
+    .await
+    .ok();
     let sse_latency = expect_update(&mut s_rx, "coord://inbox").await;
-    call(&sender, "send_message_to_session", json!({ "to": "hw", "message": "hi" }))
-        .await
-        .ok();
+    call(
+        &sender,
+        "send_message_to_session",
+        json!({ "to": "hw", "message": "hi" }),
+    )
+    .await
+    .ok();
     let http_latency = expect_update(&mut h_rx, "coord://inbox").await;
-    println!("inbox notification after the send returned: sse {sse_latency:?}, streamable-http {http_latency:?}");
+    println!(
+        "inbox notification after the send returned: sse {sse_latency:?}, streamable-http {http_latency:?}"
+    );
 
     // Reading the resource peeks.
     let read = s
@@ -479,11 +536,15 @@ async fn subscribers_are_notified_on_both_transports() {
     assert_eq!(v["messages"][0]["to"], "sw");
 
     // A lock and a session change reach both.
-    call(&sender, "acquire_lock", json!({ "lock_name": "pytest" })).await.ok();
+    call(&sender, "acquire_lock", json!({ "lock_name": "pytest" }))
+        .await
+        .ok();
     expect_update(&mut h_rx, "coord://locks").await;
     expect_update(&mut s_rx, "coord://locks").await;
     let w9 = as_http(&d, "w9").await;
-    call(&w9, "report_session_status", json!({ "state": "working" })).await.ok();
+    call(&w9, "report_session_status", json!({ "state": "working" }))
+        .await
+        .ok();
     expect_update(&mut h_rx, "coord://sessions/w9").await;
     expect_update(&mut s_rx, "coord://sessions/w9").await;
     d.stop().await;
@@ -521,12 +582,22 @@ async fn the_events_stream_yields_changes() {
     let a = as_http(&d, "alice").await;
     let e = next_event(&mut body, &mut parser, "session_registered").await;
     assert_eq!(e["session"], "alice");
-    call(&a, "send_message_to_session", json!({ "to": "alice", "message": "note to self" }))
-        .await
-        .ok();
+    call(
+        &a,
+        "send_message_to_session",
+        json!({ "to": "alice", "message": "note to self" }),
+    )
+    .await
+    .ok();
     let e = next_event(&mut body, &mut parser, "message_sent").await;
-    assert_eq!((e["from"].as_str(), e["to"].as_str()), (Some("alice"), Some("alice")));
-    assert!(e.get("body").is_none(), "bodies stay out of the event stream");
+    assert_eq!(
+        (e["from"].as_str(), e["to"].as_str()),
+        (Some("alice"), Some("alice"))
+    );
+    assert!(
+        e.get("body").is_none(),
+        "bodies stay out of the event stream"
+    );
 
     let foreign = reqwest::Client::new()
         .get(format!("{}/events", d.base))
@@ -557,16 +628,26 @@ async fn two_daemons_on_one_redis_hear_each_other() {
         (got, started.elapsed())
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    call(&alice, "send_message_to_session", json!({ "to": "bob", "message": "from A" }))
-        .await
-        .ok();
+    call(
+        &alice,
+        "send_message_to_session",
+        json!({ "to": "bob", "message": "from A" }),
+    )
+    .await
+    .ok();
     let (got, elapsed) = poll.await.unwrap();
     assert_eq!(got[0]["body"], "from A");
     assert!(elapsed < Duration::from_secs(5), "woke at {elapsed:?}");
 
     let newcomer = as_http(&a, "newcomer").await;
     expect_update(&mut rx, "coord://sessions").await;
-    call(&newcomer, "acquire_lock", json!({ "lock_name": "pr-create" })).await.ok();
+    call(
+        &newcomer,
+        "acquire_lock",
+        json!({ "lock_name": "pr-create" }),
+    )
+    .await
+    .ok();
     let latency = expect_update(&mut rx, "coord://locks").await;
     println!("cross-daemon lock notification {latency:?} after acquire returned");
 
@@ -577,11 +658,46 @@ async fn two_daemons_on_one_redis_hear_each_other() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut registered = 0;
     while let Ok(e) = events.try_recv() {
-        if matches!(&e, mcp_coord::service::Event::SessionRegistered { session, .. } if session == "local") {
+        if matches!(&e, mcp_coord::service::Event::SessionRegistered { session, .. } if session == "local")
+        {
             registered += 1;
         }
     }
     assert_eq!(registered, 1);
     a.stop().await;
     b.stop().await;
+}
+
+#[tokio::test]
+async fn a_lock_taken_over_tells_the_old_holder_in_its_inbox() {
+    let mut d = TestDaemon::embedded(|s| {
+        s.sessions.active_seconds = 1;
+        s.sessions.idle_seconds = 2;
+        s.sessions.stale_seconds = 60;
+    })
+    .await;
+    let old = as_http(&d, "old").await;
+    let new = as_http(&d, "new").await;
+    call(&old, "acquire_lock", json!({ "lock_name": "pytest" }))
+        .await
+        .ok();
+    tokio::time::sleep(Duration::from_millis(2100)).await; // old is stale now
+    let took = call(
+        &new,
+        "acquire_lock",
+        json!({ "lock_name": "pytest", "force": true }),
+    )
+    .await;
+    assert_eq!(took.ok()["taken_over_from"], "old");
+    let note = inbox(&old, json!({})).await;
+    assert_eq!(note.len(), 1, "{note:?}");
+    assert_eq!(note[0]["from"], "mcp-coord");
+    assert_eq!(note[0]["system"], true);
+    assert!(
+        note[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("taken over by new")
+    );
+    d.stop().await;
 }

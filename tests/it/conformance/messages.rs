@@ -111,7 +111,12 @@ fn cap5(s: &mut Settings) {
 pub async fn the_inbox_cap_holds(store: Arc<dyn Store>) {
     live(&store, "b").await;
     for i in 0..8 {
-        send(&store, &msg("a", "b", MessageKind::Info, &format!("m{i}")), None).await;
+        send(
+            &store,
+            &msg("a", "b", MessageKind::Info, &format!("m{i}")),
+            None,
+        )
+        .await;
     }
     let all = store.read_messages("b", &query(100, false)).await.unwrap();
     assert_eq!(bodies(&all), ["m3", "m4", "m5", "m6", "m7"]);
@@ -120,7 +125,12 @@ pub async fn the_inbox_cap_holds(store: Arc<dyn Store>) {
 pub async fn expired_messages_are_skipped(store: Arc<dyn Store>) {
     live(&store, "b").await;
     send(&store, &msg("a", "b", MessageKind::Info, "short"), Some(50)).await;
-    send(&store, &msg("a", "b", MessageKind::Info, "long"), Some(60_000)).await;
+    send(
+        &store,
+        &msg("a", "b", MessageKind::Info, "long"),
+        Some(60_000),
+    )
+    .await;
     let fresh = store.read_messages("b", &query(10, true)).await.unwrap();
     assert_eq!(bodies(&fresh), ["short", "long"]);
     assert!(fresh[0].expires_at_ms.unwrap() > fresh[0].sent_at_ms);
@@ -159,18 +169,40 @@ pub async fn a_reply_is_taken_once(store: Arc<dyn Store>) {
         id: asked.clone(),
         from: Some("b".into()),
     }];
-    assert!(store.take_reply("a", &wanted, since).await.unwrap().is_none());
+    assert!(
+        store
+            .take_reply("a", &wanted, since)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // A reply to the same id from someone else does not count.
     let mut other = msg("c", "a", MessageKind::Reply, "not me");
     other.reply_to = Some(asked.clone());
     send(&store, &other, None).await;
-    assert!(store.take_reply("a", &wanted, since).await.unwrap().is_none());
+    assert!(
+        store
+            .take_reply("a", &wanted, since)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let mut reply = msg("b", "a", MessageKind::Reply, "yes");
     reply.reply_to = Some(asked.clone());
     send(&store, &reply, None).await;
-    let got = store.take_reply("a", &wanted, since).await.unwrap().unwrap();
+    let got = store
+        .take_reply("a", &wanted, since)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.body, "yes");
-    assert!(store.take_reply("a", &wanted, since).await.unwrap().is_none());
+    assert!(
+        store
+            .take_reply("a", &wanted, since)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Only the other one is left for the reader.
     let left = store.read_messages("a", &query(10, false)).await.unwrap();
     assert_eq!(bodies(&left), ["not me"]);
