@@ -14,6 +14,8 @@ use mcp_coord::config::{LoadOptions, Settings};
     about = "Coordination daemon for many AI coding-agent sessions (MCP: locks, sessions, messages)"
 )]
 struct Cli {
+    #[command(flatten)]
+    global: cli::Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +28,9 @@ enum Command {
     InstallService(cli::install_service::InstallServiceArgs),
     /// Check config, Redis, the daemon, both MCP transports and the Claude Code setup.
     Doctor(cli::doctor::DoctorArgs),
+    /// Client subcommands (status, lock, run, hook, …), each in its own file under src/cli/.
+    #[command(flatten)]
+    Client(cli::Command),
 }
 
 #[derive(Args)]
@@ -77,6 +82,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::InstallService(args) => cli::install_service::run(args),
         Command::Doctor(args) => cli::doctor::run(args),
+        Command::Client(command) => cli::main(cli.global, command),
     }
 }
 

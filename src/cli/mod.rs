@@ -1,5 +1,209 @@
-//! Client subcommands of `mcp-coord` (one file each). `serve` lives in `main.rs`/`app.rs`.
+//! The client subcommands: everything but `serve` talks to a running daemon.
+//!
+//! Data commands (`status`, `lock`, `run`, …) are MCP clients of `/mcp` that call tools by
+//! name, so the CLI never re-implements service logic; `hook` POSTs to `/hooks/claude`;
+//! `watch` follows `GET /events`. `hooks install` and `mcp-config` only touch local files
+//! or print text.
+//!
+//! Exit codes (documented in the README "CLI"):
+//! 0 ok · 1 refused or failed · 2 usage · 3 daemon unreachable.
+//! `run` exits with its command's status (128+N when the command died of signal N).
 
+pub mod client;
 pub mod doctor;
+pub mod hook;
+pub mod hooks_install;
+pub mod identity;
+pub mod inbox;
 pub mod install_service;
+pub mod lock;
+pub mod locks;
+pub mod mcp_config;
+pub mod output;
+pub mod run;
+pub mod send;
+pub mod sessions;
 mod sse_probe;
+pub mod status;
+pub mod watch;
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+pub use client::Daemon;
+pub use output::Out;
+
+/// Where the daemon listens unless `--url` / `MCP_COORD_URL` say otherwise.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8082";
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_UNREACHABLE: u8 = 3;
+
+/// Options every client subcommand understands.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Daemon base URL (`/mcp`, `/sse` suffixes are ignored).
+    #[arg(long, global = true, env = "MCP_COORD_URL", default_value = DEFAULT_URL, value_name = "URL")]
+    pub url: String,
+    /// Print JSON (the tools' own answers) instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The session the CLI acts as (sent as X-Coord-Session); default `cli-<user>-<host>`.
+    /// `run` always acts as its own `<session>.run-<pid>` so its lock belongs to that
+    /// invocation only.
+    #[arg(long, global = true, env = "COORD_SESSION", value_name = "NAME")]
+    pub session: Option<String>,
+}
+
+impl Global {
+    /// The base URL without a trailing `/`, `/mcp` or `/sse`.
+    pub fn base_url(&self) -> String {
+        normalize_url(&self.url)
+    }
+
+    /// The session name to act as (validated).
+    pub fn session_name(&self) -> Result<String, CliError> {
+        identity::resolve(self.session.as_deref())
+    }
+
+    /// Connects as [`Global::session_name`].
+    pub async fn connect(&self) -> Result<Daemon, CliError> {
+        Daemon::connect(&self.base_url(), &self.session_name()?).await
+    }
+}
+
+pub fn normalize_url(url: &str) -> String {
+    let mut u = url.trim().trim_end_matches('/').to_string();
+    for suffix in ["/mcp", "/sse"] {
+        if let Some(stripped) = u.strip_suffix(suffix) {
+            u = stripped.to_string();
+        }
+    }
+    u
+}
+
+/// The client subcommands (joined into `mcp-coord`'s command enum with `#[command(flatten)]`).
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Sessions as a tree (tiers, states, progress) and locks with holders and waiters.
+    Status(status::StatusArgs),
+    /// Sessions, one per line.
+    Sessions(sessions::SessionsArgs),
+    /// Locks, one per line.
+    Locks(locks::LocksArgs),
+    /// Acquire a lock (it stays held until released or its TTL runs out).
+    Lock(lock::LockArgs),
+    /// Release a lock this session holds.
+    Release(lock::ReleaseArgs),
+    /// Run a command while holding a lock, like flock(1): mcp-coord run --lock pytest -- pytest -x
+    Run(run::RunArgs),
+    /// Send a message to a session (or `parent`, `children`, `role:<role>`, `project`).
+    Send(send::SendArgs),
+    /// Read this session's unread messages.
+    Inbox(inbox::InboxArgs),
+    /// Follow live events (sessions, locks, messages), one line each.
+    Watch(watch::WatchArgs),
+    /// Claude Code hook handler: reads the hook JSON on stdin, answers for the daemon.
+    Hook(hook::HookArgs),
+    /// Install or remove our Claude Code hooks in a settings.json.
+    Hooks {
+        #[command(subcommand)]
+        command: hooks_install::HooksCommand,
+    },
+    /// Print the `claude mcp add` line and the `.mcp.json` snippet for this daemon.
+    McpConfig(mcp_config::McpConfigArgs),
+}
+
+/// Why a client command did not succeed; each maps to one exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// Nothing answers at the URL (exit 3).
+    Unreachable { url: String, detail: String },
+    /// The daemon refused (a tool answered `isError`), exit 1.
+    Refused { message: String, json: Value },
+    /// Anything else that went wrong, exit 1.
+    Failed(String),
+    /// Bad arguments, exit 2.
+    Usage(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Unreachable { .. } => EXIT_UNREACHABLE,
+            CliError::Refused { .. } | CliError::Failed(_) => EXIT_FAILED,
+            CliError::Usage(_) => EXIT_USAGE,
+        }
+    }
+
+    /// Prints the error the way `--json` or a person wants it.
+    pub fn report(&self, json: bool) {
+        match self {
+            CliError::Unreachable { url, detail } => eprintln!(
+                "mcp-coord daemon not reachable at {url}: {detail} — start it with \
+                 `mcp-coord serve` or `systemctl --user start mcp-coord`"
+            ),
+            CliError::Refused {
+                message,
+                json: body,
+            } => {
+                if json {
+                    println!("{}", output::pretty(body));
+                } else {
+                    eprintln!("mcp-coord: {message}");
+                }
+            }
+            CliError::Failed(m) => eprintln!("mcp-coord: {m}"),
+            CliError::Usage(m) => eprintln!("mcp-coord: {m}"),
+        }
+    }
+}
+
+/// Runs one client subcommand to completion and returns the process exit code.
+pub fn main(global: Global, command: Command) -> ExitCode {
+    // Commands that need no daemon and no runtime.
+    match &command {
+        Command::Hooks { command } => return hooks_install::main(command),
+        Command::McpConfig(args) => return mcp_config::main(&global, args),
+        _ => {}
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mcp-coord: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let out = Out::stdout(global.json);
+    let result = runtime.block_on(async {
+        match command {
+            Command::Status(a) => status::main(&global, &out, a).await,
+            Command::Sessions(a) => sessions::main(&global, &out, a).await,
+            Command::Locks(a) => locks::main(&global, &out, a).await,
+            Command::Lock(a) => lock::lock(&global, &out, a).await,
+            Command::Release(a) => lock::release(&global, &out, a).await,
+            Command::Run(a) => run::main(&global, a).await,
+            Command::Send(a) => send::main(&global, &out, a).await,
+            Command::Inbox(a) => inbox::main(&global, &out, a).await,
+            Command::Watch(a) => watch::main(&global, &out, a).await,
+            Command::Hook(a) => Ok(hook::main(&global, a).await),
+            Command::Hooks { .. } | Command::McpConfig(_) => Ok(EXIT_OK),
+        }
+    });
+    // Background tasks of the MCP client must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            e.report(global.json);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

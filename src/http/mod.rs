@@ -1,9 +1,10 @@
 //! The axum router: `/sse` + `/message` (legacy SSE), `/mcp` (Streamable HTTP), `/health`,
-//! `/metrics`, and the guards every route passes (Origin/Host, session name).
+//! `/metrics`, `/hooks/claude`, `/events`, and the guards every route passes (Origin/Host, session name).
 
 pub mod events;
 pub mod guard;
 pub mod health;
+pub mod hooks;
 pub mod metrics;
 pub mod sse;
 pub mod streamable;
@@ -36,6 +37,12 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::metrics))
         .route("/events", get(events::events))
+        .route(
+            "/hooks/claude",
+            axum::routing::post(hooks::claude).layer(axum::extract::DefaultBodyLimit::max(
+                settings.server.max_body_bytes,
+            )),
+        )
         .with_state(coord)
         .layer(axum::Extension(events::StreamStop(shutdown)))
         .merge(mcp)

@@ -159,8 +159,39 @@ pub struct LockList {
 }
 
 impl Coordinator {
-    fn lock_name(&self, input: &str, branch: Option<&str>) -> Result<LockName, ServiceError> {
-        LockName::parse(input, branch).map_err(ServiceError::invalid)
+    /// Parses a lock name. `work` resolves from the `branch` argument, else from the branch
+    /// the caller's session registered (register_session(branch=…) or the SessionStart hook).
+    async fn lock_name(
+        &self,
+        caller: &Caller,
+        input: &str,
+        branch: Option<&str>,
+    ) -> Result<LockName, ServiceError> {
+        let registered;
+        let branch = match branch.filter(|b| !b.is_empty()) {
+            Some(b) => Some(b),
+            None if input == "work" => {
+                registered = self
+                    .store()
+                    .get_session(&caller.session)
+                    .await?
+                    .filter(|e| e.live)
+                    .and_then(|e| e.record.branch);
+                registered.as_deref()
+            }
+            None => None,
+        };
+        LockName::parse(input, branch).map_err(|e| {
+            if input == "work" {
+                ServiceError::invalid(format!(
+                    "{e}; or register it once with register_session(branch=\"…\") so every \
+                     later \"work\" lock of session {} resolves by itself",
+                    caller.session
+                ))
+            } else {
+                ServiceError::invalid(e)
+            }
+        })
     }
 
     /// Seconds → ms within `1..=max`; above the max is clamped (with a warning), zero and
@@ -195,7 +226,9 @@ impl Coordinator {
         args: AcquireArgs,
         wait: WaitContext,
     ) -> Result<Granted, ServiceError> {
-        let name = self.lock_name(&args.lock_name, args.branch.as_deref())?;
+        let name = self
+            .lock_name(caller, &args.lock_name, args.branch.as_deref())
+            .await?;
         let mut warnings = Vec::new();
         let ttl_ms = self.ttl_ms(args.timeout_seconds, &mut warnings)?;
         let max_wait = self.settings().locks.max_wait_seconds as i64;
@@ -249,6 +282,7 @@ impl Coordinator {
         let mut events = self.store().lock_events();
         let mut queued = QueueGuard::new(self, &req);
         let mut next_progress = started + PROGRESS_EVERY;
+        let _waiting = (wait_seconds > 0).then(|| self.metrics().lock_wait_started());
 
         loop {
             if !wait.open() {
@@ -275,6 +309,10 @@ impl Coordinator {
                             ),
                         ));
                     }
+                    self.metrics().lock_granted();
+                    if g.taken_over_from.is_some() {
+                        self.metrics().lock_taken_over();
+                    }
                     self.after_grant(&name, &g).await;
                     return Ok(granted(g, started.elapsed(), warnings));
                 }
@@ -282,6 +320,7 @@ impl Coordinator {
                     let now = Instant::now();
                     if now >= deadline {
                         queued.leave().await;
+                        self.metrics().lock_refused();
                         return Err(self.refusal_error(&name, caller, &r, wait_seconds, warnings));
                     }
                     if now >= next_progress {
@@ -312,7 +351,7 @@ impl Coordinator {
         lock_name: &str,
         branch: Option<&str>,
     ) -> Result<Released, ServiceError> {
-        let name = self.lock_name(lock_name, branch)?;
+        let name = self.lock_name(caller, lock_name, branch).await?;
         match self
             .store()
             .release(name.as_str(), &caller.session, self.tiers())
@@ -358,7 +397,7 @@ impl Coordinator {
         timeout_seconds: Option<i64>,
         branch: Option<&str>,
     ) -> Result<Extended, ServiceError> {
-        let name = self.lock_name(lock_name, branch)?;
+        let name = self.lock_name(caller, lock_name, branch).await?;
         let mut warnings = Vec::new();
         let ttl_ms = self.ttl_ms(timeout_seconds, &mut warnings)?;
         match self
@@ -398,7 +437,7 @@ impl Coordinator {
         lock_name: &str,
         branch: Option<&str>,
     ) -> Result<LockCheck, ServiceError> {
-        let name = self.lock_name(lock_name, branch)?;
+        let name = self.lock_name(caller, lock_name, branch).await?;
         let s = self
             .store()
             .check(name.as_str(), &caller.session, self.tiers())

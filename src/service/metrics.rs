@@ -100,6 +100,23 @@ impl OptionalGauge {
     fn set(&self, v: i64) {
         *self.0.lock() = Some(v);
     }
+
+    fn add(&self, d: i64) {
+        let mut g = self.0.lock();
+        *g = Some(g.unwrap_or(0) + d);
+    }
+}
+
+/// Counts one lock waiter of this daemon until dropped.
+#[derive(Debug)]
+pub struct LockWaitGuard {
+    gauge: OptionalGauge,
+}
+
+impl Drop for LockWaitGuard {
+    fn drop(&mut self) {
+        self.gauge.add(-1);
+    }
 }
 
 /// Encodes an [`OptionalGauge`] at scrape time, or nothing while it is unset.
@@ -327,6 +344,14 @@ impl Metrics {
 
     pub fn set_lock_waiters(&self, count: usize) {
         self.lock_waiters.set(count as i64);
+    }
+
+    /// A call started waiting for a lock in this daemon; the returned guard ends it.
+    pub fn lock_wait_started(&self) -> LockWaitGuard {
+        self.lock_waiters.add(1);
+        LockWaitGuard {
+            gauge: self.lock_waiters.clone(),
+        }
     }
 
     pub fn lock_granted(&self) {

@@ -9,6 +9,7 @@ pub mod connections;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod hooks;
 pub mod locks;
 pub mod messages;
 pub mod metrics;
@@ -41,6 +42,7 @@ pub struct Coordinator {
     reaper: ReaperStats,
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
+    claude_sessions: hooks::ClaudeSessions,
 }
 
 impl Coordinator {
@@ -57,6 +59,7 @@ impl Coordinator {
             reaper: ReaperStats::new(),
             tmux,
             metrics: Metrics::new(),
+            claude_sessions: hooks::ClaudeSessions::default(),
         })
     }
 
@@ -79,6 +82,11 @@ impl Coordinator {
 
     pub fn tiers(&self) -> TierThresholds {
         self.tiers
+    }
+
+    /// Claude session id → session name, as the SessionStart hook registered it.
+    pub fn claude_sessions(&self) -> &hooks::ClaudeSessions {
+        &self.claude_sessions
     }
 
     /// Session events (tier changes, status reports, ends) for other capabilities.

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::events::Event;
 use super::{Coordinator, ServiceError};
 use crate::domain::tiers::Tier;
+use crate::service::metrics::ReaperAction;
 
 /// Most candidates handled per category per run (the rest wait for the next run).
 const BATCH: usize = 1000;
@@ -83,6 +84,8 @@ pub struct ReapReport {
     pub acted: bool,
     pub tier_changes: Vec<(String, Tier)>,
     pub ended: Vec<String>,
+    /// Locks of the ended sessions, released.
+    pub locks_released: Vec<String>,
     pub purged: Vec<String>,
 }
 
@@ -141,11 +144,8 @@ impl Coordinator {
                 "abandoned: no activity for sessions.stale_seconds = {} s",
                 s.stale_seconds
             );
-            if self
-                .end_named(&name, &reason, Some(cutoff))
-                .await?
-                .is_some()
-            {
+            if let Some(ended) = self.end_named(&name, &reason, Some(cutoff)).await? {
+                report.locks_released.extend(ended.locks_released);
                 self.events().publish(Event::TierChanged {
                     session: name.clone(),
                     from: None,
@@ -173,6 +173,17 @@ impl Coordinator {
         stats
             .purged
             .fetch_add(report.purged.len() as u64, Ordering::Relaxed);
+        if report.acted {
+            let m = self.metrics();
+            m.reaper_ran();
+            m.reaper_acted(ReaperAction::tier_changed, report.tier_changes.len() as u64);
+            m.reaper_acted(ReaperAction::session_ended, report.ended.len() as u64);
+            m.reaper_acted(
+                ReaperAction::lock_released,
+                report.locks_released.len() as u64,
+            );
+            m.reaper_acted(ReaperAction::expired, report.purged.len() as u64);
+        }
         Ok(report)
     }
 

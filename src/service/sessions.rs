@@ -102,6 +102,12 @@ pub struct SessionList {
     pub sessions: Vec<SessionView>,
     pub total_count: usize,
     pub active_count: usize,
+    /// tmux sessions on our socket with no live coordination record (e.g. started by hand,
+    /// or whose session ended while the pane lives on).
+    pub unmanaged: Vec<crate::tmux::TmuxSession>,
+    /// Why `unmanaged` could not be read (tmux missing or failing); absent when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmux_note: Option<String>,
 }
 
 /// The answer of `session_status`: every live session, grouped by tier.
@@ -148,6 +154,15 @@ pub struct Related {
 pub struct Ended {
     #[serde(flatten)]
     pub session: SessionView,
+    /// Locks the session held, released when it ended (waiters are woken).
+    pub locks_released: Vec<String>,
+}
+
+/// What ending a session did.
+#[derive(Debug, Clone)]
+pub(crate) struct EndedSession {
+    pub entry: SessionEntry,
+    pub locks_released: Vec<String>,
 }
 
 fn invalid_name(field: &str, name: &str) -> Result<(), ServiceError> {
@@ -489,14 +504,15 @@ impl Coordinator {
         }
     }
 
-    /// Ends `name` if live (and, with `seen_before`, only if not seen after it). Returns the
-    /// ended entry, or `None` when there was nothing to end.
+    /// Ends `name` if live (and, with `seen_before`, only if not seen after it), then
+    /// releases every lock it held. Returns what was ended, or `None` when there was nothing
+    /// to end.
     pub(crate) async fn end_named(
         &self,
         name: &str,
         reason: &str,
         seen_before: Option<i64>,
-    ) -> Result<Option<SessionEntry>, ServiceError> {
+    ) -> Result<Option<EndedSession>, ServiceError> {
         for _ in 0..ATTEMPTS {
             let Some(entry) = self.store().get_session(name).await? else {
                 return Ok(None);
@@ -521,13 +537,29 @@ impl Coordinator {
             {
                 EndOutcome::Ended(ended) => {
                     tracing::info!(session = %name, reason, "session ended");
+                    // The session is out of the liveness index already, so lock decisions
+                    // treat its locks as free; releasing them now also wakes waiters and
+                    // keeps `list_locks` honest.
+                    let locks_released = match self.release_locks_of(name).await {
+                        Ok(released) => released,
+                        Err(e) => {
+                            tracing::warn!(
+                                session = %name,
+                                "ended, but its locks could not be released now ({e}); they are free to take and expire by TTL"
+                            );
+                            Vec::new()
+                        }
+                    };
                     self.events().publish(Event::SessionEnded {
                         session: name.to_string(),
                         parent: ended.record.parent.clone(),
                         reason: reason.to_string(),
                         at_ms: now,
                     });
-                    return Ok(Some(*ended));
+                    return Ok(Some(EndedSession {
+                        entry: *ended,
+                        locks_released,
+                    }));
                 }
                 EndOutcome::NotLive | EndOutcome::NotDue => return Ok(None),
                 EndOutcome::Changed => {}
@@ -595,10 +627,27 @@ impl Coordinator {
         let sessions: Vec<SessionView> =
             entries.iter().map(|e| self.session_view(e, now)).collect();
         let active_count = sessions.iter().filter(|s| s.is_active).count();
+        let (unmanaged, tmux_note) = match self.tmux_sessions().await {
+            Ok(all) => {
+                let managed: std::collections::HashSet<&str> = entries
+                    .iter()
+                    .filter(|e| e.live)
+                    .map(|e| e.record.name.as_str())
+                    .collect();
+                let unmanaged = all
+                    .into_iter()
+                    .filter(|t| !managed.contains(t.name.as_str()))
+                    .collect();
+                (unmanaged, None)
+            }
+            Err(e) => (Vec::new(), Some(e.message)),
+        };
         Ok(SessionList {
             total_count: sessions.len(),
             active_count,
             sessions,
+            unmanaged,
+            tmux_note,
         })
     }
 
@@ -779,10 +828,14 @@ impl Coordinator {
             .end_named(name, "ended by the session (end_session)", None)
             .await?
         {
-            Some(entry) => {
+            Some(EndedSession {
+                entry,
+                locks_released,
+            }) => {
                 let now = entry.record.ended_at_ms.unwrap_or(entry.last_seen_ms);
                 Ok(Ended {
                     session: self.session_view(&entry, now),
+                    locks_released,
                 })
             }
             None => Err(ServiceError::not_found(format!(

@@ -168,6 +168,19 @@ async fn work_resolves_from_branch_and_hierarchy_holds_over_mcp() {
     g.ok();
     let r = call(&a, "acquire_lock", json!({"lock_name": "path:src"})).await;
     assert_eq!(r.err()["related_lock"], "path:src/auth/login.rs");
+
+    // The branch a session registered resolves `work` without an argument.
+    let c = named_http(&d, "c").await;
+    call(&c, "register_session", json!({"branch": "issue-42-auth"}))
+        .await
+        .ok();
+    let g = call(&c, "acquire_lock", json!({"lock_name": "work"})).await;
+    assert_eq!(g.ok()["lock"], "issue:42");
+    let held = call(&c, "check_lock", json!({"lock_name": "work"})).await;
+    assert_eq!(held.ok()["held"]["is_mine"], true, "{}", held.text);
+    call(&c, "release_lock", json!({"lock_name": "work"}))
+        .await
+        .ok();
     d.stop().await;
 }
 

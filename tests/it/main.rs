@@ -3,8 +3,12 @@
 //!
 //! One test binary (not one per file) so the suite links once.
 
+mod cli_run;
+mod cli_setup;
 mod conformance;
+mod embedded;
 mod foundation;
+mod hooks;
 mod locks;
 mod messages;
 mod ops;

@@ -562,16 +562,27 @@ async fn two_daemons_on_one_redis_reap_each_session_once() {
         s1.skipped + s2.skipped > 0,
         "the reaper lock kept one of them out: {s1:?} {s2:?}"
     );
-    let mut ends = Vec::new();
+    // Events travel between daemons on one Redis: each daemon's bus carries every end
+    // exactly once, whichever daemon's reaper ended it.
     for rx in [&mut e1, &mut e2] {
+        let mut ends = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while ends.len() < names.len() && tokio::time::Instant::now() < deadline {
+            if let Ok(Ok(Event::SessionEnded { session, .. })) =
+                tokio::time::timeout(Duration::from_millis(100), rx.recv()).await
+            {
+                ends.push(session);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
         while let Ok(e) = rx.try_recv() {
             if let Event::SessionEnded { session, .. } = e {
                 ends.push(session);
             }
         }
+        ends.sort();
+        assert_eq!(ends, names, "one end event per session on each daemon");
     }
-    ends.sort();
-    assert_eq!(ends, names, "one end event per session across both daemons");
     d1.stop().await;
     d2.stop().await;
 }
@@ -678,4 +689,96 @@ async fn bad_input_is_refused_and_creates_no_keys() {
     }
     assert_eq!(keys(&redis), before, "refusals create no keys");
     d.stop().await;
+}
+
+/// DESIGN "Locks": an ended session's locks are released at once, and waiters get them.
+#[tokio::test]
+async fn end_session_releases_its_locks_at_once() {
+    let redis = RedisServer::start();
+    let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
+    let a = connect_http(&d.mcp_url(), &[("X-Coord-Session", "holder-a")]).await;
+    let b = connect_http(&d.mcp_url(), &[("X-Coord-Session", "waiter-b")]).await;
+    call(&a, "acquire_lock", json!({"lock_name": "pytest"}))
+        .await
+        .ok();
+    call(&a, "acquire_lock", json!({"lock_name": "wave:5c"}))
+        .await
+        .ok();
+    assert!(
+        call(&b, "acquire_lock", json!({"lock_name": "pytest"}))
+            .await
+            .is_error
+    );
+
+    let ended = call(&a, "end_session", json!({})).await.ok().clone();
+    let released: BTreeSet<String> = ended["locks_released"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        released,
+        BTreeSet::from(["resource:pytest".to_string(), "wave:5c".to_string()])
+    );
+    let mut conn = redis.conn();
+    let held: Option<String> = redis::cmd("GET")
+        .arg("claude:locks:resource:pytest")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(held, None, "the key is gone, not merely takeable");
+    let granted = call(&b, "acquire_lock", json!({"lock_name": "pytest"}))
+        .await
+        .ok()
+        .clone();
+    assert_eq!(granted["lock"], "resource:pytest");
+    d.stop().await;
+}
+
+/// The reaper ends an abandoned holder and frees its lock, on both stores.
+#[tokio::test]
+async fn the_reaper_frees_an_abandoned_holders_locks() {
+    for embedded in [false, true] {
+        let redis = RedisServer::start();
+        let mut d = if embedded {
+            TestDaemon::embedded(short_tiers).await
+        } else {
+            TestDaemon::on_redis(&redis, short_tiers).await
+        };
+        let a = connect_http(&d.mcp_url(), &[("X-Coord-Session", "sleepy")]).await;
+        call(
+            &a,
+            "acquire_lock",
+            json!({"lock_name": "pr-create", "timeout_seconds": 600}),
+        )
+        .await
+        .ok();
+        tokio::time::sleep(Duration::from_millis(3200)).await;
+        let report = d.coord().reap_once().await.unwrap();
+        assert!(report.ended.contains(&"sleepy".to_string()), "{report:?}");
+        assert_eq!(
+            report.locks_released,
+            vec!["resource:pr-create".to_string()],
+            "embedded={embedded}"
+        );
+        let b = connect_http(&d.mcp_url(), &[("X-Coord-Session", "fresh")]).await;
+        let check = call(&b, "check_lock", json!({"lock_name": "pr-create"}))
+            .await
+            .ok()
+            .clone();
+        assert_eq!(check["free"], true, "{check}");
+        let metrics = reqwest::get(format!("{}/metrics", d.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.lines().any(
+                |l| l.starts_with("mcp_coord_reaper_actions_total{action=\"lock_released\"} 1")
+            ),
+            "{metrics}"
+        );
+        d.stop().await;
+    }
 }

@@ -601,3 +601,70 @@ async fn keys_reach_an_interactive_shell_and_multiline_text_is_typed_as_lines() 
     logs_until(&master, "child_sh_task_1", "\nnot-yet\n").await;
     d.stop().await;
 }
+
+/// create_session registers the child under its parent; the child's own connection binds to
+/// that name; kill_session ends it and frees its locks; hand-made tmux sessions are listed as
+/// unmanaged.
+#[tokio::test]
+async fn spawned_children_are_registered_and_killing_one_ends_it_and_frees_its_locks() {
+    let socket = TmuxSocket::new();
+    let mut d = daemon(&socket, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let master = as_session(&d, "master_project_api").await;
+    call(
+        &master,
+        "create_session",
+        json!({"project": "api", "task": 7, "working_dir": dir.path().to_str().unwrap(),
+               "command": ["sh", "-c", "sleep 30"]}),
+    )
+    .await
+    .ok();
+    let children = call(&master, "get_child_sessions", json!({})).await;
+    let list = children.ok()["children"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        list.iter()
+            .any(|c| c["name"] == "child_api_task_7" && c["parent"] == "master_project_api"),
+        "{}",
+        children.text
+    );
+
+    // The agent in the pane connects as COORD_SESSION and takes a lock.
+    let child = as_session(&d, "child_api_task_7").await;
+    call(&child, "acquire_lock", json!({"lock_name": "pytest"}))
+        .await
+        .ok();
+
+    let killed = call(
+        &master,
+        "kill_session",
+        json!({"session": "child_api_task_7"}),
+    )
+    .await;
+    let k = killed.ok();
+    assert_eq!(k["ended"], true, "{}", killed.text);
+    assert_eq!(k["locks_released"], json!(["resource:pytest"]));
+    let other = as_session(&d, "someone").await;
+    call(&other, "acquire_lock", json!({"lock_name": "pytest"}))
+        .await
+        .ok();
+
+    // A tmux session nobody registered shows up as unmanaged.
+    let made = socket.run(&["new-session", "-d", "-s", "by_hand", "sleep", "30"]);
+    assert!(made.status.success(), "{made:?}");
+    let listed = call(&master, "list_sessions", json!({})).await;
+    let unmanaged: Vec<String> = listed.ok()["unmanaged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        unmanaged.contains(&"by_hand".to_string()),
+        "{}",
+        listed.text
+    );
+    d.stop().await;
+}

@@ -1,6 +1,7 @@
 //! Every MCP tool, one file per capability; each file has its own `#[tool_router]` block
 //! and [`all`] joins them.
 
+mod claude;
 mod locks;
 mod messages;
 mod sessions;
@@ -20,6 +21,7 @@ pub fn all() -> ToolRouter<CoordServer> {
         CoordServer::message_tools(),
         CoordServer::session_tools(),
         CoordServer::tmux_tools(),
+        CoordServer::claude_tools(),
     ] {
         router.merge(extra);
     }

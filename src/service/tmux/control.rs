@@ -43,6 +43,10 @@ pub struct KilledSession {
     pub killed: bool,
     /// Whether its program was still running when it was killed.
     pub was_running: bool,
+    /// Whether a live coordination session of that name was ended with it.
+    pub ended: bool,
+    /// Locks it held, released.
+    pub locks_released: Vec<String>,
 }
 
 impl Coordinator {
@@ -119,10 +123,15 @@ impl Coordinator {
         let target = self.controlled_session(caller, session).await?;
         self.tmux().kill_session(session).await?;
         tracing::info!(session, parent = %caller.session, "killed child session");
+        let ended = self
+            .end_named(session, "killed by its parent (kill_session)", None)
+            .await?;
         Ok(KilledSession {
             session: session.to_string(),
             killed: true,
             was_running: !target.dead,
+            ended: ended.is_some(),
+            locks_released: ended.map(|e| e.locks_released).unwrap_or_default(),
         })
     }
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::domain::spawn::{self as rules, CommandSpec};
+use crate::service::sessions::RegisterRequest;
 use crate::service::{Caller, Coordinator, ServiceError};
 use crate::tmux::{NewSession, TmuxSession, launch};
 
@@ -97,6 +98,10 @@ impl Coordinator {
             }
         }
         self.check_child_limit(caller, &sessions, &name)?;
+        // Register the child first: the session store enforces the tree's limits atomically
+        // (registered children of every kind count), and the child is known — with its
+        // parent — before its program even starts.
+        self.register_child(caller, &name, &req).await?;
 
         let mut env = vec![
             ("COORD_SESSION".to_string(), name.clone()),
@@ -106,7 +111,8 @@ impl Coordinator {
         ];
         env.extend(req.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         let words = launch::exec(&argv);
-        self.tmux()
+        let spawned = self
+            .tmux()
             .new_session(&NewSession {
                 name: &name,
                 cwd: Path::new(&req.working_dir),
@@ -114,7 +120,13 @@ impl Coordinator {
                 argv: &words,
                 remain_on_exit: true,
             })
-            .await?;
+            .await;
+        if let Err(e) = spawned {
+            let _ = self
+                .end_named(&name, "its tmux session could not be started", None)
+                .await;
+            return Err(e.into());
+        }
         let started = self.tmux().session(&name).await?;
         tracing::info!(session = %name, parent = %caller.session, command = ?argv, "spawned child session");
         Ok(CreatedSession {
@@ -130,6 +142,35 @@ impl Coordinator {
             running: !started.dead,
             replaced_dead_session,
         })
+    }
+
+    /// Registers `name` as a child of `caller` in the session store (role child, project,
+    /// task, working directory). The child's own connection later binds to the same name
+    /// (`COORD_SESSION` in its environment).
+    async fn register_child(
+        &self,
+        caller: &Caller,
+        name: &str,
+        req: &CreateSession,
+    ) -> Result<(), ServiceError> {
+        let child = Caller {
+            session: name.to_string(),
+            connection_id: format!("tmux:{name}"),
+            transport: "tmux",
+        };
+        let request = RegisterRequest {
+            name: Some(name.to_string()),
+            role: Some("child".into()),
+            project: Some(req.project.clone()),
+            task: Some(req.task.clone()),
+            parent: Some(caller.session.clone()),
+            branch: None,
+            cwd: Some(req.working_dir.clone()),
+            metadata: Some(json!({ "tmux_session": name, "tmux_socket": self.tmux().socket() })),
+        };
+        self.register_session(&child, true, request)
+            .await
+            .map(|_| ())
     }
 
     /// Depth of the caller in the session tree, read from tmux (each session's

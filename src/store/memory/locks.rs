@@ -29,6 +29,11 @@ pub struct LockState {
     /// Fencing-token counters: the last token granted per lock. Never pruned; the one place
     /// a persisted snapshot must keep (or reserve ahead) so tokens survive restarts.
     pub fences: HashMap<String, u64>,
+    /// Restarts after an unclean stop. Every token granted in this run is above
+    /// `fence_epoch << 32`, so tokens granted after the last snapshot of a crashed run can
+    /// never be granted again (see `MemoryStore::open`).
+    #[serde(default)]
+    pub fence_epoch: u64,
     /// Waiter ids per lock, FIFO.
     queues: HashMap<String, VecDeque<String>>,
     waiters: HashMap<String, WaiterEntry>,
@@ -61,6 +66,7 @@ impl Default for LockState {
         Self {
             locks: BTreeMap::new(),
             fences: HashMap::new(),
+            fence_epoch: 0,
             queues: HashMap::new(),
             waiters: HashMap::new(),
             delays: HashMap::new(),
@@ -309,8 +315,9 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
     }
 
     // 6. Grant.
+    let floor = st.locks.fence_epoch << 32;
     let fence = st.locks.fences.entry(req.name.clone()).or_insert(0);
-    *fence += 1;
+    *fence = (*fence).max(floor) + 1;
     let token = *fence;
     for v in takeover.iter().chain(related.iter()) {
         st.locks.drop_lock(&v.lock.name);

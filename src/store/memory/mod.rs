@@ -47,6 +47,10 @@ struct Persistence {
 struct Snapshot<S> {
     version: u32,
     saved_at_ms: i64,
+    /// Written only by the final snapshot of an orderly shutdown: the state (fencing counters
+    /// included) is then exact. Any other snapshot may be older than the last grants.
+    #[serde(default)]
+    clean: bool,
     state: S,
 }
 
@@ -85,7 +89,18 @@ impl MemoryStore {
                         snapshot.version
                     )));
                 }
-                snapshot.state
+                let mut state = snapshot.state;
+                if !snapshot.clean {
+                    // The last run did not stop in order: tokens granted after its last
+                    // snapshot are unknown, so start this run's tokens above all of them.
+                    state.locks.fence_epoch += 1;
+                    tracing::warn!(
+                        "the embedded store's last run did not shut down cleanly; state is from \
+                         its last snapshot, and fencing tokens continue above {}",
+                        state.locks.fence_epoch << 32
+                    );
+                }
+                state
             }
         };
         let store = Self {
@@ -96,6 +111,8 @@ impl MemoryStore {
                 last_saved: Mutex::new(Vec::new()),
             })),
         };
+        // Durably mark this run as started (not clean) before anything is granted.
+        store.write_snapshot(false)?;
         store.spawn_snapshots();
         Ok(store)
     }
@@ -107,6 +124,12 @@ impl MemoryStore {
 
     /// Writes a snapshot now if the state changed since the last one.
     pub fn snapshot(&self) -> Result<(), StoreError> {
+        self.write_snapshot(false)
+    }
+
+    /// Writes the snapshot (`clean` only for the last one of an orderly shutdown), skipping
+    /// the write when nothing changed since the previous one.
+    fn write_snapshot(&self, clean: bool) -> Result<(), StoreError> {
         let Some(p) = &self.persistence else {
             return Ok(());
         };
@@ -115,6 +138,7 @@ impl MemoryStore {
             serde_json::to_vec(&Snapshot {
                 version: SNAPSHOT_VERSION,
                 saved_at_ms: 0,
+                clean,
                 state: &*state,
             })?
         };
@@ -219,6 +243,6 @@ impl Store for MemoryStore {
     }
 
     async fn shutdown(&self) -> Result<(), StoreError> {
-        self.snapshot()
+        self.write_snapshot(true)
     }
 }

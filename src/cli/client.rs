@@ -1,0 +1,162 @@
+//! The CLI's connection to the running daemon: rmcp's Streamable HTTP client on `/mcp`,
+//! tools called by name (the CLI never duplicates service logic).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::{RunningService, ServiceError as RmcpError};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+
+use super::CliError;
+use crate::mcp::identity::SESSION_HEADER;
+
+/// How long the MCP handshake may take before the daemon counts as unreachable (a hung
+/// daemon must not hang the CLI).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One MCP connection to the daemon, acting as one session.
+pub struct Daemon {
+    client: RunningService<RoleClient, ()>,
+    base: String,
+    session: String,
+}
+
+impl Daemon {
+    /// Opens an MCP session on `{base}/mcp` bound to `session` (via `X-Coord-Session`).
+    pub async fn connect(base: &str, session: &str) -> Result<Self, CliError> {
+        let mut headers = HashMap::new();
+        let value = http::HeaderValue::from_str(session).map_err(|_| {
+            CliError::Usage(format!(
+                "session name {session:?} is not a valid header value"
+            ))
+        })?;
+        headers.insert(http::HeaderName::from_static(SESSION_HEADER), value);
+        let config = StreamableHttpClientTransportConfig::with_uri(format!("{base}/mcp"))
+            .custom_headers(headers)
+            .reinit_on_expired_session(true);
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| CliError::Failed(format!("cannot build an HTTP client: {e}")))?;
+        let transport = StreamableHttpClientTransport::with_client(http, config);
+        let client = match tokio::time::timeout(CONNECT_TIMEOUT, ().serve(transport)).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(classify_connect_error(base, e.to_string()).await),
+            Err(_) => {
+                return Err(CliError::Unreachable {
+                    url: base.to_string(),
+                    detail: format!("no MCP answer within {}s", CONNECT_TIMEOUT.as_secs()),
+                });
+            }
+        };
+        Ok(Self {
+            client,
+            base: base.to_string(),
+            session: session.to_string(),
+        })
+    }
+
+    pub fn session(&self) -> &str {
+        &self.session
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Calls `tool`: `Ok(json)` on success, [`CliError::Refused`] when the tool said no
+    /// (`isError`), [`CliError::Unreachable`] when the daemon went away.
+    pub async fn call(&self, tool: &str, args: Value) -> Result<Value, CliError> {
+        let mut params = CallToolRequestParams::new(tool.to_string());
+        if let Value::Object(map) = args {
+            params = params.with_arguments(map);
+        }
+        match self.client.call_tool(params).await {
+            Ok(result) => tool_result(result),
+            Err(e) => Err(self.call_error(tool, e).await),
+        }
+    }
+
+    async fn call_error(&self, tool: &str, e: RmcpError) -> CliError {
+        match &e {
+            RmcpError::McpError(data) => {
+                let text = data.message.to_string();
+                if text.contains("tool not found")
+                    || text.contains("not found") && text.contains(tool)
+                {
+                    CliError::Failed(format!(
+                        "the daemon at {} has no tool `{tool}` (an older version?); \
+                         update mcp-coord and restart the daemon",
+                        self.base
+                    ))
+                } else {
+                    CliError::Failed(format!("{tool}: {text}"))
+                }
+            }
+            _ => classify_connect_error(&self.base, format!("{tool}: {e}")).await,
+        }
+    }
+
+    /// Ends the MCP session (DELETE), so the daemon frees it at once.
+    pub async fn close(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.client.cancel()).await;
+    }
+}
+
+/// Success: the structured content (or the text parsed as JSON). Refusal: the message.
+fn tool_result(result: CallToolResult) -> Result<Value, CliError> {
+    let text = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let json = result
+        .structured_content
+        .clone()
+        .or_else(|| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| Value::String(text.clone()));
+    if result.is_error == Some(true) {
+        let message = json
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or(text);
+        Err(CliError::Refused { message, json })
+    } else {
+        Ok(json)
+    }
+}
+
+/// After a failed request: is the daemon down (nothing answers `/health`) or did it answer
+/// and refuse something?
+async fn classify_connect_error(base: &str, detail: String) -> CliError {
+    let probe = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .ok();
+    let answer = match probe {
+        Some(c) => c.get(format!("{base}/health")).send().await,
+        None => return CliError::Failed(detail),
+    };
+    match answer {
+        Ok(_) => CliError::Failed(detail),
+        Err(e) => CliError::Unreachable {
+            url: base.to_string(),
+            detail: root_cause(&e),
+        },
+    }
+}
+
+/// The innermost error ("Connection refused (os error 111)"), which is what a person needs.
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = e;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}

@@ -1,0 +1,135 @@
+//! `mcp-coord hook`: the Claude Code `command` hook. Reads one hook event (JSON on stdin),
+//! adds the facts only this process can see (environment, git, tmux — the daemon may run
+//! under systemd with `ProtectHome`, and it does not share the agent's environment), POSTs
+//! it to `/hooks/claude`, and prints the daemon's answer for Claude.
+//!
+//! It must never break the agent: the whole exchange is bounded (800 ms by default), and
+//! when the daemon is down, slow, or answers nonsense it prints nothing and exits 0. Even a
+//! block decision is exit 0 with JSON on stdout, as Claude expects.
+
+use std::io::Read;
+use std::process::Stdio;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Map, Value, json};
+
+use super::{EXIT_OK, Global};
+
+#[derive(Args, Debug)]
+pub struct HookArgs {
+    /// Total time budget for the exchange with the daemon, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 800)]
+    pub timeout_ms: u64,
+}
+
+/// Largest hook event read from stdin (Claude caps tool payloads far below this).
+const MAX_STDIN: u64 = 4 * 1024 * 1024;
+
+/// Environment variables passed along when set (seed 000's spawning convention + tmux).
+const ENV_FACTS: &[(&str, &str)] = &[
+    ("COORD_SESSION", "session"),
+    ("MASTER_SESSION_ID", "master_session_id"),
+    ("TASK_ID", "task_id"),
+    ("SESSION_ROLE", "role"),
+    ("TMUX_PANE", "tmux_pane"),
+];
+
+pub async fn main(global: &Global, a: HookArgs) -> u8 {
+    let budget = Duration::from_millis(a.timeout_ms);
+    let started = std::time::Instant::now();
+    let mut raw = String::new();
+    if std::io::stdin()
+        .take(MAX_STDIN)
+        .read_to_string(&mut raw)
+        .is_err()
+    {
+        return EXIT_OK;
+    }
+    let Ok(Value::Object(mut event)) = serde_json::from_str::<Value>(&raw) else {
+        return EXIT_OK;
+    };
+    let with_git = event.get("hook_event_name").and_then(Value::as_str) == Some("SessionStart");
+    let cwd = event.get("cwd").and_then(Value::as_str).map(str::to_string);
+    event.insert(
+        "coord".into(),
+        Value::Object(facts(cwd.as_deref(), with_git)),
+    );
+
+    let remaining = budget.saturating_sub(started.elapsed());
+    if let Some(answer) = post(&global.base_url(), &Value::Object(event), remaining).await {
+        println!("{answer}");
+    }
+    EXIT_OK
+}
+
+/// What this process knows that the daemon cannot: env, parent pid, and (at SessionStart)
+/// the git branch and worktree root of `cwd`.
+pub fn facts(cwd: Option<&str>, with_git: bool) -> Map<String, Value> {
+    let mut f = Map::new();
+    for (var, key) in ENV_FACTS {
+        if let Ok(v) = std::env::var(var)
+            && !v.trim().is_empty()
+        {
+            f.insert((*key).into(), json!(v.trim()));
+        }
+    }
+    f.insert("host".into(), json!(super::identity::hostname()));
+    f.insert(
+        "claude_pid".into(),
+        json!(std::os::unix::process::parent_id()),
+    );
+    if with_git && let Some(dir) = cwd {
+        if let Some(b) = git(dir, &["rev-parse", "--abbrev-ref", "HEAD"]) {
+            f.insert("git_branch".into(), json!(b));
+        }
+        if let Some(w) = git(dir, &["rev-parse", "--show-toplevel"]) {
+            f.insert("worktree".into(), json!(w));
+        }
+    }
+    f
+}
+
+fn git(dir: &str, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !s.is_empty()).then_some(s)
+}
+
+/// POSTs the event; `Some(body)` only for a 2xx answer worth printing (not empty, not `{}`).
+async fn post(base: &str, event: &Value, budget: Duration) -> Option<String> {
+    if budget.is_zero() {
+        return None;
+    }
+    let client = reqwest::Client::builder()
+        .timeout(budget)
+        .connect_timeout(budget)
+        .build()
+        .ok()?;
+    let exchange = async {
+        let response = client
+            .post(format!("{base}/hooks/claude"))
+            .json(event)
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.text().await.ok()
+    };
+    let body = tokio::time::timeout(budget, exchange).await.ok()??;
+    let parsed: Value = serde_json::from_str(&body).ok()?;
+    match parsed {
+        Value::Object(m) if m.is_empty() => None,
+        Value::Object(_) => Some(parsed.to_string()),
+        _ => None,
+    }
+}

@@ -1,0 +1,391 @@
+//! `mcp-coord hooks install [--project DIR | --user] [--uninstall] [--dry-run]`: merges our
+//! Claude Code hooks into a `settings.json` without clobbering it.
+//!
+//! - Unknown keys and other people's hooks are kept, in their order.
+//! - Ours are recognised by what they are — a `command` hook running `<…>/mcp-coord hook`,
+//!   or the `mcp_tool` hook calling `bind_session` on server `coordination` — so a re-run
+//!   replaces them (e.g. after the binary moved) and `--uninstall` removes only them.
+//! - Idempotent: when nothing would change, nothing is written.
+//! - Before writing, the old file is kept as `settings.json.bak-<unix seconds>`; the new
+//!   one is written to a temporary file and renamed over (never half-written).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Subcommand};
+use serde_json::{Map, Value, json};
+
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+
+#[derive(Subcommand, Debug)]
+pub enum HooksCommand {
+    /// Merge our hooks into a settings.json (or remove them with --uninstall).
+    Install(InstallArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// Project directory: writes DIR/.claude/settings.json (default: the current directory).
+    #[arg(long, value_name = "DIR", conflicts_with = "user")]
+    pub project: Option<PathBuf>,
+    /// Writes ~/.claude/settings.json (every project of this user).
+    #[arg(long)]
+    pub user: bool,
+    /// Remove our hooks instead (others stay).
+    #[arg(long)]
+    pub uninstall: bool,
+    /// Print the resulting settings.json; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The daemon URL the hook command should use (baked in as `--url`); default: none,
+    /// so the hook follows MCP_COORD_URL or http://127.0.0.1:8082.
+    #[arg(long = "hook-url", value_name = "URL")]
+    pub hook_url: Option<String>,
+    /// MCP server name the `bind_session` hook calls (as in `claude mcp add NAME`).
+    #[arg(long, default_value = "coordination")]
+    pub server: String,
+}
+
+/// Claude's own limit for our command hooks, in seconds (ours bounds itself to 0.8 s).
+const COMMAND_TIMEOUT_S: u64 = 5;
+
+/// The events our command hook handles.
+pub const COMMAND_EVENTS: &[&str] = &[
+    "SessionStart",
+    "UserPromptSubmit",
+    "PostToolUse",
+    "Notification",
+    "Stop",
+    "SessionEnd",
+];
+
+/// Our hooks, keyed by event: the `mcp-coord hook` command on every event we handle, and
+/// the `bind_session` identity handshake on UserPromptSubmit.
+pub fn our_hooks(exe: &str, hook_url: Option<&str>, server: &str) -> Map<String, Value> {
+    let command = match hook_url {
+        Some(u) => format!("{} --url {} hook", shell_quote(exe), shell_quote(u)),
+        None => format!("{} hook", shell_quote(exe)),
+    };
+    let cmd = json!({ "type": "command", "command": command, "timeout": COMMAND_TIMEOUT_S });
+    let mut hooks = Map::new();
+    for event in COMMAND_EVENTS {
+        let mut entries = vec![cmd.clone()];
+        if *event == "UserPromptSubmit" {
+            entries.push(json!({
+                "type": "mcp_tool",
+                "server": server,
+                "tool": "bind_session",
+                "input": { "session_id": "${session_id}" }
+            }));
+        }
+        let mut group = Map::new();
+        if *event == "PostToolUse" {
+            group.insert("matcher".into(), json!("*"));
+        }
+        group.insert("hooks".into(), Value::Array(entries));
+        hooks.insert((*event).into(), json!([group]));
+    }
+    hooks
+}
+
+/// Is this hook entry one of ours?
+pub fn is_ours(entry: &Value) -> bool {
+    match entry.get("type").and_then(Value::as_str) {
+        Some("command") => entry
+            .get("command")
+            .and_then(Value::as_str)
+            .is_some_and(is_our_command),
+        Some("mcp_tool") => entry.get("tool").and_then(Value::as_str) == Some("bind_session"),
+        _ => false,
+    }
+}
+
+/// `…/mcp-coord [--url U] hook` (quoted or not).
+fn is_our_command(command: &str) -> bool {
+    let words = shell_words(command);
+    let Some((program, rest)) = words.split_first() else {
+        return false;
+    };
+    let base = Path::new(program)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    base == "mcp-coord" && rest.last().map(String::as_str) == Some("hook")
+}
+
+/// Splits a command line as a POSIX shell would (quotes, escapes); unparsable → no words.
+fn shell_words(s: &str) -> Vec<String> {
+    shell_words::split(s).unwrap_or_default()
+}
+
+/// `settings` without our hooks (others' entries, groups and events untouched).
+pub fn remove_ours(mut settings: Value) -> Value {
+    let Some(hooks) = settings.get_mut("hooks").and_then(Value::as_object_mut) else {
+        return settings;
+    };
+    for groups in hooks.values_mut() {
+        let Some(list) = groups.as_array_mut() else {
+            continue;
+        };
+        for group in list.iter_mut() {
+            if let Some(entries) = group.get_mut("hooks").and_then(Value::as_array_mut) {
+                entries.retain(|e| !is_ours(e));
+            }
+        }
+        list.retain(|g| {
+            g.get("hooks")
+                .and_then(Value::as_array)
+                .is_none_or(|e| !e.is_empty())
+        });
+    }
+    hooks.retain(|_, groups| groups.as_array().is_none_or(|l| !l.is_empty()));
+    if hooks.is_empty()
+        && let Some(obj) = settings.as_object_mut()
+    {
+        obj.remove("hooks");
+    }
+    settings
+}
+
+/// `settings` with our hooks: events whose entries of ours already equal `ours` are left
+/// exactly as they are (idempotence, and their position is kept); others get ours replaced
+/// and appended.
+pub fn merge(settings: Value, ours: &Map<String, Value>) -> Result<Value, String> {
+    let mut settings = match settings {
+        Value::Object(o) => Value::Object(o),
+        Value::Null => json!({}),
+        _ => return Err("settings.json is not a JSON object; fix or move it first".into()),
+    };
+    if settings.get("hooks").is_some_and(|h| !h.is_object()) {
+        return Err("settings.json has a \"hooks\" that is not an object; fix it first".into());
+    }
+    for (event, wanted) in ours {
+        let current: Vec<Value> = settings
+            .pointer(&format!("/hooks/{event}"))
+            .and_then(Value::as_array)
+            .map(|groups| ours_in(groups))
+            .unwrap_or_default();
+        if current == ours_in(wanted.as_array().map(Vec::as_slice).unwrap_or(&[])) {
+            continue;
+        }
+        // Remove our stale entries of this event only, then append the wanted group.
+        if let Some(groups) = settings
+            .pointer_mut(&format!("/hooks/{event}"))
+            .and_then(Value::as_array_mut)
+        {
+            for g in groups.iter_mut() {
+                if let Some(e) = g.get_mut("hooks").and_then(Value::as_array_mut) {
+                    e.retain(|x| !is_ours(x));
+                }
+            }
+            groups.retain(|g| {
+                g.get("hooks")
+                    .and_then(Value::as_array)
+                    .is_none_or(|e| !e.is_empty())
+            });
+        }
+        let hooks = settings
+            .as_object_mut()
+            .ok_or("settings.json is not an object")?
+            .entry("hooks")
+            .or_insert_with(|| json!({}));
+        let list = hooks
+            .as_object_mut()
+            .ok_or("\"hooks\" is not an object")?
+            .entry(event.clone())
+            .or_insert_with(|| json!([]));
+        match list.as_array_mut() {
+            Some(l) => l.extend(wanted.as_array().cloned().unwrap_or_default()),
+            None => return Err(format!("hooks.{event} is not a list; fix it first")),
+        }
+    }
+    Ok(settings)
+}
+
+/// Our entries in an event's groups, in order (with their group's matcher).
+fn ours_in(groups: &[Value]) -> Vec<Value> {
+    groups
+        .iter()
+        .flat_map(|g| {
+            let matcher = g.get("matcher").cloned().unwrap_or(Value::Null);
+            g.get("hooks")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|e| is_ours(e))
+                .map(move |e| json!([matcher.clone(), e]))
+        })
+        .collect()
+}
+
+/// What [`install`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Unchanged,
+    Written { backup: Option<PathBuf> },
+    DryRun(String),
+}
+
+/// Installs (or with `uninstall` removes) our hooks in the settings file at `path`.
+pub fn install(
+    path: &Path,
+    ours: &Map<String, Value>,
+    uninstall: bool,
+    dry_run: bool,
+) -> Result<Outcome, String> {
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().is_empty() => None,
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let before: Value = match &existing {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            format!(
+                "{} is not valid JSON ({e}); nothing was changed — fix it and re-run",
+                path.display()
+            )
+        })?,
+        None => Value::Null,
+    };
+    let after = if uninstall {
+        remove_ours(before.clone())
+    } else {
+        merge(before.clone(), ours)?
+    };
+    if after == before || (before.is_null() && uninstall) {
+        return Ok(Outcome::Unchanged);
+    }
+    let text = serde_json::to_string_pretty(&after).map_err(|e| e.to_string())? + "\n";
+    if dry_run {
+        return Ok(Outcome::DryRun(text));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let backup = match &existing {
+        Some(old) => {
+            let stamp = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let mut b = path.as_os_str().to_owned();
+            b.push(format!(".bak-{stamp}"));
+            let b = PathBuf::from(b);
+            std::fs::write(&b, old).map_err(|e| format!("cannot write {}: {e}", b.display()))?;
+            Some(b)
+        }
+        None => None,
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+    Ok(Outcome::Written { backup })
+}
+
+/// `'…'` around words with shell metacharacters (Claude runs the command through a shell).
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-:=+@%,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+pub fn settings_path(a: &InstallArgs) -> Result<PathBuf, String> {
+    if a.user {
+        let home = std::env::var_os("HOME").ok_or("HOME is not set; use --project DIR")?;
+        return Ok(PathBuf::from(home).join(".claude").join("settings.json"));
+    }
+    let dir = match &a.project {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?,
+    };
+    Ok(dir.join(".claude").join("settings.json"))
+}
+
+pub fn main(command: &HooksCommand) -> ExitCode {
+    let HooksCommand::Install(a) = command;
+    let path = match settings_path(a) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("mcp-coord: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let exe = match std::env::current_exe() {
+        Ok(p) => p.display().to_string(),
+        Err(e) => {
+            eprintln!("mcp-coord: cannot find this binary's path: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let ours = our_hooks(&exe, a.hook_url.as_deref(), &a.server);
+    match install(&path, &ours, a.uninstall, a.dry_run) {
+        Ok(Outcome::Unchanged) => {
+            let what = if a.uninstall {
+                "no hooks of ours in"
+            } else {
+                "hooks already installed in"
+            };
+            println!("{what} {} — nothing changed", path.display());
+        }
+        Ok(Outcome::DryRun(text)) => print!("{text}"),
+        Ok(Outcome::Written { backup }) => {
+            let verb = if a.uninstall {
+                "removed our hooks from"
+            } else {
+                "installed hooks in"
+            };
+            println!("{verb} {}", path.display());
+            if let Some(b) = backup {
+                println!("previous version kept as {}", b.display());
+            }
+            if !a.uninstall {
+                println!(
+                    "events: {} (command: {exe} hook); UserPromptSubmit also calls {}'s bind_session",
+                    COMMAND_EVENTS.join(", "),
+                    a.server
+                );
+            }
+        }
+        Err(e) => {
+            eprintln!("mcp-coord: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    }
+    ExitCode::from(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_our_command_only() {
+        assert!(is_our_command("/usr/local/bin/mcp-coord hook"));
+        assert!(is_our_command(
+            "'/home/a b/mcp-coord' --url http://x:1 hook"
+        ));
+        assert!(is_our_command("mcp-coord hook"));
+        assert!(!is_our_command("mcp-coord status"));
+        assert!(!is_our_command("/bin/other-tool hook"));
+        assert!(!is_our_command("echo mcp-coord hook done"));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("/usr/bin/mcp-coord"), "/usr/bin/mcp-coord");
+        assert_eq!(shell_quote("/a b/it's"), "'/a b/it'\\''s'");
+        assert_eq!(
+            shell_words("'/a b/it'\\''s' hook"),
+            vec!["/a b/it's", "hook"]
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! `inbox`: this session's unread messages (`get_session_messages`), oldest first.
+
+use clap::Args;
+use serde_json::{Value, json};
+
+use super::output::s;
+use super::{CliError, EXIT_OK, Global, Out};
+
+#[derive(Args, Debug)]
+pub struct InboxArgs {
+    /// At most N messages.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u64,
+    /// When nothing is unread, wait up to S seconds for a message.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub wait: u64,
+    /// Show without marking them read.
+    #[arg(long)]
+    pub peek: bool,
+}
+
+pub async fn main(global: &Global, out: &Out, a: InboxArgs) -> Result<u8, CliError> {
+    let daemon = global.connect().await?;
+    let result = daemon
+        .call(
+            "get_session_messages",
+            json!({ "limit": a.limit, "wait_seconds": a.wait, "peek": a.peek }),
+        )
+        .await;
+    let session = daemon.session().to_string();
+    daemon.close().await;
+    let inbox = result?;
+    if out.json {
+        out.json(&inbox);
+        return Ok(EXIT_OK);
+    }
+    let messages = inbox
+        .get("messages")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if messages.is_empty() {
+        println!("no unread messages for {session}");
+    }
+    for m in &messages {
+        println!("{}", line(out, m));
+    }
+    Ok(EXIT_OK)
+}
+
+/// `[task] from master_project_web: run the migrations  (id 1712-0)`
+pub fn line(out: &Out, m: &Value) -> String {
+    let kind = match s(m, "kind") {
+        "" => "info",
+        k => k,
+    };
+    let id = match s(m, "id") {
+        "" => s(m, "message_id"),
+        id => id,
+    };
+    format!(
+        "{} from {}: {}  {}",
+        out.yellow(&format!("[{kind}]")),
+        out.cyan(s(m, "from")),
+        match s(m, "body") {
+            "" => s(m, "message"),
+            body => body,
+        },
+        out.dim(&format!("(id {id})"))
+    )
+}

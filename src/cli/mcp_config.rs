@@ -1,0 +1,99 @@
+//! `mcp-coord mcp-config [--transport sse|http] [--scope project|user] [--url URL]`: prints
+//! how to add this daemon to Claude Code — the `claude mcp add` line and the `.mcp.json`
+//! snippet. The session name travels as `?session=${COORD_SESSION:-}` (SSE) or an
+//! `X-Coord-Session: ${COORD_SESSION:-}` header (HTTP); Claude expands `${VAR:-}` in
+//! `.mcp.json`, and an empty value means "no name" (the hooks bind the connection then).
+
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use super::{EXIT_OK, Global};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Transport {
+    /// Legacy SSE (`/sse`), what most Claude Code setups use.
+    Sse,
+    /// Streamable HTTP (`/mcp`).
+    Http,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Scope {
+    /// `.mcp.json` in the project (shared through git).
+    Project,
+    /// Every project of this user.
+    User,
+    /// This project, this user only.
+    Local,
+}
+
+#[derive(Args, Debug)]
+pub struct McpConfigArgs {
+    #[arg(long, value_enum, default_value = "sse")]
+    pub transport: Transport,
+    #[arg(long, value_enum, default_value = "project")]
+    pub scope: Scope,
+    /// The server name in Claude Code.
+    #[arg(long, default_value = "coordination")]
+    pub name: String,
+}
+
+/// The snippet text (also used by tests).
+pub fn render(base: &str, a: &McpConfigArgs) -> String {
+    let scope = match a.scope {
+        Scope::Project => "project",
+        Scope::User => "user",
+        Scope::Local => "local",
+    };
+    let (kind, url, headers, add) = match a.transport {
+        Transport::Sse => {
+            let url = format!("{base}/sse?session=${{COORD_SESSION:-}}");
+            let add = format!(
+                "claude mcp add {} --scope {scope} --transport sse '{url}'",
+                a.name
+            );
+            ("sse", url, None, add)
+        }
+        Transport::Http => {
+            let url = format!("{base}/mcp");
+            let add = format!(
+                "claude mcp add {} --scope {scope} --transport http {url} --header 'X-Coord-Session: ${{COORD_SESSION:-}}'",
+                a.name
+            );
+            (
+                "http",
+                url,
+                Some(json!({ "X-Coord-Session": "${COORD_SESSION:-}" })),
+                add,
+            )
+        }
+    };
+    let mut server = json!({ "type": kind, "url": url });
+    if let Some(h) = headers {
+        server["headers"] = h;
+    }
+    let snippet = json!({ "mcpServers": { a.name.clone(): server } });
+    format!(
+        "# Add the coordination daemon to Claude Code (single quotes keep ${{COORD_SESSION:-}} for Claude to expand):\n\
+         {add}\n\n\
+         # or the same in .mcp.json (project root):\n\
+         {}\n\n\
+         # then install the hooks (session registration, messages, identity handshake):\n\
+         mcp-coord hooks install {}\n\
+         # check: claude mcp list   (expect: {}: … ✔ Connected)\n",
+        serde_json::to_string_pretty(&snippet).unwrap_or_default(),
+        if matches!(a.scope, Scope::User) {
+            "--user"
+        } else {
+            "--project ."
+        },
+        a.name
+    )
+}
+
+pub fn main(global: &Global, a: &McpConfigArgs) -> ExitCode {
+    print!("{}", render(&global.base_url(), a));
+    ExitCode::from(EXIT_OK)
+}

@@ -1,0 +1,98 @@
+//! `bind_session`: the identity handshake with Claude Code.
+//!
+//! Installed as a UserPromptSubmit `mcp_tool` hook
+//! (`{"type":"mcp_tool","server":"coordination","tool":"bind_session","input":{"session_id":"${session_id}"}}`),
+//! so Claude calls it on the agent's own MCP connection with its real session id, and the
+//! connection becomes the session the SessionStart hook registered — no help from the model.
+//!
+//! Precedence (README "Use with Claude Code"): a name given on the connection's URL or
+//! header > `bind_session` (this) > `register_session(name)` > a generated name. A
+//! URL/header-bound connection keeps its name; the answer says so (never an error: a
+//! failing hook would show up in the user's prompt).
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, Extensions};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::session_name;
+use crate::mcp::CoordServer;
+use crate::mcp::identity::requested_session;
+use crate::mcp::respond::respond;
+use crate::service::ServiceError;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct BindArgs {
+    /// Claude Code's session id (the hook passes `${session_id}`).
+    pub session_id: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Bound {
+    /// The session this connection acts as now.
+    session: String,
+    /// `true` when this call changed the binding.
+    changed: bool,
+    /// How the name was chosen: `url_or_header` (kept), `hook` (registered by the
+    /// SessionStart hook for this Claude session) or `claude_session_id` (no hook
+    /// registration known; Claude's id is the name, as the hook would have chosen).
+    source: &'static str,
+    message: String,
+}
+
+#[tool_router(router = claude_tools, vis = "pub(crate)")]
+impl CoordServer {
+    #[tool(
+        description = "Bind this MCP connection to the coordination session that Claude Code's hooks registered for Claude session `session_id`. Called automatically by the UserPromptSubmit hook that `mcp-coord hooks install` sets up; you do not need to call it yourself. A connection bound by URL (?session=) or X-Coord-Session header keeps that name.",
+        annotations(idempotent_hint = true)
+    )]
+    async fn bind_session(
+        &self,
+        Parameters(args): Parameters<BindArgs>,
+        extensions: Extensions,
+    ) -> CallToolResult {
+        respond(self.bind_claude_session(&args.session_id, &extensions))
+    }
+}
+
+impl CoordServer {
+    fn bind_claude_session(
+        &self,
+        claude_id: &str,
+        ext: &Extensions,
+    ) -> Result<Bound, ServiceError> {
+        let claude_id = claude_id.trim();
+        session_name::validate(claude_id).map_err(|e| {
+            ServiceError::invalid(format!("session_id: {e}; pass Claude's ${{session_id}}"))
+        })?;
+        let current = self.identity().session();
+        let pinned = ext
+            .get::<http::request::Parts>()
+            .and_then(|p| requested_session(p).ok().flatten());
+        if let Some(name) = pinned {
+            return Ok(Bound {
+                message: format!(
+                    "this connection is bound to session {name} by its URL/header, which takes precedence; kept"
+                ),
+                session: name,
+                changed: false,
+                source: "url_or_header",
+            });
+        }
+        let (target, source) = match self.coord().claude_sessions().lookup(claude_id) {
+            Some(name) => (name, "hook"),
+            None => (claude_id.to_string(), "claude_session_id"),
+        };
+        let changed = target != current || !self.identity().is_explicit();
+        if changed {
+            self.identity().bind(target.clone());
+        }
+        Ok(Bound {
+            message: format!("this connection acts as session {target}"),
+            session: target,
+            changed,
+            source,
+        })
+    }
+}

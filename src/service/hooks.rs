@@ -1,0 +1,350 @@
+//! Claude Code hook events, handled once for both ways they arrive: the `mcp-coord hook`
+//! command (which POSTs the event plus the facts only it can see) and Claude's own `http`
+//! hooks (`POST /hooks/claude`).
+//!
+//! | event            | effect                                              | answer                        |
+//! |------------------|-----------------------------------------------------|-------------------------------|
+//! | SessionStart     | register/refresh the session, remember Claude's id  | context: name, parent, locks  |
+//! | UserPromptSubmit | heartbeat                                           | unread messages as context    |
+//! | PostToolUse      | heartbeat                                           | unread messages as context    |
+//! | Notification     | status `waiting`                                    | nothing                       |
+//! | Stop             | status `idle`                                       | unread task → `block` + text  |
+//! | SessionEnd       | end the session, release its locks                  | nothing                       |
+//!
+//! The session's name is `COORD_SESSION` from the hook's environment when set, else
+//! Claude's `session_id`. [`ClaudeSessions`] remembers Claude's id → that name, so the
+//! `bind_session` tool (called by a UserPromptSubmit `mcp_tool` hook on the agent's own MCP
+//! connection) can bind that connection to the same session.
+
+use std::collections::{HashMap, VecDeque};
+
+use parking_lot::Mutex;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::locks::WaitContext;
+use super::messages::ReadRequest;
+use super::sessions::RegisterRequest;
+use super::{Caller, Coordinator, ServiceError};
+use crate::domain::message::{Message, MessageKind};
+use crate::domain::session_name;
+
+/// Claude caps hook output at 10 000 characters; stay under it.
+const MAX_CONTEXT_CHARS: usize = 9_000;
+
+/// One hook event as Claude sends it (unknown fields ignored), plus our `coord` facts.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HookEvent {
+    pub hook_event_name: String,
+    #[serde(default)]
+    pub session_id: String,
+    #[serde(default)]
+    pub cwd: Option<String>,
+    #[serde(default)]
+    pub transcript_path: Option<String>,
+    /// SessionStart: startup | resume | clear | compact.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// SessionEnd: clear | logout | prompt_input_exit | other …
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Stop: true when Claude is already continuing because of a Stop hook.
+    #[serde(default)]
+    pub stop_hook_active: bool,
+    #[serde(default)]
+    pub tool_name: Option<String>,
+    /// Notification: the text Claude shows the user.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Facts the `mcp-coord hook` process adds (absent for `http` hooks).
+    #[serde(default)]
+    pub coord: HookFacts,
+}
+
+/// What the hook process saw: its environment, git, tmux.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HookFacts {
+    /// `COORD_SESSION`.
+    pub session: Option<String>,
+    /// `MASTER_SESSION_ID`: the parent.
+    pub master_session_id: Option<String>,
+    /// `TASK_ID`.
+    pub task_id: Option<String>,
+    /// `SESSION_ROLE`: master | child | agent.
+    pub role: Option<String>,
+    /// `TMUX_PANE`.
+    pub tmux_pane: Option<String>,
+    pub host: Option<String>,
+    /// The Claude Code process (the hook's parent).
+    pub claude_pid: Option<u32>,
+    pub git_branch: Option<String>,
+    pub worktree: Option<String>,
+}
+
+impl HookEvent {
+    /// The coordination session this Claude session is: `COORD_SESSION`, else Claude's id.
+    pub fn session_name(&self) -> Result<String, ServiceError> {
+        let name = self
+            .coord
+            .session
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(self.session_id.trim());
+        session_name::validate(name).map_err(|e| {
+            ServiceError::invalid(format!(
+                "hook event names no usable session ({e}); Claude sends session_id, or set COORD_SESSION"
+            ))
+        })?;
+        Ok(name.to_string())
+    }
+}
+
+/// Claude session id → coordination session name, as the SessionStart hook registered it.
+/// Bounded (oldest forgotten first); a forgotten or never-seen id binds to itself, which is
+/// what the hook would have registered without `COORD_SESSION`.
+#[derive(Debug, Default)]
+pub struct ClaudeSessions {
+    inner: Mutex<(HashMap<String, String>, VecDeque<String>)>,
+}
+
+/// Most Claude ids remembered (one per agent session; thousands is plenty for one box).
+const MAX_CLAUDE_SESSIONS: usize = 10_000;
+
+impl ClaudeSessions {
+    pub fn remember(&self, claude_id: &str, name: &str) {
+        let mut g = self.inner.lock();
+        let (map, order) = &mut *g;
+        if map
+            .insert(claude_id.to_string(), name.to_string())
+            .is_none()
+        {
+            order.push_back(claude_id.to_string());
+            while order.len() > MAX_CLAUDE_SESSIONS {
+                if let Some(old) = order.pop_front() {
+                    map.remove(&old);
+                }
+            }
+        }
+    }
+
+    pub fn lookup(&self, claude_id: &str) -> Option<String> {
+        self.inner.lock().0.get(claude_id).cloned()
+    }
+
+    pub fn forget(&self, claude_id: &str) {
+        let mut g = self.inner.lock();
+        let (map, order) = &mut *g;
+        if map.remove(claude_id).is_some() {
+            order.retain(|id| id != claude_id);
+        }
+    }
+}
+
+/// `{"hookSpecificOutput":{"hookEventName":…,"additionalContext":…}}` — text for the agent.
+pub fn context_answer(event: &str, text: &str) -> Value {
+    json!({ "hookSpecificOutput": {
+        "hookEventName": event,
+        "additionalContext": crate::domain::session_name::truncate(text, MAX_CONTEXT_CHARS),
+    }})
+}
+
+/// `{"decision":"block","reason":…}` — for Stop: Claude carries on with `reason`.
+pub fn block_answer(reason: &str) -> Value {
+    json!({ "decision": "block", "reason": crate::domain::session_name::truncate(reason, MAX_CONTEXT_CHARS) })
+}
+
+/// Messages as hook context: one block per message, newest last; `None` when there are none.
+fn messages_text(messages: &[Message]) -> Option<String> {
+    if messages.is_empty() {
+        return None;
+    }
+    let mut s = format!(
+        "{} new message(s) for you (mcp-coord). Answer with send_message_to_session(kind=\"reply\", reply_to=<id>, message=…).\n",
+        messages.len()
+    );
+    for m in messages {
+        s.push_str(&format!(
+            "\n[{}] from {} (id {}):\n{}\n",
+            m.kind.as_str(),
+            m.from,
+            m.id,
+            m.body
+        ));
+    }
+    Some(s)
+}
+
+/// What the agent is told at SessionStart.
+pub fn start_context(name: &str, parent: Option<&str>, branch: Option<&str>) -> String {
+    let mut s = format!(
+        "Coordination (mcp-coord): you are session `{name}` on this machine's coordination daemon"
+    );
+    match parent {
+        Some(p) => s.push_str(&format!(
+            "; your parent session is `{p}` (report to it with report_session_status)"
+        )),
+        None => s.push_str("; you have no parent session"),
+    }
+    s.push_str(
+        ".\nOther agent sessions work beside you; use the `coordination` MCP tools:\n\
+         - acquire_lock(\"pytest\") before running the test suite, release_lock(\"pytest\") after \
+         (or run it as `mcp-coord run --lock pytest -- pytest -x`);\n\
+         - acquire_lock(\"pr-create\") before opening a pull request, release it after;\n",
+    );
+    match branch {
+        Some(b) => s.push_str(&format!(
+            "- acquire_lock(\"work\") claims the issue of your branch `{b}` before you start on it;\n"
+        )),
+        None => s.push_str("- acquire_lock(\"work\") claims the issue named by your git branch;\n"),
+    }
+    s.push_str(
+        "- if a lock is held, wait (wait_seconds) or work on something else; never force another's lock.\n\
+         Messages for you are shown here as they arrive.",
+    );
+    s
+}
+
+impl Coordinator {
+    /// Handles one hook event and returns Claude's answer (`{}` when there is nothing to say).
+    pub async fn handle_hook(&self, event: HookEvent) -> Result<Value, ServiceError> {
+        let name = event.session_name()?;
+        if !event.session_id.is_empty() {
+            self.claude_sessions().remember(&event.session_id, &name);
+        }
+        let caller = Caller {
+            session: name.clone(),
+            connection_id: format!("hook:{}", event.session_id),
+            transport: "hook",
+        };
+        match event.hook_event_name.as_str() {
+            "SessionStart" => {
+                let registered = self
+                    .register_session(&caller, true, register_request(&name, &event))
+                    .await?;
+                let parent = registered.session.parent.clone();
+                let branch = event.coord.git_branch.as_deref().filter(|b| *b != "HEAD");
+                Ok(context_answer(
+                    "SessionStart",
+                    &start_context(&name, parent.as_deref(), branch),
+                ))
+            }
+            "UserPromptSubmit" | "PostToolUse" => {
+                self.touch(&caller).await?;
+                // Unread messages become context, each handed out once (the cursor moves).
+                let unread = self
+                    .read_inbox(&caller, ReadRequest::default(), WaitContext::default())
+                    .await?;
+                Ok(match messages_text(&unread) {
+                    Some(text) => context_answer(&event.hook_event_name, &text),
+                    None => json!({}),
+                })
+            }
+            "Notification" => {
+                self.report_session_status(&caller, "waiting", None, event.message.clone())
+                    .await?;
+                Ok(json!({}))
+            }
+            "Stop" => {
+                // An unread task keeps the agent going instead of stopping.
+                let tasks = self
+                    .read_inbox(
+                        &caller,
+                        ReadRequest {
+                            kinds: Some(vec![MessageKind::Task]),
+                            ..ReadRequest::default()
+                        },
+                        WaitContext::default(),
+                    )
+                    .await?;
+                if let Some(text) = messages_text(&tasks) {
+                    return Ok(block_answer(&text));
+                }
+                self.report_session_status(&caller, "idle", None, None)
+                    .await?;
+                Ok(json!({}))
+            }
+            "SessionEnd" => {
+                let reason = event.reason.as_deref().unwrap_or("other");
+                // Ending first, then the locks: a racing acquire by this session is refused
+                // once it has ended.
+                let ended = self.end_session(&caller).await;
+                let released = self.release_locks_of(&name).await?;
+                if !released.is_empty() {
+                    tracing::info!(session = %name, ?released, reason, "session end released locks");
+                }
+                self.claude_sessions().forget(&event.session_id);
+                ended.map(|_| json!({})).or(Ok(json!({})))
+            }
+            other => Err(ServiceError::invalid(format!(
+                "unknown hook_event_name {other:?}; handled are SessionStart, UserPromptSubmit, \
+                 PostToolUse, Notification, Stop and SessionEnd"
+            ))),
+        }
+    }
+}
+
+/// What SessionStart registers: name, parent (`MASTER_SESSION_ID`), task, role, branch,
+/// cwd, and the rest as metadata (Claude's id, worktree, tmux pane, host, pid).
+fn register_request(name: &str, e: &HookEvent) -> RegisterRequest {
+    let f = &e.coord;
+    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let mut meta = serde_json::Map::new();
+    meta.insert("claude_session_id".into(), json!(e.session_id));
+    for (k, v) in [
+        ("worktree", &f.worktree),
+        ("tmux_pane", &f.tmux_pane),
+        ("host", &f.host),
+        ("source", &e.source),
+    ] {
+        if let Some(v) = nonempty(v) {
+            meta.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(pid) = f.claude_pid {
+        meta.insert("claude_pid".into(), json!(pid));
+    }
+    RegisterRequest {
+        name: Some(name.to_string()),
+        role: nonempty(&f.role),
+        task: nonempty(&f.task_id),
+        parent: nonempty(&f.master_session_id),
+        branch: nonempty(&f.git_branch).filter(|b| b != "HEAD"),
+        cwd: e.cwd.clone(),
+        metadata: Some(Value::Object(meta)),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_is_coord_session_else_claude_id() {
+        let mut e = HookEvent {
+            hook_event_name: "SessionStart".into(),
+            session_id: "0b6c1e9a-3f1d-4c1e-9a55-1c2d3e4f5a6b".into(),
+            ..Default::default()
+        };
+        assert_eq!(e.session_name().unwrap(), e.session_id);
+        e.coord.session = Some("child_web_task_3".into());
+        assert_eq!(e.session_name().unwrap(), "child_web_task_3");
+        e.coord.session = Some("bad name".into());
+        assert!(e.session_name().is_err());
+    }
+
+    #[test]
+    fn claude_sessions_are_bounded() {
+        let c = ClaudeSessions::default();
+        for i in 0..MAX_CLAUDE_SESSIONS + 5 {
+            c.remember(&format!("id{i}"), "n");
+        }
+        assert_eq!(c.lookup("id0"), None);
+        assert_eq!(
+            c.lookup(&format!("id{}", MAX_CLAUDE_SESSIONS + 4))
+                .as_deref(),
+            Some("n")
+        );
+    }
+}
