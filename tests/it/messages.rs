@@ -701,3 +701,64 @@ async fn a_lock_taken_over_tells_the_old_holder_in_its_inbox() {
     );
     d.stop().await;
 }
+
+fn hook_event(event: &str, session: &str) -> Value {
+    let mut v = crate::hooks::fixture(event);
+    v["coord"] = json!({ "session": session });
+    v
+}
+
+async fn post_hook(base: &str, body: &Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/hooks/claude"))
+        .json(body)
+        .send()
+        .await
+        .expect("daemon answers")
+        .json()
+        .await
+        .expect("JSON answer")
+}
+
+#[tokio::test]
+async fn hooks_deliver_unread_messages_once_and_stop_on_an_unread_task() {
+    let mut d = TestDaemon::embedded(|_| {}).await;
+    post_hook(&d.base, &hook_event("SessionStart", "child_web_task_1")).await;
+    let master = as_http(&d, "master_project_web").await;
+    call(
+        &master,
+        "send_message_to_session",
+        json!({ "to": "child_web_task_1", "message": "note the new schema" }),
+    )
+    .await
+    .ok();
+    let answer = post_hook(&d.base, &hook_event("PostToolUse", "child_web_task_1")).await;
+    let ctx = answer["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap_or_else(|| panic!("context expected: {answer}"));
+    assert!(ctx.contains("note the new schema") && ctx.contains("master_project_web"));
+    let again = post_hook(&d.base, &hook_event("PostToolUse", "child_web_task_1")).await;
+    assert!(
+        again.get("hookSpecificOutput").is_none(),
+        "each message once: {again}"
+    );
+
+    call(
+        &master,
+        "send_message_to_session",
+        json!({ "to": "child_web_task_1", "kind": "task", "message": "also fix the docs" }),
+    )
+    .await
+    .ok();
+    let stop = post_hook(&d.base, &hook_event("Stop", "child_web_task_1")).await;
+    assert_eq!(stop["decision"], "block", "{stop}");
+    assert!(
+        stop["reason"]
+            .as_str()
+            .unwrap()
+            .contains("also fix the docs")
+    );
+    let stop = post_hook(&d.base, &hook_event("Stop", "child_web_task_1")).await;
+    assert!(stop.get("decision").is_none(), "{stop}");
+    d.stop().await;
+}
