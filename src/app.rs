@@ -39,6 +39,8 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
     })?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
+    // Events from the other daemons on this store, and ours to them (Redis only).
+    crate::service::events::spawn_relay(&coord, shutdown.clone());
 
     let router = crate::http::router(coord.clone(), shutdown.clone());
     let stop = shutdown.clone();

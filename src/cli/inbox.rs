@@ -62,7 +62,10 @@ pub fn line(out: &Out, m: &Value) -> String {
         "{} from {}: {}  {}",
         out.yellow(&format!("[{kind}]")),
         out.cyan(s(m, "from")),
-        s(m, "message"),
+        match s(m, "body") {
+            "" => s(m, "message"),
+            body => body,
+        },
         out.dim(&format!("(id {id})"))
     )
 }

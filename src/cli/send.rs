@@ -51,7 +51,7 @@ pub async fn main(global: &Global, out: &Out, a: SendArgs) -> Result<u8, CliErro
         .and_then(Value::as_array)
         .map(|r| {
             r.iter()
-                .filter_map(Value::as_str)
+                .filter_map(|r| r.as_str().or_else(|| r.get("to").and_then(Value::as_str)))
                 .collect::<Vec<_>>()
                 .join(", ")
         })
@@ -70,9 +70,9 @@ pub async fn main(global: &Global, out: &Out, a: SendArgs) -> Result<u8, CliErro
         && !reply.is_null()
     {
         let from = s(reply, "from");
-        let text = match s(reply, "message") {
-            "" => reply.to_string(),
-            t => t.to_string(),
+        let text = match (s(reply, "body"), s(reply, "message")) {
+            ("", "") => reply.to_string(),
+            ("", t) | (t, _) => t.to_string(),
         };
         println!("{} {from}: {text}", out.bold("reply from"));
     }

@@ -129,12 +129,13 @@ pub fn describe(out: &Out, e: &SseEvent) -> String {
     let kind = parsed
         .as_ref()
         .map(|v| {
-            let t = s(v, "type");
-            if t.is_empty() {
-                s(v, "kind").to_string()
-            } else {
-                t.to_string()
-            }
+            // The daemon tags each event with `event`; `type`/`kind` for other producers.
+            ["event", "type", "kind"]
+                .iter()
+                .map(|k| s(v, k))
+                .find(|t| !t.is_empty())
+                .unwrap_or("")
+                .to_string()
         })
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| {
@@ -147,7 +148,7 @@ pub fn describe(out: &Out, e: &SseEvent) -> String {
     let fields = match &parsed {
         Some(Value::Object(map)) => map
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "type" | "kind"))
+            .filter(|(k, _)| !matches!(k.as_str(), "event" | "type"))
             .filter_map(|(k, v)| match v {
                 Value::String(s) => Some(format!("{k}={s}")),
                 Value::Number(n) => Some(format!("{k}={n}")),

@@ -2,6 +2,7 @@
 
 pub mod hierarchy;
 pub mod lock_name;
+pub mod message;
 pub mod session;
 pub mod session_name;
 pub mod spawn;

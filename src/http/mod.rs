@@ -1,6 +1,7 @@
 //! The axum router: `/sse` + `/message` (legacy SSE), `/mcp` (Streamable HTTP), `/health`,
-//! `/metrics`, `/hooks/claude`, and the guards every route passes (Origin/Host, session name).
+//! `/metrics`, `/hooks/claude`, `/events`, and the guards every route passes (Origin/Host, session name).
 
+pub mod events;
 pub mod guard;
 pub mod health;
 pub mod hooks;
@@ -15,20 +16,27 @@ use axum::Router;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
+use crate::mcp::subscriptions::Hub;
 use crate::mcp::{ConnectionIdentity, CoordServer};
 use crate::service::Coordinator;
 
 /// Builds the whole HTTP surface of the daemon.
 pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
     let settings = coord.settings().clone();
+    // One subscription registry for both transports.
+    let hub = Hub::start(&coord, shutdown.clone());
     let mcp = Router::new()
-        .nest_service("/mcp", streamable::service(coord.clone(), shutdown.clone()))
-        .merge(legacy_sse(coord.clone(), shutdown).router())
+        .nest_service(
+            "/mcp",
+            streamable::service(coord.clone(), hub.clone(), shutdown.clone()),
+        )
+        .merge(legacy_sse(coord.clone(), hub, shutdown.clone()).router())
         .layer(axum::middleware::from_fn(guard::session_name));
 
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::metrics))
+        .route("/events", get(events::events))
         .route(
             "/hooks/claude",
             axum::routing::post(hooks::claude).layer(axum::extract::DefaultBodyLimit::max(
@@ -36,6 +44,7 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
             )),
         )
         .with_state(coord)
+        .layer(axum::Extension(events::StreamStop(shutdown)))
         .merge(mcp)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(guard::OriginPolicy::from_settings(&settings.server)),
@@ -44,7 +53,11 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
 }
 
 /// The legacy SSE transport; one [`CoordServer`] per stream, bound at GET time.
-fn legacy_sse(coord: Arc<Coordinator>, shutdown: CancellationToken) -> sse::SseServer {
+fn legacy_sse(
+    coord: Arc<Coordinator>,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) -> sse::SseServer {
     let server = &coord.settings().server;
     let config = sse::SseConfig {
         keep_alive: Duration::from_secs(server.sse_keep_alive_seconds),
@@ -61,7 +74,7 @@ fn legacy_sse(coord: Arc<Coordinator>, shutdown: CancellationToken) -> sse::SseS
                 info.requested_session.clone(),
                 coord.connections().open("sse"),
             );
-            CoordServer::new(coord.clone(), identity)
+            CoordServer::new(coord.clone(), identity).with_hub(hub.clone())
         },
         shutdown,
     )

@@ -10,11 +10,13 @@ use rmcp::transport::streamable_http_server::session::local::{LocalSessionManage
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
+use crate::mcp::subscriptions::Hub;
 use crate::mcp::{ConnectionIdentity, CoordServer};
 use crate::service::Coordinator;
 
 pub fn service(
     coord: Arc<Coordinator>,
+    hub: Arc<Hub>,
     shutdown: CancellationToken,
 ) -> StreamableHttpService<CoordServer, LocalSessionManager> {
     let server = &coord.settings().server;
@@ -53,7 +55,7 @@ pub fn service(
                 factory_coord.connections().open("streamable-http"),
             )
             .with_open_check(open_check.clone());
-            Ok(CoordServer::new(factory_coord.clone(), identity))
+            Ok(CoordServer::new(factory_coord.clone(), identity).with_hub(hub.clone()))
         },
         manager,
         config,

@@ -7,14 +7,17 @@ use std::time::Instant;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, DiscoverResult, ErrorCode, Implementation,
-    InitializeRequestParams, InitializeResult, ListToolsResult, PaginatedRequestParams,
-    ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+    InitializeRequestParams, InitializeResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig, SubscribeRequestParams, Tool,
+    UnsubscribeRequestParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use super::CoordServer;
 use super::identity::requested_session;
+use super::resources;
 use crate::service::metrics::Outcome;
 
 const INSTRUCTIONS: &str = "Coordination between coding-agent sessions on this machine. \
@@ -22,7 +25,10 @@ Take acquire_lock(\"pytest\") before running the test suite and acquire_lock(\"p
 before opening a PR; release_lock when done. acquire_lock(\"work\") claims the issue named by \
 your git branch. whoami shows who you are to the others. register_session(name=…) names \
 your session (master_project_<p> / child_<p>_task_<t> link parent and child); \
-report_session_status tells your parent how you are doing; end_session when done.";
+report_session_status tells your parent how you are doing; end_session when done. \
+send_message_to_session(to=…) writes to another session's inbox (to=parent, children, project, \
+role:<role> reach several); get_session_messages reads yours (wait_seconds=… to wait for one). \
+Resources coord://sessions, coord://locks, coord://inbox can be subscribed to.";
 
 /// Tools that mark the session active themselves (so the implicit heartbeat would be a
 /// second write), or must not register the caller's current name first.
@@ -50,9 +56,15 @@ impl CoordServer {
 
 impl ServerHandler for CoordServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("mcp-coord", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_resources_subscribe()
+                .build(),
+        )
+        .with_server_info(Implementation::new("mcp-coord", env!("CARGO_PKG_VERSION")))
+        .with_instructions(INSTRUCTIONS)
     }
 
     /// Sessions (and with them per-connection identity) exist up to 2025-11-25; the
@@ -160,5 +172,63 @@ impl ServerHandler for CoordServer {
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.tools.get(name).cloned()
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(resources::list())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        Ok(self.read_resource_uri(&request.uri).await?.into())
+    }
+
+    /// `resources/subscribe` (up to protocol 2025-11-25, the ones we speak): recorded in the
+    /// daemon's hub with this connection's peer; `notifications/resources/updated` follows
+    /// each change.
+    #[allow(deprecated)]
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if !resources::known(&request.uri) {
+            return Err(resources::unknown(&request.uri));
+        }
+        let Some(hub) = self.hub() else {
+            return Err(ErrorData::internal_error(
+                "resource subscriptions are not available on this server",
+                None,
+            ));
+        };
+        hub.subscribe(self.identity().clone(), context.peer.clone(), &request.uri);
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if let Some(hub) = self.hub() {
+            hub.unsubscribe(self.identity().connection_id(), &request.uri);
+        }
+        Ok(())
     }
 }

@@ -5,7 +5,9 @@
 
 pub mod handler;
 pub mod identity;
+pub mod resources;
 pub mod respond;
+pub mod subscriptions;
 pub mod tools;
 
 use std::sync::{Arc, OnceLock};
@@ -21,6 +23,8 @@ pub struct CoordServer {
     coord: Arc<Coordinator>,
     identity: Arc<ConnectionIdentity>,
     tools: Arc<ToolRouter<CoordServer>>,
+    /// The daemon's resource subscriptions (absent: `resources/subscribe` is refused).
+    hub: Option<Arc<subscriptions::Hub>>,
 }
 
 impl CoordServer {
@@ -31,7 +35,18 @@ impl CoordServer {
             coord,
             identity: Arc::new(identity),
             tools,
+            hub: None,
         }
+    }
+
+    /// Lets this connection subscribe to resources through the daemon's hub.
+    pub fn with_hub(mut self, hub: Arc<subscriptions::Hub>) -> Self {
+        self.hub = Some(hub);
+        self
+    }
+
+    pub fn hub(&self) -> Option<&Arc<subscriptions::Hub>> {
+        self.hub.as_ref()
     }
 
     pub fn coord(&self) -> &Arc<Coordinator> {

@@ -3,9 +3,17 @@
 //! Sessions publish tier changes, registrations, status reports and ends here; later
 //! capabilities (inbox delivery to a parent, MCP resource notifications, `/events`) subscribe.
 //! A slow subscriber misses old events (broadcast semantics) but never slows a publisher.
+//!
+//! Daemons sharing a Redis hear each other's events: [`Events::publish`] delivers locally at
+//! once and queues the event, tagged with this daemon's id, for the `{prefix}events` channel;
+//! the relay ([`spawn_relay`]) re-publishes events from that channel into the local broadcast,
+//! skipping those tagged with our own id, so every event reaches a subscriber exactly once.
 
-use serde::Serialize;
-use tokio::sync::broadcast;
+use std::sync::{Arc, OnceLock};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use crate::domain::session::StatusReport;
 use crate::domain::tiers::Tier;
@@ -13,7 +21,7 @@ use crate::domain::tiers::Tier;
 /// Events a subscriber can lag behind by before it starts missing them.
 const CAPACITY: usize = 1024;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A session was registered (explicitly, implicitly by its first tool call, or revived).
@@ -43,18 +51,76 @@ pub enum Event {
         reason: String,
         at_ms: i64,
     },
+    /// A lock was granted (a re-entrant acquire is not an event).
+    LockGranted {
+        lock: String,
+        holder: String,
+        token: u64,
+        at_ms: i64,
+    },
+    /// A lock was taken from a stale or dead holder.
+    LockTakenOver {
+        lock: String,
+        holder: String,
+        from: String,
+        token: u64,
+        at_ms: i64,
+    },
+    /// A lock was released by its holder, or because its holder ended.
+    LockReleased {
+        lock: String,
+        holder: String,
+        at_ms: i64,
+    },
+    /// A message was added to `to`'s inbox.
+    MessageSent {
+        from: String,
+        to: String,
+        kind: crate::domain::message::MessageKind,
+        message_id: String,
+        at_ms: i64,
+    },
+}
+
+impl Event {
+    /// The `event` tag (`session_registered`, `message_sent`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::SessionRegistered { .. } => "session_registered",
+            Event::TierChanged { .. } => "tier_changed",
+            Event::StatusReported { .. } => "status_reported",
+            Event::SessionEnded { .. } => "session_ended",
+            Event::LockGranted { .. } => "lock_granted",
+            Event::LockTakenOver { .. } => "lock_taken_over",
+            Event::LockReleased { .. } => "lock_released",
+            Event::MessageSent { .. } => "message_sent",
+        }
+    }
+}
+
+/// What travels over the `{prefix}events` channel.
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope {
+    origin: String,
+    event: Event,
 }
 
 /// The daemon's event channel.
 #[derive(Debug)]
 pub struct Events {
     tx: broadcast::Sender<Event>,
+    /// This daemon's id, tagged on the events it sends to the others.
+    origin: String,
+    /// Set once the relay runs: events to send to the other daemons.
+    outbound: OnceLock<mpsc::UnboundedSender<String>>,
 }
 
 impl Default for Events {
     fn default() -> Self {
         Self {
             tx: broadcast::channel(CAPACITY).0,
+            origin: uuid::Uuid::new_v4().simple().to_string(),
+            outbound: OnceLock::new(),
         }
     }
 }
@@ -64,8 +130,71 @@ impl Events {
         self.tx.subscribe()
     }
 
-    /// Sends to every current subscriber; without subscribers the event is dropped.
+    /// Sends to every current subscriber here, and (with a shared store) to the other
+    /// daemons; without subscribers the event is dropped.
     pub fn publish(&self, event: Event) {
+        if let Some(out) = self.outbound.get()
+            && let Ok(json) = serde_json::to_string(&Envelope {
+                origin: self.origin.clone(),
+                event: event.clone(),
+            })
+        {
+            let _ = out.send(json);
+        }
         let _ = self.tx.send(event);
     }
+
+    /// An event another daemon published.
+    fn deliver_remote(&self, payload: &str) {
+        match serde_json::from_str::<Envelope>(payload) {
+            Ok(env) if env.origin != self.origin => {
+                let _ = self.tx.send(env.event);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!("ignoring an event from another daemon ({e})"),
+        }
+    }
+}
+
+/// Connects this daemon's events with the other daemons on the same store: one task sends
+/// ours to the store's event channel, one re-publishes theirs here. Without a shared store
+/// (embedded) there is nothing to do. Both stop with `shutdown`.
+pub fn spawn_relay(coord: &Arc<super::Coordinator>, shutdown: CancellationToken) {
+    let Some(mut feed) = coord.store().event_feed() else {
+        return;
+    };
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
+    if coord.events().outbound.set(out_tx).is_err() {
+        return; // already relaying
+    }
+    let store = coord.store().clone();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            let payload = tokio::select! {
+                _ = stop.cancelled() => return,
+                p = out_rx.recv() => match p { Some(p) => p, None => return },
+            };
+            if let Err(e) = store.publish_event(payload).await {
+                tracing::debug!("an event did not reach the other daemons: {e}");
+            }
+        }
+    });
+    let weak = Arc::downgrade(coord);
+    tokio::spawn(async move {
+        loop {
+            let received = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                r = feed.recv() => r,
+            };
+            let Some(coord) = weak.upgrade() else { return };
+            match received {
+                Ok(payload) => coord.events().deliver_remote(&payload),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("missed {n} events from other daemons (too many at once)");
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
 }

@@ -22,8 +22,11 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::locks::WaitContext;
+use super::messages::ReadRequest;
 use super::sessions::RegisterRequest;
 use super::{Caller, Coordinator, ServiceError};
+use crate::domain::message::{Message, MessageKind};
 use crate::domain::session_name;
 
 /// Claude caps hook output at 10 000 characters; stay under it.
@@ -151,6 +154,27 @@ pub fn block_answer(reason: &str) -> Value {
     json!({ "decision": "block", "reason": crate::domain::session_name::truncate(reason, MAX_CONTEXT_CHARS) })
 }
 
+/// Messages as hook context: one block per message, newest last; `None` when there are none.
+fn messages_text(messages: &[Message]) -> Option<String> {
+    if messages.is_empty() {
+        return None;
+    }
+    let mut s = format!(
+        "{} new message(s) for you (mcp-coord). Answer with send_message_to_session(kind=\"reply\", reply_to=<id>, message=…).\n",
+        messages.len()
+    );
+    for m in messages {
+        s.push_str(&format!(
+            "\n[{}] from {} (id {}):\n{}\n",
+            m.kind.as_str(),
+            m.from,
+            m.id,
+            m.body
+        ));
+    }
+    Some(s)
+}
+
 /// What the agent is told at SessionStart.
 pub fn start_context(name: &str, parent: Option<&str>, branch: Option<&str>) -> String {
     let mut s = format!(
@@ -207,7 +231,14 @@ impl Coordinator {
             }
             "UserPromptSubmit" | "PostToolUse" => {
                 self.touch(&caller).await?;
-                Ok(json!({}))
+                // Unread messages become context, each handed out once (the cursor moves).
+                let unread = self
+                    .read_inbox(&caller, ReadRequest::default(), WaitContext::default())
+                    .await?;
+                Ok(match messages_text(&unread) {
+                    Some(text) => context_answer(&event.hook_event_name, &text),
+                    None => json!({}),
+                })
             }
             "Notification" => {
                 self.report_session_status(&caller, "waiting", None, event.message.clone())
@@ -215,6 +246,20 @@ impl Coordinator {
                 Ok(json!({}))
             }
             "Stop" => {
+                // An unread task keeps the agent going instead of stopping.
+                let tasks = self
+                    .read_inbox(
+                        &caller,
+                        ReadRequest {
+                            kinds: Some(vec![MessageKind::Task]),
+                            ..ReadRequest::default()
+                        },
+                        WaitContext::default(),
+                    )
+                    .await?;
+                if let Some(text) = messages_text(&tasks) {
+                    return Ok(block_answer(&text));
+                }
                 self.report_session_status(&caller, "idle", None, None)
                     .await?;
                 Ok(json!({}))

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::events::Event;
 use super::{Caller, Coordinator, ServiceError};
 use crate::domain::lock_name::LockName;
 use crate::domain::session_name::truncate;
@@ -312,6 +313,7 @@ impl Coordinator {
                     if g.taken_over_from.is_some() {
                         self.metrics().lock_taken_over();
                     }
+                    self.after_grant(&name, &g).await;
                     return Ok(granted(g, started.elapsed(), warnings));
                 }
                 AcquireOutcome::Refused(r) => {
@@ -355,12 +357,19 @@ impl Coordinator {
             .release(name.as_str(), &caller.session, self.tiers())
             .await?
         {
-            ReleaseOutcome::Released { lock, .. } => Ok(Released {
-                lock: lock.name,
-                released: true,
-                message: format!("released {name} (token {})", lock.token),
-                taken_over: None,
-            }),
+            ReleaseOutcome::Released { lock, now_ms } => {
+                self.events().publish(Event::LockReleased {
+                    lock: lock.name.clone(),
+                    holder: lock.holder.clone(),
+                    at_ms: now_ms,
+                });
+                Ok(Released {
+                    lock: lock.name,
+                    released: true,
+                    message: format!("released {name} (token {})", lock.token),
+                    taken_over: None,
+                })
+            }
             ReleaseOutcome::NotHeld { note, now_ms } => Ok(Released {
                 lock: name.to_string(),
                 released: false,
@@ -504,11 +513,61 @@ impl Coordinator {
         })
     }
 
+    /// Events for a grant, and the takeover note into the old holder's inbox (a system
+    /// `info` message; it stays readable through check_lock as well).
+    async fn after_grant(&self, name: &LockName, g: &crate::store::locks::Grant) {
+        for r in &g.released_related {
+            self.events().publish(Event::LockReleased {
+                lock: r.lock.name.clone(),
+                holder: r.lock.holder.clone(),
+                at_ms: g.now_ms,
+            });
+        }
+        let lock = &g.lock;
+        match &g.taken_over_from {
+            Some(old) => {
+                self.events().publish(Event::LockTakenOver {
+                    lock: lock.name.clone(),
+                    holder: lock.holder.clone(),
+                    from: old.lock.holder.clone(),
+                    token: lock.token,
+                    at_ms: g.now_ms,
+                });
+                let note = TakeoverNote {
+                    lock: lock.name.clone(),
+                    by: lock.holder.clone(),
+                    at: g.now_ms,
+                    old_token: old.lock.token,
+                    your_tier: old.tier,
+                };
+                let body = taken_over_sentence(name, &note, g.now_ms);
+                if let Err(e) = self.send_system_message(&old.lock.holder, body).await {
+                    tracing::debug!(holder = %old.lock.holder, "takeover note not delivered: {e}");
+                }
+            }
+            None if !g.reentrant => self.events().publish(Event::LockGranted {
+                lock: lock.name.clone(),
+                holder: lock.holder.clone(),
+                token: lock.token,
+                at_ms: g.now_ms,
+            }),
+            None => {}
+        }
+    }
+
     /// Releases every lock `session` holds (called when a session ends or is reaped).
     pub async fn release_locks_of(&self, session: &str) -> Result<Vec<String>, ServiceError> {
         let released = self.store().release_all_held_by(session).await?;
         if !released.is_empty() {
             tracing::info!(session, locks = ?released, "released the locks of an ended session");
+            let at_ms = self.store().now_ms().await.unwrap_or_default();
+            for lock in &released {
+                self.events().publish(Event::LockReleased {
+                    lock: lock.clone(),
+                    holder: session.to_string(),
+                    at_ms,
+                });
+            }
         }
         Ok(released)
     }

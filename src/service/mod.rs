@@ -11,6 +11,7 @@ pub mod events;
 pub mod health;
 pub mod hooks;
 pub mod locks;
+pub mod messages;
 pub mod metrics;
 pub mod reaper;
 pub mod sessions;

@@ -763,8 +763,8 @@ impl Coordinator {
     }
 
     /// `report_session_status(state, progress?, summary?)`: stores the caller's status,
-    /// appends it to the capped history and tells the parent (an event; inbox delivery is
-    /// the messages capability's).
+    /// appends it to the capped history and tells the parent (a `status` message in its
+    /// inbox, and an event).
     pub async fn report_session_status(
         &self,
         caller: &Caller,
@@ -796,6 +796,13 @@ impl Coordinator {
                 .await?
             {
                 ReportOutcome::Stored(stored) => {
+                    // The parent hears it in its inbox (a `status` message, `final` for
+                    // done/failed), in this same request; a parent that ended gets nothing.
+                    if let Some(parent) = &record.parent
+                        && let Err(e) = self.route_status(name, parent, &report).await
+                    {
+                        tracing::warn!(session = %name, %parent, "status not delivered to the parent: {e}");
+                    }
                     self.events().publish(Event::StatusReported {
                         session: name.clone(),
                         parent: record.parent.clone(),

@@ -10,6 +10,7 @@ mod embedded;
 mod foundation;
 mod hooks;
 mod locks;
+mod messages;
 mod ops;
 mod outside_clients;
 mod sessions;

@@ -3,6 +3,7 @@
 
 mod claude;
 mod locks;
+mod messages;
 mod sessions;
 mod system;
 mod tmux;
@@ -17,6 +18,7 @@ pub fn all() -> ToolRouter<CoordServer> {
     // One entry per capability (more join as they land).
     for extra in [
         CoordServer::lock_tools(),
+        CoordServer::message_tools(),
         CoordServer::session_tools(),
         CoordServer::tmux_tools(),
         CoordServer::claude_tools(),

@@ -22,6 +22,10 @@
 //! | `claude:sessions:history:{name}` | list | status reports, newest first, capped at `sessions.status_history` |
 //! | `claude:reaper:lock` | string | token of the daemon whose reaper runs now (`SET NX PX`) |
 //! | `claude:reaper:last_run` | string | ms of the last reaper run (tier changes are those crossed since) |
+//! | `claude:inbox:{session}` | stream | the session's inbox: field `m` = message JSON, `ttl` = per-message TTL ms; trimmed to `messages.inbox_cap`; TTL `messages.inbox_ttl_seconds` refreshed by each send |
+//! | `claude:inbox:cursor:{session}` | string | stream id of the last message handed to the session (read cursor); same TTL as the inbox |
+//! | `claude:events:inbox` | pub/sub channel | a recipient name each time a message is sent (wakes its long-polls) |
+//! | `claude:events` | pub/sub channel | every daemon event as JSON `{origin, event}` (cross-daemon resources, `/events`) |
 //!
 //! Session names cannot contain `:`, so `sessions:{name}` never collides with the
 //! `sessions:children:` / `sessions:history:` keys; the two fixed names `last_seen` and
@@ -115,6 +119,25 @@ impl Keys {
 
     pub fn session_history(&self, name: &str) -> String {
         format!("{}sessions:history:{}", self.prefix, name)
+    }
+
+    pub fn inbox(&self, session: &str) -> String {
+        format!("{}inbox:{}", self.prefix, session)
+    }
+
+    /// Session names cannot contain `:`, so this never collides with an inbox.
+    pub fn inbox_cursor(&self, session: &str) -> String {
+        format!("{}inbox:cursor:{}", self.prefix, session)
+    }
+
+    /// Pub/sub channel carrying recipient names of sent messages.
+    pub fn inbox_events(&self) -> String {
+        format!("{}events:inbox", self.prefix)
+    }
+
+    /// Pub/sub channel carrying every daemon event (JSON), for the other daemons.
+    pub fn events(&self) -> String {
+        format!("{}events", self.prefix)
     }
 
     pub fn reaper_lock(&self) -> String {

@@ -39,6 +39,7 @@ pub struct RedisStore {
     url_for_logs: String,
     settings: std::sync::Arc<Settings>,
     lock_events: locks::LockEvents,
+    message_feeds: messages::MessageFeeds,
     /// Failed calls since start, shared by clones (`/metrics`).
     errors: Arc<AtomicU64>,
 }
@@ -67,6 +68,7 @@ impl RedisStore {
             url_for_logs: redact_url(&settings.store.redis_url),
             settings: std::sync::Arc::new(settings.clone()),
             lock_events: locks::LockEvents::default(),
+            message_feeds: messages::MessageFeeds::default(),
             errors: Arc::new(AtomicU64::new(0)),
         })
     }

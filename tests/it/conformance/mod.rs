@@ -14,6 +14,7 @@ use crate::support::redis::RedisServer;
 
 mod basics;
 mod locks;
+mod messages;
 mod sessions;
 
 /// A Redis store on `redis`, with `tweak` applied to the settings.

@@ -1,0 +1,218 @@
+//! Inbox behaviours, run against Redis and the embedded store alike.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_coord::config::Settings;
+use mcp_coord::domain::message::{Message, MessageKind};
+use mcp_coord::domain::session::{Role, SessionRecord};
+use mcp_coord::store::Store;
+use mcp_coord::store::messages::{ReadQuery, SendOutcome, WantedReply};
+use mcp_coord::store::sessions::{PutOutcome, PutSession};
+
+async fn live(store: &Arc<dyn Store>, name: &str) {
+    let mut r = SessionRecord::new(name, Role::Agent, 1_000);
+    r.rev = 1;
+    let out = store
+        .put_session(PutSession {
+            record: r,
+            expected: None,
+            expected_parent_depth: None,
+            claim: None,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(out, PutOutcome::Written(_)), "{out:?}");
+}
+
+fn msg(from: &str, to: &str, kind: MessageKind, body: &str) -> Message {
+    Message::new(from, to, kind, body.to_string())
+}
+
+async fn send(store: &Arc<dyn Store>, m: &Message, ttl: Option<i64>) -> String {
+    match store.send_message(m, ttl).await.unwrap() {
+        SendOutcome::Sent { id, .. } => id,
+        SendOutcome::NotLive => panic!("{} should be live", m.to),
+    }
+}
+
+fn query(limit: usize, peek: bool) -> ReadQuery {
+    ReadQuery {
+        limit,
+        peek,
+        kinds: None,
+    }
+}
+
+fn bodies(ms: &[Message]) -> Vec<&str> {
+    ms.iter().map(|m| m.body.as_str()).collect()
+}
+
+pub async fn send_read_and_the_cursor(store: Arc<dyn Store>) {
+    live(&store, "b").await;
+    let mut hints = store.inbox_events();
+    let id1 = send(&store, &msg("a", "b", MessageKind::Info, "one"), None).await;
+    let id2 = send(&store, &msg("a", "b", MessageKind::Task, "two"), None).await;
+    assert_ne!(id1, id2);
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(2), hints.recv())
+            .await
+            .expect("a wake-up")
+            .unwrap(),
+        "b"
+    );
+    // Peek leaves them unread; reads hand each out once, oldest first, limit respected.
+    let peeked = store.read_messages("b", &query(10, true)).await.unwrap();
+    assert_eq!(bodies(&peeked), ["one", "two"]);
+    assert_eq!(peeked[0].id, id1);
+    assert_eq!(peeked[0].from, "a");
+    assert!(peeked[0].sent_at_ms > 0);
+    let first = store.read_messages("b", &query(1, false)).await.unwrap();
+    assert_eq!(bodies(&first), ["one"]);
+    let rest = store.read_messages("b", &query(10, false)).await.unwrap();
+    assert_eq!(bodies(&rest), ["two"]);
+    assert_eq!(rest[0].kind, MessageKind::Task);
+    assert!(
+        store
+            .read_messages("b", &query(10, false))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Read or not, a message can still be found by id (replies name it).
+    assert_eq!(
+        store.find_message("b", &id1).await.unwrap().unwrap().body,
+        "one"
+    );
+    // Nobody else's inbox holds it.
+    assert!(store.find_message("a", &id1).await.unwrap().is_none());
+}
+
+pub async fn a_recipient_that_is_not_live_gets_nothing(store: Arc<dyn Store>) {
+    let out = store
+        .send_message(&msg("a", "ghost", MessageKind::Info, "hello"), None)
+        .await
+        .unwrap();
+    assert_eq!(out, SendOutcome::NotLive);
+    live(&store, "ghost").await;
+    assert!(
+        store
+            .read_messages("ghost", &query(10, true))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn cap5(s: &mut Settings) {
+    s.messages.inbox_cap = 5;
+}
+
+pub async fn the_inbox_cap_holds(store: Arc<dyn Store>) {
+    live(&store, "b").await;
+    for i in 0..8 {
+        send(
+            &store,
+            &msg("a", "b", MessageKind::Info, &format!("m{i}")),
+            None,
+        )
+        .await;
+    }
+    let all = store.read_messages("b", &query(100, false)).await.unwrap();
+    assert_eq!(bodies(&all), ["m3", "m4", "m5", "m6", "m7"]);
+}
+
+pub async fn expired_messages_are_skipped(store: Arc<dyn Store>) {
+    live(&store, "b").await;
+    send(&store, &msg("a", "b", MessageKind::Info, "short"), Some(50)).await;
+    send(
+        &store,
+        &msg("a", "b", MessageKind::Info, "long"),
+        Some(60_000),
+    )
+    .await;
+    let fresh = store.read_messages("b", &query(10, true)).await.unwrap();
+    assert_eq!(bodies(&fresh), ["short", "long"]);
+    assert!(fresh[0].expires_at_ms.unwrap() > fresh[0].sent_at_ms);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let later = store.read_messages("b", &query(10, false)).await.unwrap();
+    assert_eq!(bodies(&later), ["long"]);
+}
+
+pub async fn a_kind_filter_takes_only_that_kind(store: Arc<dyn Store>) {
+    live(&store, "b").await;
+    send(&store, &msg("a", "b", MessageKind::Info, "fyi"), None).await;
+    send(&store, &msg("a", "b", MessageKind::Task, "do"), None).await;
+    let tasks = store
+        .read_messages(
+            "b",
+            &ReadQuery {
+                limit: 10,
+                peek: false,
+                kinds: Some(vec![MessageKind::Task]),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(bodies(&tasks), ["do"]);
+    // The info stays unread; the task is not handed out twice.
+    let rest = store.read_messages("b", &query(10, false)).await.unwrap();
+    assert_eq!(bodies(&rest), ["fyi"]);
+}
+
+pub async fn a_reply_is_taken_once(store: Arc<dyn Store>) {
+    live(&store, "a").await;
+    live(&store, "b").await;
+    let asked = send(&store, &msg("a", "b", MessageKind::Question, "ok?"), None).await;
+    let since = asked.split('-').next().unwrap().parse::<i64>().unwrap();
+    let wanted = [WantedReply {
+        id: asked.clone(),
+        from: Some("b".into()),
+    }];
+    assert!(
+        store
+            .take_reply("a", &wanted, since)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A reply to the same id from someone else does not count.
+    let mut other = msg("c", "a", MessageKind::Reply, "not me");
+    other.reply_to = Some(asked.clone());
+    send(&store, &other, None).await;
+    assert!(
+        store
+            .take_reply("a", &wanted, since)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut reply = msg("b", "a", MessageKind::Reply, "yes");
+    reply.reply_to = Some(asked.clone());
+    send(&store, &reply, None).await;
+    let got = store
+        .take_reply("a", &wanted, since)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.body, "yes");
+    assert!(
+        store
+            .take_reply("a", &wanted, since)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Only the other one is left for the reader.
+    let left = store.read_messages("a", &query(10, false)).await.unwrap();
+    assert_eq!(bodies(&left), ["not me"]);
+}
+
+crate::conformance!(
+    send_read_and_the_cursor,
+    a_recipient_that_is_not_live_gets_nothing,
+    the_inbox_cap_holds with super::cap5,
+    expired_messages_are_skipped,
+    a_kind_filter_takes_only_that_kind,
+    a_reply_is_taken_once,
+);
