@@ -1,39 +1,17 @@
 //! Issue 7: the embedded store persists across restarts, never hands out a fencing token
 //! twice (even after a crash), and is the zero-setup default.
 
-use mcp_coord::domain::lock_name::LockName;
-use mcp_coord::domain::tiers::TierThresholds;
 use mcp_coord::store::Store;
-use mcp_coord::store::locks::{AcquireOutcome, AcquireRequest};
+use mcp_coord::store::locks::AcquireOutcome;
 use mcp_coord::store::memory::MemoryStore;
 use serde_json::json;
 
 use crate::support::client::{call, connect_http};
 use crate::support::daemon::{TestDaemon, test_settings};
 
-fn acquire_req(name: &str, session: &str) -> AcquireRequest {
-    let n = LockName::parse(name, None).unwrap();
-    AcquireRequest {
-        name: n.as_str().to_string(),
-        ancestors: n.ancestors(),
-        descendant_prefix: n.descendant_prefix(),
-        session: session.to_string(),
-        ttl_ms: 60_000,
-        reason: None,
-        force: false,
-        tiers: TierThresholds {
-            active_ms: 3_600_000,
-            idle_ms: 7_200_000,
-            stale_ms: 10_800_000,
-        },
-        lock_delay_ms: 0,
-        waiter: None,
-    }
-}
-
 /// Grants `name` and gives it back; returns the token.
 async fn token(store: &dyn Store, name: &str) -> u64 {
-    let req = acquire_req(name, "s");
+    let req = crate::conformance::locks::req(name, "s");
     let token = match store.acquire(&req).await.unwrap() {
         AcquireOutcome::Granted(g) => g.lock.token,
         AcquireOutcome::Refused(r) => panic!("refused: {r:?}"),

@@ -36,7 +36,7 @@ const ALL_ABANDONED: TierThresholds = TierThresholds {
     stale_ms: 0,
 };
 
-fn req(name: &str, session: &str) -> AcquireRequest {
+pub(crate) fn req(name: &str, session: &str) -> AcquireRequest {
     let n = LockName::parse(name, None).unwrap();
     AcquireRequest {
         name: n.as_str().to_string(),

@@ -13,7 +13,7 @@ use crate::support::daemon::test_settings;
 use crate::support::redis::RedisServer;
 
 mod basics;
-mod locks;
+pub(crate) mod locks;
 mod messages;
 mod sessions;
 
