@@ -18,6 +18,7 @@ pub struct StatusArgs {
 
 pub async fn main(global: &Global, out: &Out, a: StatusArgs) -> Result<u8, CliError> {
     let daemon = global.connect().await?;
+    let health = daemon.call("health_check", json!({})).await;
     let listed = daemon
         .call("list_sessions", json!({ "include_ended": a.all }))
         .await;
@@ -39,8 +40,14 @@ pub async fn main(global: &Global, out: &Out, a: StatusArgs) -> Result<u8, CliEr
             Ok(l) => json!({ "locks": l }),
             Err(e) => json!({ "error": format!("{e:?}") }),
         };
-        out.json(&json!({ "sessions": part(&listed), "locks": locks_json }));
+        out.json(
+            &json!({ "daemon": part(&health), "sessions": part(&listed), "locks": locks_json }),
+        );
         return Ok(EXIT_OK);
+    }
+    if let Ok(h) = &health {
+        println!("{}", daemon_line(h));
+        println!();
     }
     let held_list = held.as_ref().cloned().unwrap_or_default();
     match &listed {
@@ -147,4 +154,30 @@ fn print_node<'a>(
         let b = if i + 1 == n { "└─ " } else { "├─ " };
         print_node(out, k, children, held, &deeper, b, seen);
     }
+}
+
+/// `mcp-coord 0.1.0 · store embedded (reachable, 0.02 ms) · 3 connections · up 2h05m`
+fn daemon_line(h: &Value) -> String {
+    let store = &h["store"];
+    let reach = if store["reachable"] == true {
+        match store["round_trip_ms"].as_f64() {
+            Some(ms) => format!("reachable, {ms} ms"),
+            None => "reachable".to_string(),
+        }
+    } else {
+        format!(
+            "UNREACHABLE: {}",
+            store["error"].as_str().unwrap_or("no answer")
+        )
+    };
+    let up = h["uptime_seconds"].as_u64().unwrap_or(0);
+    format!(
+        "mcp-coord {} · {} · store {} ({reach}) · {} connections · up {}h{:02}m",
+        h["version"].as_str().unwrap_or("?"),
+        h["status"].as_str().unwrap_or("?"),
+        store["kind"].as_str().unwrap_or("?"),
+        h["connections"]["total"].as_u64().unwrap_or(0),
+        up / 3600,
+        (up % 3600) / 60
+    )
 }

@@ -35,21 +35,6 @@ async fn holder(d: &TestDaemon, lock: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The lock tools come from the locks branch; until main has them these tests say so and
-/// stop (they run in full once both are merged).
-async fn has_lock_tools(d: &TestDaemon) -> bool {
-    let c = connect_http(&d.mcp_url(), &[]).await;
-    let tools = c.list_all_tools().await.unwrap_or_default();
-    let _ = c.cancel().await;
-    let ok = ["acquire_lock", "release_lock", "extend_lock", "check_lock"]
-        .iter()
-        .all(|n| tools.iter().any(|t| t.name == *n));
-    if !ok {
-        eprintln!("SKIPPED: this daemon has no lock tools yet (locks branch not merged)");
-    }
-    ok
-}
-
 /// Polls (bounded) until `f` is true; the bound is generous, nothing asserts a timing.
 async fn eventually(mut f: impl AsyncFnMut() -> bool) -> bool {
     for _ in 0..200 {
@@ -65,9 +50,6 @@ async fn eventually(mut f: impl AsyncFnMut() -> bool) -> bool {
 async fn lock_release_and_json_as_the_cli_session() {
     let redis = RedisServer::start();
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
-    if !has_lock_tools(&d).await {
-        return d.stop().await;
-    }
     let base = d.base.clone();
     let out = cli(&base)
         .args([
@@ -117,9 +99,6 @@ async fn lock_release_and_json_as_the_cli_session() {
 async fn run_lock_excludes_a_second_run_and_exits_with_the_command_status() {
     let redis = RedisServer::start();
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
-    if !has_lock_tools(&d).await {
-        return d.stop().await;
-    }
     let base = d.base.clone();
     let mut first = cli(&base)
         .args(["run", "--lock", "suite", "--ttl", "30", "--", "sleep", "30"])
@@ -167,9 +146,6 @@ async fn run_lock_excludes_a_second_run_and_exits_with_the_command_status() {
 async fn run_lock_waits_for_the_holder_then_runs() {
     let redis = RedisServer::start();
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
-    if !has_lock_tools(&d).await {
-        return d.stop().await;
-    }
     let base = d.base.clone();
     let first = cli(&base)
         .args(["run", "--lock", "w", "-q", "--", "sleep", "1"])
@@ -203,9 +179,6 @@ async fn run_lock_waits_for_the_holder_then_runs() {
 async fn sigkilled_holder_frees_the_lock_by_ttl() {
     let redis = RedisServer::start();
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
-    if !has_lock_tools(&d).await {
-        return d.stop().await;
-    }
     let base = d.base.clone();
     let mut holder_proc = cli(&base)
         .args([
@@ -224,5 +197,32 @@ async fn sigkilled_holder_frees_the_lock_by_ttl() {
         eventually(async || holder(&d, "k").await.is_none()).await,
         "freed by its TTL"
     );
+    d.stop().await;
+}
+
+/// `status` names the daemon and its store, then the session tree with its locks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_the_store_the_tree_and_the_locks() {
+    let mut d = TestDaemon::embedded(|_| {}).await;
+    let master = connect_http(&d.mcp_url(), &[("X-Coord-Session", "master_project_web")]).await;
+    let child = connect_http(&d.mcp_url(), &[("X-Coord-Session", "child_web_task_2")]).await;
+    call(&child, "register_session", json!({})).await.ok();
+    call(&master, "acquire_lock", json!({"lock_name": "pr-create"}))
+        .await
+        .ok();
+    let base = d.base.clone();
+    let out = tokio::task::spawn_blocking(move || cli(&base).arg("status").output().unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("store embedded (reachable"), "{text}");
+    assert!(text.contains("master_project_web"), "{text}");
+    assert!(text.contains("child_web_task_2"), "{text}");
+    assert!(text.contains("resource:pr-create"), "{text}");
     d.stop().await;
 }

@@ -517,7 +517,7 @@ async fn bad_input_gets_a_clear_error_and_creates_no_keys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn property_sixteen_clients_never_overlap_and_tokens_increase() {
     const CLIENTS: usize = 16;
-    const ROUNDS: usize = 50;
+    const ROUNDS: usize = 200;
     let redis = RedisServer::start();
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
     let coord = d.coord().clone();
