@@ -32,7 +32,12 @@ Resources coord://sessions, coord://locks, coord://inbox can be subscribed to.";
 
 /// Tools that mark the session active themselves (so the implicit heartbeat would be a
 /// second write), or must not register the caller's current name first.
-const OWN_HEARTBEAT: &[&str] = &["register_session", "heartbeat", "end_session"];
+const OWN_HEARTBEAT: &[&str] = &[
+    "register_session",
+    "heartbeat",
+    "end_session",
+    "bind_session",
+];
 
 impl CoordServer {
     /// Every tool call counts as activity of the calling session (registering it the first

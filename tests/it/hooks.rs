@@ -257,6 +257,19 @@ async fn bind_session_follows_the_hook_registration_with_url_header_first() {
         (me["session"].as_str(), me["bound"].as_bool()),
         (Some("w7"), Some(true))
     );
+    // The generated name it used before binding is ended, not left behind as a ghost.
+    let live = call(&agent, "list_sessions", json!({})).await.ok().clone();
+    let names: Vec<&str> = live["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(
+        !names.contains(&before["session"].as_str().unwrap()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"w7"), "{names:?}");
     // Idempotent: the next prompt's call changes nothing.
     let again = call(&agent, "bind_session", json!({ "session_id": CLAUDE_ID }))
         .await

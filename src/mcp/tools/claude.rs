@@ -52,7 +52,25 @@ impl CoordServer {
         Parameters(args): Parameters<BindArgs>,
         extensions: Extensions,
     ) -> CallToolResult {
-        respond(self.bind_claude_session(&args.session_id, &extensions))
+        let before = self.identity().session();
+        let was_generated = !self.identity().is_explicit();
+        let result = self.bind_claude_session(&args.session_id, &extensions);
+        if let Ok(bound) = &result
+            && bound.changed
+        {
+            // The bound session is active from now on; a generated session this connection
+            // used before has nobody left to act for it: end it rather than leave a ghost.
+            if let Err(e) = self.coord().touch(&self.caller()).await {
+                tracing::debug!("bind_session: heartbeat not recorded: {e}");
+            }
+            if was_generated && before != bound.session {
+                let reason = format!("replaced: its connection bound to {}", bound.session);
+                if let Err(e) = self.coord().end_named(&before, &reason, None).await {
+                    tracing::debug!("bind_session: could not end {before}: {e}");
+                }
+            }
+        }
+        respond(result)
     }
 }
 
