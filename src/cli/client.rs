@@ -109,18 +109,10 @@ impl Daemon {
 
 /// Success: the structured content (or the text parsed as JSON). Refusal: the message.
 fn tool_result(result: CallToolResult) -> Result<Value, CliError> {
-    let text = result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let json = result
-        .structured_content
-        .clone()
-        .or_else(|| serde_json::from_str(&text).ok())
-        .unwrap_or_else(|| Value::String(text.clone()));
-    if result.is_error == Some(true) {
+    let read = crate::mcp::respond::read_back(&result);
+    let text = read.text;
+    let json = read.json.unwrap_or_else(|| Value::String(text.clone()));
+    if read.is_error {
         let message = json
             .get("message")
             .and_then(Value::as_str)

@@ -34,3 +34,31 @@ pub fn refuse(e: ServiceError) -> CallToolResult {
     result.structured_content = Some(structured);
     result
 }
+
+/// A tool result read back by a client (the CLI, tests): the inverse of [`respond`].
+#[derive(Debug, Clone)]
+pub struct ReadBack {
+    pub is_error: bool,
+    /// The structured content, or the text parsed as JSON; `None` when neither exists.
+    pub json: Option<Value>,
+    /// The text content blocks, joined by newlines.
+    pub text: String,
+}
+
+pub fn read_back(result: &CallToolResult) -> ReadBack {
+    let text = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let json = result
+        .structured_content
+        .clone()
+        .or_else(|| serde_json::from_str(&text).ok());
+    ReadBack {
+        is_error: result.is_error == Some(true),
+        json,
+        text,
+    }
+}

@@ -74,21 +74,11 @@ impl ToolOutcome {
 }
 
 pub fn outcome(result: CallToolResult) -> ToolOutcome {
-    let text = result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let json = result
-        .structured_content
-        .clone()
-        .or_else(|| serde_json::from_str(&text).ok())
-        .unwrap_or(Value::Null);
+    let read = mcp_coord::mcp::respond::read_back(&result);
     ToolOutcome {
-        is_error: result.is_error == Some(true),
-        json,
-        text,
+        is_error: read.is_error,
+        json: read.json.unwrap_or(Value::Null),
+        text: read.text,
     }
 }
 
