@@ -28,12 +28,12 @@ pub struct LockRecord {
     pub expires_at: i64,
 }
 
-/// Fencing tokens carry the store clock in their high part: `token = now_ms × 2^10` at
+/// Fencing tokens carry the store clock in their high part: `token = now_ms × 2^5` at
 /// least, so a store that forgot its counters (Redis restarted without persistence, an
 /// old backup restored, a wiped embedded file) still grants tokens above every token it
 /// granted before — as long as its clock is past the clock of those grants (see the
 /// README's fencing argument for the bounds).
-pub const FENCE_CLOCK_BITS: u32 = 10;
+pub const FENCE_CLOCK_BITS: u32 = 5;
 
 /// The token of the next grant of a lock whose last token was `last` (0 if none is
 /// known), at store time `now_ms`: `max(last + 1, now_ms × 2^FENCE_CLOCK_BITS)`. Up to
@@ -294,7 +294,7 @@ mod tests {
     #[test]
     fn tokens_follow_the_clock_and_never_go_back() {
         let now = 1_796_173_352_437_i64;
-        assert_eq!(next_fencing_token(0, now), (now as u64) << 10);
+        assert_eq!(next_fencing_token(0, now), (now as u64) << 5);
         let t = next_fencing_token(0, now);
         assert_eq!(next_fencing_token(t, now), t + 1, "same ms: one more");
         assert_eq!(
@@ -313,8 +313,8 @@ mod tests {
         );
         // Old counters (the embedded store's epoch << 32 scheme) are far below the clock.
         assert!(next_fencing_token(7 << 32, now) > 7 << 32);
-        // JSON-safe until the year 2248.
-        let year_2248_ms = 8_790_000_000_000_i64;
-        assert!(next_fencing_token(0, year_2248_ms) < 1 << 53);
+        // Below 10^14 (what Redis's Lua cjson prints exactly) until 2069.
+        let year_2068_ms = 3_124_000_000_000_i64;
+        assert!(next_fencing_token(0, year_2068_ms) < 100_000_000_000_000);
     }
 }

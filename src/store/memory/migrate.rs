@@ -4,7 +4,7 @@
 //! The old snapshot nested some records (notes per session, messages inside their inbox)
 //! that are rows of their own now; the rest has the same shape. Fencing: the old scheme put
 //! tokens above `epoch << 32` after an unclean stop; its counters are carried over as they
-//! are, and the clock-based tokens (`now_ms << 10`, about 1.8·10¹⁵ today) are far above
+//! are, and the clock-based tokens (`now_ms << 5`, about 5.7·10¹³ today) are far above
 //! any token the old scheme can have granted, even after the last snapshot of a crashed run.
 
 use std::collections::{BTreeMap, VecDeque};
