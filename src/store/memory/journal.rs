@@ -218,10 +218,8 @@ impl Journal {
     /// Queues one decision's rows. Call with the state mutex held, so the queue order is
     /// the decision order.
     pub fn submit(&self, seq: u64, rows: Vec<RowChange>) -> Result<(), StoreError> {
-        let tx = self.tx.lock();
-        let sent = tx
-            .as_ref()
-            .is_some_and(|tx| tx.send(Batch { seq, rows }).is_ok());
+        let sender = self.tx.lock().clone();
+        let sent = sender.is_some_and(|tx| tx.send(Batch { seq, rows }).is_ok());
         if sent {
             Ok(())
         } else {
@@ -246,8 +244,9 @@ impl Journal {
 
     /// Stops the writer after it committed everything queued (and, with `everysec`, synced).
     pub fn close(&self) {
-        self.tx.lock().take();
-        if let Some(thread) = self.thread.lock().take() {
+        drop(self.tx.lock().take());
+        let thread = self.thread.lock().take();
+        if let Some(thread) = thread {
             let _ = thread.join();
         }
     }

@@ -279,7 +279,10 @@ pub async fn tokens_embed_the_store_clock(store: Arc<dyn Store>) {
         last = g.lock.token;
         let check = store.check("resource:clocked", &who, NORMAL).await.unwrap();
         assert_eq!(check.held.unwrap().lock.token, last, "read back exactly");
-        store.release("resource:clocked", &who, NORMAL).await.unwrap();
+        store
+            .release("resource:clocked", &who, NORMAL)
+            .await
+            .unwrap();
     }
 }
 
