@@ -177,6 +177,7 @@ async fn redis_check(settings: &Settings) -> Check {
         redis::cmd("PING").query_async::<String>(&mut conn).await?;
         redis::cmd("INFO")
             .arg("server")
+            .arg("persistence")
             .query_async::<String>(&mut conn)
             .await
     };
@@ -205,11 +206,26 @@ async fn redis_check(settings: &Settings) -> Check {
         .find_map(|l| l.strip_prefix("redis_version:"))
         .map(|v| v.trim().to_string())
         .unwrap_or_else(|| "unknown".into());
+    let aof_off = info
+        .lines()
+        .find_map(|l| l.strip_prefix("aof_enabled:"))
+        .is_some_and(|v| v.trim() == "0");
     match parse_major_minor(&version) {
+        Some(v) if v >= (7, 0) && aof_off => check(
+            "redis",
+            Level::Warn,
+            format!(
+                "Redis {version} at {shown} answers, but has no AOF (appendonly no): a restart \
+                 loses what it acknowledged since its last RDB snapshot, and the daemon then holds \
+                 lock grants back for locks.max_timeout_seconds ({} s). Set `appendonly yes` \
+                 (appendfsync everysec or always) in redis.conf",
+                settings.locks.max_timeout_seconds
+            ),
+        ),
         Some(v) if v >= (7, 0) => check(
             "redis",
             Level::Ok,
-            format!("Redis {version} at {shown} answers"),
+            format!("Redis {version} at {shown} answers (AOF on)"),
         ),
         Some(_) => check(
             "redis",
@@ -311,7 +327,20 @@ async fn daemon_check(base: &str) -> (Check, bool) {
                 env!("CARGO_PKG_VERSION")
             ));
         }
-        check("daemon", Level::Ok, msg)
+        match report["store"].get("grants_held") {
+            Some(hold) => {
+                msg.push_str(&format!(
+                    "; but lock grants are HELD BACK until {} (store clock ms {}): {}. They resume \
+                     by themselves then; `mcp-coord resume-grants` ends the hold now, once every \
+                     session that held a lock before is known to be gone",
+                    crate::service::human_time::utc_time(hold["until_ms"].as_i64().unwrap_or(0)),
+                    hold["until_ms"],
+                    hold["reason"].as_str().unwrap_or("the store lost its data")
+                ));
+                check("daemon", Level::Warn, msg)
+            }
+            None => check("daemon", Level::Ok, msg),
+        }
     } else {
         check(
             "daemon",

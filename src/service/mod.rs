@@ -15,6 +15,7 @@ pub mod locks;
 pub mod messages;
 pub mod metrics;
 pub mod reaper;
+pub mod recovery;
 pub mod sessions;
 pub mod tmux;
 
