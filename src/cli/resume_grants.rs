@@ -2,7 +2,7 @@
 //! (the `resume_grants` tool). An admin's decision: see the README's Troubleshooting.
 
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::output::s;
 use super::{CliError, EXIT_OK, Global, Out};
@@ -12,7 +12,12 @@ pub struct ResumeGrantsArgs {}
 
 pub async fn main(global: &Global, out: &Out, _a: ResumeGrantsArgs) -> Result<u8, CliError> {
     let daemon = global.connect().await?;
-    let result = daemon.call("resume_grants", json!({})).await;
+    let result = daemon
+        .call(
+            "resume_grants",
+            &crate::service::recovery::ResumeGrantsArgs::default(),
+        )
+        .await;
     daemon.close().await;
     let answer: Value = result?;
     if out.json {

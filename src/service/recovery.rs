@@ -10,7 +10,7 @@ use super::{Caller, Coordinator, ServiceError};
 use crate::store::GrantHold;
 
 /// `resume_grants` takes no arguments: who asks comes from the connection.
-#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeGrantsArgs {}
 
