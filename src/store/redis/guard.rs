@@ -217,10 +217,12 @@ impl RedisStore {
         let store = self.clone();
         tokio::spawn(async move {
             loop {
+                // The first look waits too: a daemon's first acquire checks the marker
+                // anyway, and start-up traffic is not competing with it.
+                tokio::time::sleep(WATCH_EVERY).await;
                 if let Err(e) = store.watch_once().await {
                     tracing::debug!("data-loss guard: cannot look at Redis now ({e})");
                 }
-                tokio::time::sleep(WATCH_EVERY).await;
                 // Only this task still holds the store: it was dropped.
                 if Arc::strong_count(&store.guard) == 1 {
                     return;

@@ -6,6 +6,8 @@
 //! hanging the test's own runtime. Every wait is bounded.
 
 mod daemon_killed;
+mod fuzz;
+mod holder_stopped;
 mod holders_killed;
 mod redis_data_loss;
 mod redis_stall;

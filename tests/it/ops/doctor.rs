@@ -34,7 +34,8 @@ fn line<'a>(out: &'a str, check: &str) -> &'a str {
 
 #[tokio::test]
 async fn doctor_passes_against_a_healthy_daemon_over_both_transports() {
-    let redis = RedisServer::start();
+    // Healthy includes persistence: without AOF the redis line is a warning (next test).
+    let redis = RedisServer::start_persistent();
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -56,6 +57,19 @@ async fn doctor_passes_against_a_healthy_daemon_over_both_transports() {
     assert!(line(&out, "claude-hooks").starts_with("warn"), "{out}");
     assert!(!out.contains("FAIL"), "{out}");
     d.stop().await;
+}
+
+#[tokio::test]
+async fn doctor_warns_when_redis_has_no_aof() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out) = doctor(dir.path(), &[], Some(&redis.url())).await;
+    let redis_line = line(&out, "redis");
+    assert!(redis_line.starts_with("warn"), "{out}");
+    assert!(
+        redis_line.contains("no AOF") && redis_line.contains("appendonly yes"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
