@@ -8,6 +8,7 @@ mod cli_run;
 mod cli_setup;
 mod conformance;
 mod embedded;
+mod faults;
 mod foundation;
 mod hooks;
 mod locks;

@@ -7,6 +7,7 @@ pub mod claude;
 pub mod client;
 pub mod daemon;
 pub mod model;
+pub mod process;
 pub mod redis;
 pub mod sse_client;
 pub mod tmux;
