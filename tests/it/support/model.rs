@@ -284,6 +284,26 @@ impl Drop for ScriptedModel {
     }
 }
 
+/// Records the request and takes the scripted step it matches (if any): one short lock.
+fn take_step(shared: &Shared, mut rec: Recorded) -> ((Reply, Option<usize>), String) {
+    let (conversation, text) = (rec.is_conversation(), rec.text());
+    let mut g = shared.inner.lock();
+    let mut reply = (Reply::Text(DEFAULT_TEXT.to_string()), None);
+    let matches = conversation
+        && g.script
+            .front()
+            .is_some_and(|(_, s)| s.when.as_ref().is_none_or(|w| text.contains(w.as_str())));
+    if matches && let Some((n, step)) = g.script.pop_front() {
+        reply = (step.reply, Some(n));
+    }
+    g.tool_ids += 1;
+    let id = format!("toolu_scripted_{:04}", g.tool_ids);
+    rec.step = reply.1;
+    g.requests.push(rec);
+    drop(g);
+    (reply, id)
+}
+
 async fn count_tokens() -> impl IntoResponse {
     axum::Json(json!({ "input_tokens": 42 }))
 }
@@ -296,30 +316,12 @@ async fn messages(State(shared): State<Arc<Shared>>, uri: Uri, body: Bytes) -> R
         .and_then(Value::as_str)
         .unwrap_or("scripted")
         .to_string();
-    let (reply, tool_id) = {
-        let mut g = shared.inner.lock();
-        let mut rec = Recorded {
-            path: uri.to_string(),
-            body,
-            step: None,
-        };
-        let mut reply = Reply::Text(DEFAULT_TEXT.to_string());
-        if rec.is_conversation() {
-            let matches = g
-                .script
-                .front()
-                .is_some_and(|(_, s)| s.when.as_ref().is_none_or(|w| rec.text().contains(w)));
-            if matches {
-                let (n, step) = g.script.pop_front().expect("checked");
-                rec.step = Some(n);
-                reply = step.reply;
-            }
-        }
-        g.tool_ids += 1;
-        let id = format!("toolu_scripted_{:04}", g.tool_ids);
-        g.requests.push(rec);
-        (reply, id)
+    let rec = Recorded {
+        path: uri.to_string(),
+        body,
+        step: None,
     };
+    let ((reply, _), tool_id) = take_step(&shared, rec);
     shared.arrived.notify_waiters();
     if stream {
         sse_answer(&model, &reply, &tool_id)
