@@ -106,6 +106,9 @@ pub struct MessageSettings {
     pub inbox_ttl_seconds: u64,
     /// Longest `wait_seconds` / `timeout_seconds` a caller may ask for.
     pub max_wait_seconds: u64,
+    /// Which messages wake an idle Claude Code agent through its `asyncRewake` hook
+    /// (`task`, `question`, `reply`, `info`, `status`, `final`); empty = never woken.
+    pub wake_kinds: Vec<String>,
 }
 
 /// tmux orchestration (`create_session`, `send_keys`, …). Every tmux call goes to one private
@@ -194,6 +197,10 @@ impl Default for MessageSettings {
             inbox_cap: 1000,
             inbox_ttl_seconds: 7 * 24 * 3600,
             max_wait_seconds: 3600,
+            wake_kinds: crate::domain::wake::DEFAULT_WAKE_KINDS
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
         }
     }
 }
@@ -614,6 +621,16 @@ impl Settings {
         }
         if m.inbox_cap == 0 {
             return Err(ConfigError::new("messages.inbox_cap", "0", "1 or more"));
+        }
+        if let Err(e) = crate::domain::wake::WakePolicy::parse(&m.wake_kinds) {
+            return Err(ConfigError::new(
+                "messages.wake_kinds",
+                e,
+                format!(
+                    "a list of {} (empty: never wake)",
+                    crate::domain::wake::WAKE_NAMES.join(", ")
+                ),
+            ));
         }
         validate_tmux(&self.tmux)?;
         match self.log.format.as_str() {

@@ -18,3 +18,4 @@ mod outside_clients;
 mod sessions;
 mod support;
 mod tmux;
+mod wake;

@@ -2,11 +2,13 @@
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
-use rmcp::{tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
 use serde::Deserialize;
 
 use crate::mcp::CoordServer;
 use crate::mcp::respond::respond;
+use crate::service::children::WaitChildrenRequest;
 use crate::service::sessions::RegisterRequest;
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -160,6 +162,23 @@ impl CoordServer {
         respond(
             self.coord()
                 .child_sessions(&self.caller(), args.parent)
+                .await,
+        )
+    }
+
+    #[tool(
+        description = "Wait until every one of your children is final — it reported done or failed (report_session_status), or ended — or timeout_seconds pass (default 300). Returns all_final, pending (who is still working) and each child's last state and summary. Use it instead of polling get_child_sessions.",
+        annotations(read_only_hint = true)
+    )]
+    async fn wait_for_children(
+        &self,
+        Parameters(args): Parameters<WaitChildrenRequest>,
+        ctx: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let wait = self.wait_context(&ctx);
+        respond(
+            self.coord()
+                .wait_for_children(&self.caller(), args, wait)
                 .await,
         )
     }

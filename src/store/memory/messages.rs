@@ -168,6 +168,31 @@ impl MessageStore for MemoryStore {
         }))
     }
 
+    async fn claim_messages(
+        &self,
+        session: &str,
+        ids: &[String],
+    ) -> Result<Vec<Message>, StoreError> {
+        let now = wall_clock_ms();
+        let wanted: Vec<(u64, u64)> = ids.iter().filter_map(|id| parse_id(id)).collect();
+        Ok(self.with_state(|st| {
+            st.messages.expire(now);
+            let Some(inbox) = st.messages.inboxes.get_mut(session) else {
+                return Vec::new();
+            };
+            let after = inbox.cursor.unwrap_or((0, 0));
+            let claim = |e: &Entry| e.id > after && !e.expired(now) && wanted.contains(&e.id);
+            let out: Vec<Message> = inbox
+                .entries
+                .iter()
+                .filter(|e| claim(e))
+                .map(Entry::to_message)
+                .collect();
+            inbox.entries.retain(|e| !claim(e));
+            out
+        }))
+    }
+
     async fn find_message(&self, session: &str, id: &str) -> Result<Option<Message>, StoreError> {
         let Some(id) = parse_id(id) else {
             return Ok(None);
