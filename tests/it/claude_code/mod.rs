@@ -3,4 +3,5 @@
 //! install`, on both transports. Each test prints `SKIPPED …` where Claude Code is not
 //! installed. Waits are bounded; nothing asserts a wall-clock time.
 
+mod interactive;
 mod print;

@@ -372,7 +372,7 @@ impl Tui {
 
     /// The visible screen.
     pub fn screen(&self) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-t", &format!("={}", self.target)]);
+        let out = self.tmux(&["capture-pane", "-p", "-t", &format!("={}:", self.target)]);
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -397,8 +397,8 @@ impl Tui {
 
     /// Types `text` and submits it (text literally, then Enter on its own).
     pub async fn submit(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", &format!("={}", self.target), "-l", text]);
+        self.tmux(&["send-keys", "-t", &format!("={}:", self.target), "-l", text]);
         tokio::time::sleep(Duration::from_millis(300)).await;
-        self.tmux(&["send-keys", "-t", &format!("={}", self.target), "Enter"]);
+        self.tmux(&["send-keys", "-t", &format!("={}:", self.target), "Enter"]);
     }
 }
