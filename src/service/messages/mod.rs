@@ -20,8 +20,8 @@ mod types;
 
 use std::time::Duration;
 
-pub use types::*;
 pub(crate) use input::wake_for;
+pub use types::*;
 
 /// Re-read at least this often while waiting, in case a wake-up was lost.
 pub const RECHECK: Duration = Duration::from_millis(500);
