@@ -65,7 +65,7 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
     }
     event.insert(
         "coord".into(),
-        Value::Object(super::hook::facts(None, false)),
+        serde_json::to_value(super::hook::facts(None, false)).unwrap_or_default(),
     );
     let waiter = uuid::Uuid::new_v4().simple().to_string();
     let armed_at_ms = now_ms();

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::service::Coordinator;
 use crate::service::hooks::HookEvent;
 use crate::service::locks::WaitContext;
-use crate::service::wake::{ClaimRequest, WakeRequest};
+use crate::service::wake::{ClaimArgs, WakeArgs};
 
 pub async fn claude(
     State(coord): State<Arc<Coordinator>>,
@@ -55,20 +55,20 @@ pub async fn claude(
 }
 
 /// `POST /hooks/claude/wait`: the waiting hook (`mcp-coord hook --wait`) long-polls until a
-/// message should wake its agent. Body: the hook event plus `wait` ([`WakeRequest`]).
+/// message should wake its agent. Body: the hook event plus `wait` ([`WakeArgs`]).
 #[derive(Debug, Deserialize)]
 pub struct WaitBody {
     #[serde(flatten)]
     pub event: HookEvent,
-    pub wait: WakeRequest,
+    pub wait: WakeArgs,
 }
 
-/// `POST /hooks/claude/claim`: the hook event plus `claim` ([`ClaimRequest`]).
+/// `POST /hooks/claude/claim`: the hook event plus `claim` ([`ClaimArgs`]).
 #[derive(Debug, Deserialize)]
 pub struct ClaimBody {
     #[serde(flatten)]
     pub event: HookEvent,
-    pub claim: ClaimRequest,
+    pub claim: ClaimArgs,
 }
 
 fn bad_json(e: JsonRejection, what: &str) -> Response {

@@ -21,7 +21,7 @@ pub const DEFAULT_CHILDREN_TIMEOUT: u64 = 300;
 /// What `wait_for_children` asks for.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct WaitChildrenRequest {
+pub struct WaitChildrenArgs {
     /// Wait at most this many seconds (default 300, at most messages.max_wait_seconds);
     /// 0 = answer now. `timeout` is accepted too.
     #[serde(default, alias = "timeout")]
@@ -72,7 +72,7 @@ impl Coordinator {
     pub async fn wait_for_children(
         &self,
         caller: &Caller,
-        req: WaitChildrenRequest,
+        req: WaitChildrenArgs,
         wait: WaitContext,
     ) -> Result<ChildrenOutcome, ServiceError> {
         let max = self.settings().messages.max_wait_seconds;

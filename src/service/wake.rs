@@ -40,7 +40,7 @@ pub const MAX_WAKE_MESSAGES: usize = 50;
 /// What the waiting hook asks for: `wait_for_wake`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct WakeRequest {
+pub struct WakeArgs {
     /// Wait at most this long (at most `messages.max_wait_seconds`); the hook asks again.
     pub wait_seconds: u64,
     /// The waiting hook process (a random id it picked).
@@ -53,7 +53,7 @@ pub struct WakeRequest {
 /// What the hook claims once `wait_for_wake` said `ready`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ClaimRequest {
+pub struct ClaimArgs {
     /// Message ids from the `ready` answer.
     pub ids: Vec<String>,
 }
@@ -186,7 +186,7 @@ impl Coordinator {
     pub async fn wait_for_wake(
         &self,
         caller: &Caller,
-        req: WakeRequest,
+        req: WakeArgs,
         wait: WaitContext,
     ) -> Result<WakeOutcome, ServiceError> {
         let policy = self.wake_policy();
@@ -260,7 +260,7 @@ impl Coordinator {
     pub async fn claim_wake(
         &self,
         caller: &Caller,
-        req: ClaimRequest,
+        req: ClaimArgs,
     ) -> Result<Claimed, ServiceError> {
         if req.ids.len() > MAX_WAKE_MESSAGES {
             return Err(ServiceError::invalid(format!(
