@@ -5,6 +5,7 @@
 //! …) so each one reads top to bottom on its own.
 
 pub mod caller;
+pub mod claude_bindings;
 pub mod connections;
 pub mod error;
 pub mod events;
@@ -42,7 +43,7 @@ pub struct Coordinator {
     reaper: ReaperStats,
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
-    claude_sessions: hooks::ClaudeSessions,
+    recent_bindings: claude_bindings::RecentBindings,
 }
 
 impl Coordinator {
@@ -59,7 +60,7 @@ impl Coordinator {
             reaper: ReaperStats::new(),
             tmux,
             metrics: Metrics::new(),
-            claude_sessions: hooks::ClaudeSessions::default(),
+            recent_bindings: claude_bindings::RecentBindings::default(),
         })
     }
 
@@ -84,9 +85,9 @@ impl Coordinator {
         self.tiers
     }
 
-    /// Claude session id → session name, as the SessionStart hook registered it.
-    pub fn claude_sessions(&self) -> &hooks::ClaudeSessions {
-        &self.claude_sessions
+    /// Hook bindings this daemon wrote recently (see [`claude_bindings`]).
+    fn recent_bindings(&self) -> &claude_bindings::RecentBindings {
+        &self.recent_bindings
     }
 
     /// Session events (tier changes, status reports, ends) for other capabilities.

@@ -3,6 +3,7 @@
 //! State lives behind one mutex, so every operation is atomic the way a Lua script is in
 //! Redis. It is local to this one process: two daemons cannot share it.
 
+mod bindings;
 mod locks;
 mod messages;
 pub mod persist;
@@ -25,6 +26,7 @@ pub struct State {
     pub locks: locks::LockState,
     pub sessions: sessions::SessionState,
     pub messages: messages::MessageState,
+    pub bindings: bindings::BindingState,
 }
 
 /// In-process store. Cheap to clone.
