@@ -56,6 +56,7 @@ impl RecentBindings {
                 }
             }
         }
+        drop(g);
         true
     }
 

@@ -126,7 +126,7 @@ impl SseServer {
                             "SSE client resumed without initialize (the daemon restarted under it); serving it as initialized"
                         );
                         transport.pending = Some(first);
-                        rmcp::service::serve_directly_with_ct(handler, transport, Some(peer), ct)
+                        rmcp::service::serve_directly_with_ct(handler, transport, Some(*peer), ct)
                     }
                 };
                 if let Err(error) = running.waiting().await {

@@ -28,7 +28,7 @@ pub(crate) enum Opening {
     /// ordinary handshake.
     Handshake(ClientJsonRpcMessage),
     /// A request or notification without a handshake: a client resuming after a restart.
-    Resumed(ClientJsonRpcMessage, InitializeRequestParams),
+    Resumed(ClientJsonRpcMessage, Box<InitializeRequestParams>),
 }
 
 /// Reads messages until one decides how the connection opens; answers `ping`s meanwhile
@@ -60,7 +60,7 @@ pub(crate) async fn opening(
             }
             ClientJsonRpcMessage::Request(_) | ClientJsonRpcMessage::Notification(_) => {
                 let version = declared_version(&message, supported);
-                return Some(Opening::Resumed(message, resumed_peer(version)));
+                return Some(Opening::Resumed(message, Box::new(resumed_peer(version))));
             }
             _ => return Some(Opening::Handshake(message)),
         }
