@@ -1,20 +1,36 @@
 //! Embedded implementation of [`BindingStore`](crate::store::BindingStore): the twin of the
-//! `bindings:claude:{id}` keys, with their expiry.
-
-use std::collections::HashMap;
+//! `bindings:claude:{id}` keys, with their expiry (table `claude_bindings`).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::table::{Table, TableRef};
 use super::{MemoryStore, wall_clock_ms};
 use crate::store::{BindingStore, StoreError};
 
+/// One Claude session id's binding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaudeBinding {
+    pub session: String,
+    pub expires_at: i64,
+}
+
 /// The bindings part of the embedded state.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct BindingState {
-    /// Claude session id → (session name, expires at ms).
-    pub claude: HashMap<String, (String, i64)>,
+    /// Claude session id → its binding.
+    pub claude: Table<String, ClaudeBinding>,
+}
+
+impl BindingState {
+    /// The tables, as `sqlite3` shows them.
+    pub(super) fn tables(&mut self) -> Vec<TableRef<'_>> {
+        vec![TableRef {
+            name: "claude_bindings",
+            key_columns: &["claude_id"],
+            table: &mut self.claude,
+        }]
+    }
 }
 
 #[async_trait]
@@ -26,26 +42,28 @@ impl BindingStore for MemoryStore {
         ttl_ms: u64,
     ) -> Result<(), StoreError> {
         let now = wall_clock_ms();
-        let expires = now.saturating_add(ttl_ms.max(1) as i64);
-        self.with_state(|st| {
+        let binding = ClaudeBinding {
+            session: session.to_string(),
+            expires_at: now.saturating_add(ttl_ms.max(1) as i64),
+        };
+        self.apply(|st| {
             // Lapsed entries go when the next one is written (Redis expires them by itself).
-            st.bindings.claude.retain(|_, (_, at)| *at > now);
-            st.bindings
-                .claude
-                .insert(claude_id.to_string(), (session.to_string(), expires));
-        });
-        Ok(())
+            st.bindings.claude.retain(|_, b| b.expires_at > now);
+            st.bindings.claude.insert(claude_id.to_string(), binding);
+        })
+        .await
     }
 
     async fn claude_binding(&self, claude_id: &str) -> Result<Option<String>, StoreError> {
         let now = wall_clock_ms();
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             st.bindings
                 .claude
                 .get(claude_id)
-                .filter(|(_, at)| *at > now)
-                .map(|(name, _)| name.clone())
-        }))
+                .filter(|b| b.expires_at > now)
+                .map(|b| b.session.clone())
+        })
+        .await
     }
 
     async fn drop_claude_binding(
@@ -53,18 +71,15 @@ impl BindingStore for MemoryStore {
         claude_id: &str,
         session: &str,
     ) -> Result<bool, StoreError> {
-        Ok(self.with_state(|st| {
-            let current = st
-                .bindings
-                .claude
-                .get(claude_id)
-                .map(|(name, _)| name.as_str());
+        self.apply(|st| {
+            let current = st.bindings.claude.get(claude_id).map(|b| b.session.as_str());
             if current == Some(session) {
                 st.bindings.claude.remove(claude_id);
                 true
             } else {
                 false
             }
-        }))
+        })
+        .await
     }
 }
