@@ -72,7 +72,11 @@ impl BindingStore for MemoryStore {
         session: &str,
     ) -> Result<bool, StoreError> {
         self.apply(|st| {
-            let current = st.bindings.claude.get(claude_id).map(|b| b.session.as_str());
+            let current = st
+                .bindings
+                .claude
+                .get(claude_id)
+                .map(|b| b.session.as_str());
             if current == Some(session) {
                 st.bindings.claude.remove(claude_id);
                 true
