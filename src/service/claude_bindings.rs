@@ -113,6 +113,7 @@ impl Coordinator {
     /// The session Claude session `claude_id` was registered as, from the store (this
     /// daemon's memory when the store does not answer).
     pub async fn claude_session(&self, claude_id: &str) -> Option<String> {
+        session_name::validate(claude_id).ok()?;
         match self.store().claude_binding(claude_id).await {
             Ok(found) => found,
             Err(e) => {

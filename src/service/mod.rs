@@ -5,6 +5,7 @@
 //! …) so each one reads top to bottom on its own.
 
 pub mod caller;
+pub mod children;
 pub mod claude_bindings;
 pub mod connections;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod reaper;
 pub mod sessions;
 pub mod tmux;
+pub mod wake;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,6 +47,7 @@ pub struct Coordinator {
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
     recent_bindings: claude_bindings::RecentBindings,
+    waiters: wake::Waiters,
 }
 
 impl Coordinator {
@@ -62,6 +65,7 @@ impl Coordinator {
             tmux,
             metrics: Metrics::new(),
             recent_bindings: claude_bindings::RecentBindings::default(),
+            waiters: wake::Waiters::default(),
         })
     }
 
@@ -89,6 +93,11 @@ impl Coordinator {
     /// Hook bindings this daemon wrote recently (see [`claude_bindings`]).
     fn recent_bindings(&self) -> &claude_bindings::RecentBindings {
         &self.recent_bindings
+    }
+
+    /// The wake-up waiters parked on this daemon, one per session.
+    pub fn waiters(&self) -> &wake::Waiters {
+        &self.waiters
     }
 
     /// Session events (tier changes, status reports, ends) for other capabilities.
