@@ -11,6 +11,7 @@ mod holder_stopped;
 mod holders_killed;
 mod redis_data_loss;
 mod redis_stall;
+mod resume_after_restart;
 
 use std::time::Duration;
 
