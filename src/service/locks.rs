@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::events::Event;
+use super::events::{Event, QueueExit};
 use super::{Caller, Coordinator, ServiceError};
 use crate::domain::lock_name::LockName;
 use crate::domain::session_name::truncate;
@@ -295,7 +295,7 @@ impl Coordinator {
             }
             match self.store().acquire(&req).await? {
                 AcquireOutcome::Granted(g) => {
-                    queued.disarm();
+                    queued.disarm(g.now_ms);
                     if !wait.open() {
                         // Nobody is left to use it: give it straight back.
                         let _ = self
@@ -317,9 +317,12 @@ impl Coordinator {
                     return Ok(granted(g, started.elapsed(), warnings));
                 }
                 AcquireOutcome::Refused(r) => {
+                    if let Some(position) = r.queue_position {
+                        queued.announce(self.events(), position, r.now_ms);
+                    }
                     let now = Instant::now();
                     if now >= deadline {
-                        queued.leave().await;
+                        queued.leave(r.now_ms).await;
                         self.metrics().lock_refused();
                         return Err(self.refusal_error(&name, caller, &r, wait_seconds, warnings));
                     }
@@ -405,14 +408,23 @@ impl Coordinator {
             .extend(name.as_str(), &caller.session, ttl_ms, self.tiers())
             .await?
         {
-            ExtendOutcome::Extended { lock, now_ms } => Ok(Extended {
-                lock: lock.name,
-                token: lock.token,
-                expires_at: lock.expires_at,
-                expires_at_utc: utc_time(lock.expires_at),
-                expires_in_seconds: secs_until(lock.expires_at, now_ms),
-                warnings,
-            }),
+            ExtendOutcome::Extended { lock, now_ms } => {
+                self.events().publish(Event::LockExtended {
+                    lock: lock.name.clone(),
+                    holder: lock.holder.clone(),
+                    token: lock.token,
+                    expires_at: lock.expires_at,
+                    at_ms: now_ms,
+                });
+                Ok(Extended {
+                    lock: lock.name,
+                    token: lock.token,
+                    expires_at: lock.expires_at,
+                    expires_at_utc: utc_time(lock.expires_at),
+                    expires_in_seconds: secs_until(lock.expires_at, now_ms),
+                    warnings,
+                })
+            }
             ExtendOutcome::NotHeld { note, now_ms } => {
                 let message = match &note {
                     Some(n) => taken_over_sentence(&name, n, now_ms),
@@ -532,6 +544,9 @@ impl Coordinator {
                     from: old.lock.holder.clone(),
                     token: lock.token,
                     at_ms: g.now_ms,
+                    expires_at: Some(lock.expires_at),
+                    reason: lock.reason.clone(),
+                    lock_delay_until: g.delay_until,
                 });
                 let note = TakeoverNote {
                     lock: lock.name.clone(),
@@ -550,8 +565,16 @@ impl Coordinator {
                 holder: lock.holder.clone(),
                 token: lock.token,
                 at_ms: g.now_ms,
+                expires_at: Some(lock.expires_at),
+                reason: lock.reason.clone(),
             }),
-            None => {}
+            None => self.events().publish(Event::LockExtended {
+                lock: lock.name.clone(),
+                holder: lock.holder.clone(),
+                token: lock.token,
+                expires_at: lock.expires_at,
+                at_ms: g.now_ms,
+            }),
         }
     }
 
@@ -686,11 +709,16 @@ impl Coordinator {
 }
 
 /// Leaves the queue on every exit path that did not end in a grant, including the future
-/// being dropped (request cancelled, client gone): the drop spawns the removal.
+/// being dropped (request cancelled, client gone): the drop spawns the removal. Once the
+/// wait was announced (`lock_queued`), every exit announces `lock_queue_left` with why.
 struct QueueGuard {
     store: Option<Arc<dyn crate::store::Store>>,
     name: String,
+    session: String,
     waiter: Option<String>,
+    /// Set by [`QueueGuard::announce`]: the channel to announce the exit on, and the store
+    /// clock at the last attempt (with when that was, to date an exit by drop).
+    announced: Option<(super::Events, i64, Instant)>,
 }
 
 impl QueueGuard {
@@ -698,15 +726,50 @@ impl QueueGuard {
         Self {
             store: Some(coord.store().clone()),
             name: req.name.clone(),
+            session: req.session.clone(),
             waiter: req.waiter.as_ref().map(|w| w.id.clone()),
+            announced: None,
         }
     }
 
-    fn disarm(&mut self) {
-        self.waiter = None;
+    /// Publishes `lock_queued` the first time the caller is seen in the queue.
+    fn announce(&mut self, events: &super::Events, position: u32, now_ms: i64) {
+        if self.waiter.is_none() {
+            return;
+        }
+        match &mut self.announced {
+            Some((_, at, seen)) => (*at, *seen) = (now_ms, Instant::now()),
+            None => {
+                events.publish(Event::LockQueued {
+                    lock: self.name.clone(),
+                    session: self.session.clone(),
+                    position,
+                    at_ms: now_ms,
+                });
+                self.announced = Some((events.clone(), now_ms, Instant::now()));
+            }
+        }
     }
 
-    async fn leave(&mut self) {
+    fn announce_exit(&mut self, outcome: QueueExit, at_ms: Option<i64>) {
+        if let Some((events, last, seen)) = self.announced.take() {
+            events.publish(Event::LockQueueLeft {
+                lock: self.name.clone(),
+                session: self.session.clone(),
+                outcome,
+                at_ms: at_ms.unwrap_or(last + seen.elapsed().as_millis() as i64),
+            });
+        }
+    }
+
+    /// Granted: the store took the waiter out of the queue itself.
+    fn disarm(&mut self, now_ms: i64) {
+        self.waiter = None;
+        self.announce_exit(QueueExit::Granted, Some(now_ms));
+    }
+
+    async fn leave(&mut self, now_ms: i64) {
+        self.announce_exit(QueueExit::TimedOut, Some(now_ms));
         if let (Some(store), Some(w)) = (&self.store, self.waiter.take())
             && let Err(e) = store.leave_queue(&self.name, &w).await
         {
@@ -717,6 +780,7 @@ impl QueueGuard {
 
 impl Drop for QueueGuard {
     fn drop(&mut self) {
+        self.announce_exit(QueueExit::Cancelled, None);
         let (Some(store), Some(w)) = (self.store.take(), self.waiter.take()) else {
             return;
         };

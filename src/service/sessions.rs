@@ -8,7 +8,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::events::Event;
+use super::events::{Event, SEEN_EVERY_MS};
 use super::{Caller, Coordinator, ServiceError};
 use crate::domain::hierarchy::place;
 use crate::domain::session::{
@@ -255,6 +255,12 @@ impl Coordinator {
         match previous {
             Some(prev) => {
                 let from = self.tiers().tier_of(now - prev);
+                if from == Tier::Active && now / SEEN_EVERY_MS != prev / SEEN_EVERY_MS {
+                    self.events().publish(Event::SessionSeen {
+                        session: caller.session.clone(),
+                        at_ms: now,
+                    });
+                }
                 if from != Tier::Active {
                     tracing::info!(session = %caller.session, %from, "session is active again");
                     self.events().publish(Event::TierChanged {
@@ -319,12 +325,7 @@ impl Coordinator {
             match self.store().put_session(put).await? {
                 PutOutcome::Written(_) => {
                     tracing::info!(session = %name, parent = ?record.parent, "session registered by its first tool call");
-                    self.events().publish(Event::SessionRegistered {
-                        session: name.clone(),
-                        parent: record.parent.clone(),
-                        implicit: true,
-                        at_ms: now,
-                    });
+                    self.events().publish(Event::registered(&record, true, now));
                     return Ok(());
                 }
                 PutOutcome::Refused(refusal) => {
@@ -442,12 +443,8 @@ impl Coordinator {
             match self.store().put_session(put).await? {
                 PutOutcome::Written(entry) => {
                     tracing::info!(session = %name, parent = ?record.parent, connection = %caller.connection_id, "session registered");
-                    self.events().publish(Event::SessionRegistered {
-                        session: name.clone(),
-                        parent: record.parent.clone(),
-                        implicit: false,
-                        at_ms: now,
-                    });
+                    self.events()
+                        .publish(Event::registered(&record, false, now));
                     let replaced = if name != caller.session {
                         self.end_replaced(caller, &name).await
                     } else {
@@ -747,6 +744,9 @@ impl Coordinator {
             match self.store().put_session(put).await? {
                 PutOutcome::Written(entry) => {
                     tracing::info!(master, child, "sessions related");
+                    let implicit = !entry.record.registered;
+                    self.events()
+                        .publish(Event::registered(&entry.record, implicit, now));
                     return Ok(Related {
                         master_session: master.to_string(),
                         child_session: child.to_string(),
