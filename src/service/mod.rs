@@ -6,6 +6,7 @@
 
 pub mod caller;
 pub mod connections;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod health;
