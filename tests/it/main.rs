@@ -6,6 +6,7 @@
 mod cli_run;
 mod cli_setup;
 mod conformance;
+mod dashboard;
 mod embedded;
 mod foundation;
 mod hooks;

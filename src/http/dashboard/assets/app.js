@@ -693,12 +693,12 @@ function renderTtl(l, cells) {
     return;
   }
   const left = (l.expires_at - serverNow()) / 1000;
-  setText(cells.ttlText, left > 0 ? duration(Math.ceil(left)) : "expired");
+  setText(cells.ttlText, left > 0 ? duration(Math.round(left)) : "expired");
   const span = l.acquired_at ? (l.expires_at - l.acquired_at) / 1000 : 0;
   const pct = span > 0 ? Math.max(0, Math.min(100, (left / span) * 100)) : 0;
   cells.ttlBar.style.width = `${pct.toFixed(1)}%`;
   cells.ttl.classList.toggle("low", left < 10);
-  cells.ttl.setAttribute("aria-label", left > 0 ? `expires in ${duration(Math.ceil(left))}` : "expired");
+  cells.ttl.setAttribute("aria-label", left > 0 ? `expires in ${duration(Math.round(left))}` : "expired");
 }
 
 function placeLocks() {
@@ -735,7 +735,9 @@ function renderDaemon() {
     waiting += l.waiters.length;
   }
   const r = state.rates;
-  const perMin = (x) => (r ? `${(x * 60).toFixed(1)}/min` : "…");
+  const t = d.totals;
+  // Rates need two readings (daemon_stats every few seconds); until then, totals alone.
+  const perMin = (key) => (r ? `${t[key]} (${(r[key] * 60).toFixed(1)}/min)` : String(t[key]));
   const store = h.store;
   const rows = [
     ["Status", el("span", { class: h.status === "ok" ? "ok" : "bad", text: h.status })],
@@ -745,17 +747,19 @@ function renderDaemon() {
     ["Connections", `${h.connections.total} (SSE ${h.connections.sse}, Streamable HTTP ${h.connections.streamable_http})`],
     ["Sessions", `${counts.active} active · ${counts.idle} idle · ${counts.stale} stale · ${counts.abandoned} abandoned`],
     ["Locks", `${held} held · ${waiting} waiting`],
-    ["Tool calls", r ? `${r.tool_calls.toFixed(2)}/s` : "…"],
-    ["Grants", `${perMin(r && r.lock_grants)} (refusals ${perMin(r && r.lock_refusals)})`],
-    ["Takeovers", String(d.totals.lock_takeovers)],
-    ["Messages", `${perMin(r && r.messages_sent)} sent · ${d.totals.messages_delivered} delivered`],
-    ["Store errors", String(d.totals.store_errors)],
+    ["Tool calls", r ? `${t.tool_calls} (${r.tool_calls.toFixed(2)}/s)` : String(t.tool_calls)],
+    ["Lock grants", perMin("lock_grants")],
+    ["Lock refusals", perMin("lock_refusals")],
+    ["Takeovers", String(t.lock_takeovers)],
+    ["Messages sent", perMin("messages_sent")],
+    ["Messages read", String(t.messages_delivered)],
+    ["Store errors", String(t.store_errors)],
   ];
   $("daemon-facts").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", null, v)]));
-  const t = d.thresholds;
+  const th = d.thresholds;
   setText(
     $("tiers-legend"),
-    `Tiers by time since last activity: active under ${duration(t.active_seconds)}, idle under ${duration(t.idle_seconds)}, stale under ${duration(t.stale_seconds)}, then abandoned (ended by the reaper, its locks freed).`,
+    `Tiers by time since last activity: active under ${duration(th.active_seconds)}, idle under ${duration(th.idle_seconds)}, stale under ${duration(th.stale_seconds)}, then abandoned (ended by the reaper, its locks freed).`,
   );
 }
 
