@@ -13,13 +13,12 @@
 //! [`super::identity`]), which it ends when done.
 
 use std::process::ExitStatus;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
 
 use super::lock::{acquire_args, warnings};
 use super::{CliError, Daemon, EXIT_FAILED, Global, identity};
@@ -93,27 +92,31 @@ pub async fn main(global: &Global, a: RunArgs) -> Result<u8, CliError> {
         );
     }
 
-    let daemon = Arc::new(Mutex::new(daemon));
-    let code = match spawn(&a.command) {
+    let (code, daemon) = match spawn(&a.command) {
         Ok(child) => {
+            // The keeper owns the connection while the command runs and hands it back when
+            // told to stop (it may have replaced it with a fresh one).
+            let stop = CancellationToken::new();
             let keeper = tokio::spawn(keep_extending(
-                daemon.clone(),
+                daemon,
                 a.lock.clone(),
                 a.ttl,
                 a.quiet,
+                stop.clone(),
             ));
             let status = supervise(child).await;
-            keeper.abort();
-            let _ = keeper.await;
-            exit_code(status)
+            stop.cancel();
+            let daemon = keeper
+                .await
+                .map_err(|e| CliError::Failed(format!("the lock keeper of {lock} failed: {e}")))?;
+            (exit_code(status), daemon)
         }
         Err((code, message)) => {
             eprintln!("mcp-coord: {message}");
-            code
+            (code, daemon)
         }
     };
 
-    let daemon = daemon.lock().await;
     let released = tokio::time::timeout(
         Duration::from_secs(5),
         daemon.call("release_lock", json!({ "lock_name": a.lock })),
@@ -203,38 +206,64 @@ fn terminal_sent_it() -> bool {
     }
 }
 
-/// Renews the lock every ttl/3. A dropped connection is reopened (the lock belongs to the
-/// session name, not the connection); a refusal means the lock was lost and is said once.
-async fn keep_extending(daemon: Arc<Mutex<Daemon>>, lock: String, ttl: u64, quiet: bool) {
+/// Renews the lock every ttl/3 until `stop`, then hands the connection back. A dropped
+/// connection is reopened (the lock belongs to the session name, not the connection); a
+/// refusal means the lock was lost and is said once.
+async fn keep_extending(
+    mut daemon: Daemon,
+    lock: String,
+    ttl: u64,
+    quiet: bool,
+    stop: CancellationToken,
+) -> Daemon {
     let every = Duration::from_millis((ttl * 1000 / 3).max(200));
     let mut lost = false;
     loop {
-        tokio::time::sleep(every).await;
-        let mut d = daemon.lock().await;
-        let args = json!({ "lock_name": lock, "timeout_seconds": ttl });
-        let result = match tokio::time::timeout(every, d.call("extend_lock", args.clone())).await {
-            Ok(r) => r,
-            Err(_) => Err(CliError::Failed("extend_lock timed out".into())),
+        let stopped = tokio::select! {
+            _ = stop.cancelled() => true,
+            _ = async {
+                tokio::time::sleep(every).await;
+                extend_once(&mut daemon, &lock, ttl, every, quiet, &mut lost).await;
+            } => false,
         };
-        match result {
-            Ok(_) => lost = false,
-            Err(CliError::Refused { message, .. }) => {
-                if !lost {
-                    eprintln!(
-                        "mcp-coord: warning: lock {lock} lost ({message}); the command keeps running"
-                    );
-                    lost = true;
-                }
+        if stopped {
+            return daemon;
+        }
+    }
+}
+
+/// One renewal; `lost` remembers that the loss was already reported.
+async fn extend_once(
+    daemon: &mut Daemon,
+    lock: &str,
+    ttl: u64,
+    every: Duration,
+    quiet: bool,
+    lost: &mut bool,
+) {
+    let args = json!({ "lock_name": lock, "timeout_seconds": ttl });
+    let result = match tokio::time::timeout(every, daemon.call("extend_lock", args.clone())).await {
+        Ok(r) => r,
+        Err(_) => Err(CliError::Failed("extend_lock timed out".into())),
+    };
+    match result {
+        Ok(_) => *lost = false,
+        Err(CliError::Refused { message, .. }) => {
+            if !*lost {
+                eprintln!(
+                    "mcp-coord: warning: lock {lock} lost ({message}); the command keeps running"
+                );
+                *lost = true;
             }
-            Err(e) => {
-                if !quiet {
-                    eprintln!("mcp-coord: warning: could not extend {lock}: {e:?}; reconnecting");
-                }
-                if let Ok(fresh) = Daemon::connect(d.base(), d.session()).await
-                    && fresh.call("extend_lock", args).await.is_ok()
-                {
-                    *d = fresh;
-                }
+        }
+        Err(e) => {
+            if !quiet {
+                eprintln!("mcp-coord: warning: could not extend {lock}: {e:?}; reconnecting");
+            }
+            if let Ok(fresh) = Daemon::connect(daemon.base(), daemon.session()).await
+                && fresh.call("extend_lock", args).await.is_ok()
+            {
+                *daemon = fresh;
             }
         }
     }

@@ -111,6 +111,9 @@ pub struct ClaudeSessions {
 /// Most Claude ids remembered (one per agent session; thousands is plenty for one box).
 const MAX_CLAUDE_SESSIONS: usize = 10_000;
 
+// `significant_drop_tightening` misreads `let (map, order) = &mut *g;`: both borrow the guard,
+// which lives exactly as long as they are used; nothing in these bodies locks again or awaits.
+#[allow(clippy::significant_drop_tightening)]
 impl ClaudeSessions {
     pub fn remember(&self, claude_id: &str, name: &str) {
         let mut g = self.inner.lock();

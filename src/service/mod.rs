@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod hooks;
+pub mod human_time;
 pub mod locks;
 pub mod messages;
 pub mod metrics;

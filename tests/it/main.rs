@@ -8,6 +8,7 @@ mod cli_setup;
 mod conformance;
 mod dashboard;
 mod embedded;
+mod faults;
 mod foundation;
 mod hooks;
 mod locks;

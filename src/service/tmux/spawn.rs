@@ -76,6 +76,9 @@ impl Coordinator {
         check_directory(&req.working_dir).await?;
         let name = rules::child_name(&req.project, &req.task);
 
+        // Held across the tmux calls on purpose (an async mutex): counting the children and
+        // spawning one must be one step. Each tmux call is bounded (tmux::command), so this
+        // wait is too; nothing under it takes another lock.
         let _one_at_a_time = self.tmux.spawning.lock().await;
         let sessions = self.tmux().list_sessions().await?;
         self.check_depth(caller, &sessions)?;

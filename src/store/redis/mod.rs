@@ -33,11 +33,11 @@ pub use keys::Keys;
 pub struct RedisStore {
     pool: Pool,
     /// The checked-out connection every call shares (see the module docs).
-    shared: std::sync::Arc<parking_lot::RwLock<Option<std::sync::Arc<deadpool_redis::Connection>>>>,
+    shared: Arc<parking_lot::RwLock<Option<Arc<deadpool_redis::Connection>>>>,
     keys: Keys,
     timeout: Duration,
     url_for_logs: String,
-    settings: std::sync::Arc<Settings>,
+    settings: Arc<Settings>,
     lock_events: locks::LockEvents,
     message_feeds: messages::MessageFeeds,
     /// Failed calls since start, shared by clones (`/metrics`).
@@ -66,7 +66,7 @@ impl RedisStore {
             keys: Keys::new(&settings.store.key_prefix),
             timeout,
             url_for_logs: redact_url(&settings.store.redis_url),
-            settings: std::sync::Arc::new(settings.clone()),
+            settings: Arc::new(settings.clone()),
             lock_events: locks::LockEvents::default(),
             message_feeds: messages::MessageFeeds::default(),
             errors: Arc::new(AtomicU64::new(0)),
@@ -87,67 +87,82 @@ impl RedisStore {
         F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = Result<T, redis::RedisError>>,
     {
-        let work = async {
-            let (slot, conn) = self.connection().await?;
-            let result = f(conn).await;
-            if let Err(e) = &result
-                && is_connection_failure(e)
-            {
-                self.discard(&slot);
-            }
-            result.map_err(StoreError::from)
-        };
-        let result = match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result,
-            Err(_) => {
-                // A hung socket looks exactly like this: start over on the next call.
-                if let Some(slot) = self.shared.read().clone() {
-                    self.discard(&slot);
-                }
-                Err(StoreError::Unavailable(format!(
-                    "no answer from Redis at {} within {} ms",
-                    self.url_for_logs,
-                    self.timeout.as_millis()
-                )))
-            }
-        };
+        let result = self.run_bounded(f).await;
         if result.is_err() {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
         result
     }
 
+    /// Checking out and the call itself share one deadline. No lock guard of `shared` is
+    /// alive while anything awaits or while `discard` takes the write lock: a guard kept
+    /// through that call once wedged the whole daemon after a Redis pause (issue 12).
+    async fn run_bounded<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = Result<T, redis::RedisError>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let (slot, conn) = tokio::time::timeout_at(deadline, self.connection())
+            .await
+            .map_err(|_| self.no_answer())??;
+        match tokio::time::timeout_at(deadline, f(conn)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                if is_connection_failure(&e) {
+                    self.discard(&slot);
+                }
+                Err(StoreError::from(e))
+            }
+            Err(_) => {
+                // A hung socket looks exactly like this: start over on the next call.
+                self.discard(&slot);
+                Err(self.no_answer())
+            }
+        }
+    }
+
+    fn no_answer(&self) -> StoreError {
+        StoreError::Unavailable(format!(
+            "no answer from Redis at {} within {} ms",
+            self.url_for_logs,
+            self.timeout.as_millis()
+        ))
+    }
+
     /// The shared connection, checking one out of the pool if there is none.
     async fn connection(
         &self,
-    ) -> Result<
-        (
-            std::sync::Arc<deadpool_redis::Connection>,
-            MultiplexedConnection,
-        ),
-        StoreError,
-    > {
-        if let Some(slot) = self.shared.read().clone() {
+    ) -> Result<(Arc<deadpool_redis::Connection>, MultiplexedConnection), StoreError> {
+        let current = self.shared.read().clone();
+        if let Some(slot) = current {
             let conn = (**slot).clone();
             return Ok((slot, conn));
         }
-        let fresh = std::sync::Arc::new(self.pool.get().await?);
-        let mut shared = self.shared.write();
-        // Another call may have checked one out meanwhile; use theirs, return ours.
-        let slot = shared.get_or_insert_with(|| fresh.clone()).clone();
+        let fresh = Arc::new(self.pool.get().await?);
+        // Another call may have checked one out meanwhile; use theirs (ours goes back to the
+        // pool when `fresh` drops, after the guard).
+        let slot = self
+            .shared
+            .write()
+            .get_or_insert_with(|| fresh.clone())
+            .clone();
         let conn = (**slot).clone();
         Ok((slot, conn))
     }
 
     /// Drops `slot` from the shared place (if it is still there), so the pool discards it.
-    fn discard(&self, slot: &std::sync::Arc<deadpool_redis::Connection>) {
-        let mut shared = self.shared.write();
-        if shared
-            .as_ref()
-            .is_some_and(|s| std::sync::Arc::ptr_eq(s, slot))
-        {
-            *shared = None;
-        }
+    fn discard(&self, slot: &Arc<deadpool_redis::Connection>) {
+        let removed = {
+            let mut shared = self.shared.write();
+            if shared.as_ref().is_some_and(|s| Arc::ptr_eq(s, slot)) {
+                shared.take()
+            } else {
+                None
+            }
+        };
+        // Dropped outside our lock: handing a connection back takes the pool's own lock.
+        drop(removed);
     }
 
     /// A dedicated (non-pooled) client, for pub/sub subscriptions.

@@ -6,6 +6,7 @@ pub mod binary;
 pub mod browser;
 pub mod client;
 pub mod daemon;
+pub mod process;
 pub mod redis;
 pub mod sse_client;
 pub mod tmux;

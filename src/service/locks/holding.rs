@@ -1,0 +1,209 @@
+//! The lock use-cases that do not wait: release, extend, check, list, and releasing every
+//! lock of an ended session.
+
+use serde_json::json;
+
+use super::wording::{lock_view, not_owner, taken_over_sentence};
+use super::{Extended, LockCheck, LockList, LockView, Released};
+use crate::domain::session_name::truncate;
+use crate::service::events::Event;
+use crate::service::human_time::{secs_until, utc_time};
+use crate::service::{Caller, Coordinator, ServiceError};
+use crate::store::locks::{ExtendOutcome, ReleaseOutcome};
+
+impl Coordinator {
+    /// Releases a lock the caller holds.
+    pub async fn release_lock(
+        &self,
+        caller: &Caller,
+        lock_name: &str,
+        branch: Option<&str>,
+    ) -> Result<Released, ServiceError> {
+        let name = self.lock_name(caller, lock_name, branch).await?;
+        match self
+            .store()
+            .release(name.as_str(), &caller.session, self.tiers())
+            .await?
+        {
+            ReleaseOutcome::Released { lock, now_ms } => {
+                self.events().publish(Event::LockReleased {
+                    lock: lock.name.clone(),
+                    holder: lock.holder.clone(),
+                    at_ms: now_ms,
+                });
+                Ok(Released {
+                    lock: lock.name,
+                    released: true,
+                    message: format!("released {name} (token {})", lock.token),
+                    taken_over: None,
+                })
+            }
+            ReleaseOutcome::NotHeld { note, now_ms } => Ok(Released {
+                lock: name.to_string(),
+                released: false,
+                message: match &note {
+                    Some(n) => taken_over_sentence(&name, n, now_ms),
+                    None => format!(
+                        "{name} was not held (never taken, already released, or expired); nothing to do"
+                    ),
+                },
+                taken_over: note,
+            }),
+            ReleaseOutcome::NotOwner {
+                holder,
+                note,
+                now_ms,
+            } => Err(not_owner(&name, "release", &holder, note.as_ref(), now_ms)),
+        }
+    }
+
+    /// Renews a lock the caller holds: it now expires `timeout_seconds` from now.
+    pub async fn extend_lock(
+        &self,
+        caller: &Caller,
+        lock_name: &str,
+        timeout_seconds: Option<i64>,
+        branch: Option<&str>,
+    ) -> Result<Extended, ServiceError> {
+        let name = self.lock_name(caller, lock_name, branch).await?;
+        let mut warnings = Vec::new();
+        let ttl_ms = self.ttl_ms(timeout_seconds, &mut warnings)?;
+        match self
+            .store()
+            .extend(name.as_str(), &caller.session, ttl_ms, self.tiers())
+            .await?
+        {
+            ExtendOutcome::Extended { lock, now_ms } => {
+                self.events().publish(Event::LockExtended {
+                    lock: lock.name.clone(),
+                    holder: lock.holder.clone(),
+                    token: lock.token,
+                    expires_at: lock.expires_at,
+                    at_ms: now_ms,
+                });
+                Ok(Extended {
+                    lock: lock.name,
+                    token: lock.token,
+                    expires_at: lock.expires_at,
+                    expires_at_utc: utc_time(lock.expires_at),
+                    expires_in_seconds: secs_until(lock.expires_at, now_ms),
+                    warnings,
+                })
+            }
+            ExtendOutcome::NotHeld { note, now_ms } => {
+                let message = match &note {
+                    Some(n) => taken_over_sentence(&name, n, now_ms),
+                    None => format!(
+                        "you do not hold {name} (it expired or was released); acquire_lock(\"{name}\") to take it again"
+                    ),
+                };
+                Err(ServiceError::new("not_held", message)
+                    .with_details(json!({ "lock": name.as_str(), "taken_over": note })))
+            }
+            ExtendOutcome::NotOwner {
+                holder,
+                note,
+                now_ms,
+            } => Err(not_owner(&name, "extend", &holder, note.as_ref(), now_ms)),
+        }
+    }
+
+    pub async fn check_lock(
+        &self,
+        caller: &Caller,
+        lock_name: &str,
+        branch: Option<&str>,
+    ) -> Result<LockCheck, ServiceError> {
+        let name = self.lock_name(caller, lock_name, branch).await?;
+        let s = self
+            .store()
+            .check(name.as_str(), &caller.session, self.tiers())
+            .await?;
+        let held = s.held.as_ref().map(|h| lock_view(h, caller, s.now_ms));
+        let message = match (&held, &s.note) {
+            (_, Some(n)) => taken_over_sentence(&name, n, s.now_ms),
+            (Some(h), _) if h.is_mine => format!(
+                "you hold {name} (token {}) until {}",
+                h.token, h.expires_at_utc
+            ),
+            (Some(h), _) => format!(
+                "{name} is held by {} ({}) until {}",
+                h.holder, h.holder_tier, h.expires_at_utc
+            ),
+            (None, _) => match (&s.reserved_for, s.delay_until) {
+                (Some(r), Some(until)) if *r != caller.session => format!(
+                    "{name} is free, but a lock-delay reserves it for {r} until {}",
+                    utc_time(until)
+                ),
+                _ if s.waiters > 0 => format!("{name} is free; {} waiter(s) queued", s.waiters),
+                _ => format!("{name} is free"),
+            },
+        };
+        Ok(LockCheck {
+            lock: name.to_string(),
+            free: held.is_none(),
+            held,
+            waiters: s.waiters,
+            lock_delay_until: s.delay_until,
+            reserved_for: s.reserved_for,
+            taken_over: s.note,
+            message,
+        })
+    }
+
+    /// Held locks whose canonical name matches `pattern` (a glob; bare-resource patterns such
+    /// as `py*` also match `resource:` locks by their bare name).
+    pub async fn list_locks(
+        &self,
+        caller: &Caller,
+        pattern: Option<&str>,
+    ) -> Result<LockList, ServiceError> {
+        let pattern = pattern.filter(|p| !p.is_empty()).unwrap_or("*");
+        if pattern.len() > 200 || pattern.chars().any(|c| c.is_control()) {
+            return Err(ServiceError::invalid(format!(
+                "pattern {:?} is not usable: up to 200 printable characters, a glob such as * or resource:* or wave:5c*",
+                truncate(pattern, 40)
+            )));
+        }
+        let glob = glob::Pattern::new(pattern).map_err(|e| {
+            ServiceError::invalid(format!(
+                "pattern {:?} is not a glob ({e}); use * ? and [abc], e.g. wave:5c* or *",
+                truncate(pattern, 40)
+            ))
+        })?;
+        let listing = self.store().list(self.tiers()).await?;
+        let locks: Vec<LockView> = listing
+            .locks
+            .iter()
+            .filter(|h| {
+                let n = &h.lock.name;
+                glob.matches(n)
+                    || n.strip_prefix("resource:")
+                        .is_some_and(|bare| glob.matches(bare))
+            })
+            .map(|h| lock_view(h, caller, listing.now_ms))
+            .collect();
+        Ok(LockList {
+            pattern: pattern.to_string(),
+            count: locks.len(),
+            locks,
+        })
+    }
+
+    /// Releases every lock `session` holds (called when a session ends or is reaped).
+    pub async fn release_locks_of(&self, session: &str) -> Result<Vec<String>, ServiceError> {
+        let released = self.store().release_all_held_by(session).await?;
+        if !released.is_empty() {
+            tracing::info!(session, locks = ?released, "released the locks of an ended session");
+            let at_ms = self.store().now_ms().await.unwrap_or_default();
+            for lock in &released {
+                self.events().publish(Event::LockReleased {
+                    lock: lock.clone(),
+                    holder: session.to_string(),
+                    at_ms,
+                });
+            }
+        }
+        Ok(released)
+    }
+}

@@ -1,0 +1,30 @@
+//! Locks: acquire (with fair waiting), release, extend, check, list, and releasing every
+//! lock of an ended session. Each decision is one store operation; these files validate
+//! input, wait between attempts, and word the results for a model to act on.
+//!
+//! - `types.rs`: what the operations take and answer (shared by every front-end);
+//! - `acquire.rs`: `acquire_lock`, the one use-case that waits;
+//! - `holding.rs`: the other use-cases (release, extend, check, list, release on end);
+//! - `wait.rs`: the wait machinery (queue membership, waking on release, cancellation);
+//! - `wording.rs`: refusals and results worded for a model.
+
+mod acquire;
+mod holding;
+mod types;
+mod wait;
+mod wording;
+
+use std::time::Duration;
+
+pub use types::*;
+pub use wait::{WaitContext, WaitProgress};
+
+/// Longest `reason` accepted.
+pub const MAX_REASON: usize = 500;
+/// How often a waiter re-checks even without a release event (events can be lost).
+pub const RECHECK: Duration = Duration::from_millis(400);
+/// A waiter's liveness key lives this long past its last attempt; attempts come every
+/// [`RECHECK`], so only a crashed daemon's waiters ever expire.
+pub const WAITER_TTL_MS: i64 = 3000;
+/// Progress notifications are sent this often while waiting (when the client asked).
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
