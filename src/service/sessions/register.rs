@@ -145,7 +145,8 @@ impl Coordinator {
             match self.store().put_session(put).await? {
                 PutOutcome::Written(entry) => {
                     tracing::info!(session = %name, parent = ?record.parent, connection = %caller.connection_id, "session registered");
-                    self.events().publish(Event::registered(&record, false, now));
+                    self.events()
+                        .publish(Event::registered(&record, false, now));
                     let replaced = if *name != caller.session {
                         self.end_replaced(caller, name).await
                     } else {

@@ -54,6 +54,15 @@ const state = {
 const dirty = { sessions: new Set(), tree: false, locks: new Set(), lockOrder: false, daemon: false, activity: [] };
 let frame = 0;
 
+/// The store clock seen in `ms` now: every sample arrives late by its trip here, so the
+/// largest offset seen (per connection) is the closest to the truth.
+function noteServerTime(ms) {
+  if (typeof ms !== "number") return;
+  const offset = ms - Date.now();
+  if (!state.offsetKnown || offset > state.offsetMs) state.offsetMs = offset;
+  state.offsetKnown = true;
+}
+
 function serverNow() {
   return Date.now() + state.offsetMs;
 }
@@ -81,9 +90,11 @@ function duration(s) {
   return two(Math.floor(s / 86400), "d", Math.floor((s % 86400) / 3600), "h");
 }
 
+// One formatter for every time shown (creating one per call is slow with many rows).
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+
 function clock(ms) {
-  const d = new Date(ms - state.offsetMs);
-  return d.toLocaleTimeString([], { hour12: false });
+  return timeFormat.format(new Date(ms - state.offsetMs));
 }
 
 function tierOf(name) {
@@ -128,7 +139,7 @@ function markLocksOf(session) {
 }
 
 function applySnapshot(snap) {
-  state.offsetMs = snap.now_ms - Date.now();
+  noteServerTime(snap.now_ms);
   state.sessions.clear();
   for (const s of snap.sessions) state.sessions.set(s.name, s);
   state.locks.clear();
@@ -143,6 +154,10 @@ function applySnapshot(snap) {
   $("lock-rows").replaceChildren();
   sessionNodes.clear();
   lockRows.clear();
+  if (lockWatch) lockWatch.disconnect();
+  if (sessionWatch) sessionWatch.disconnect();
+  onScreen.locks.clear();
+  onScreen.sessions.clear();
   for (const name of state.sessions.keys()) dirty.sessions.add(name);
   for (const name of state.locks.keys()) dirty.locks.add(name);
   dirty.tree = true;
@@ -154,7 +169,7 @@ function applySnapshot(snap) {
 function setDaemon(facts) {
   state.daemon = facts;
   state.daemonAtMs = Date.now();
-  state.offsetMs = facts.now_ms - Date.now();
+  noteServerTime(facts.now_ms);
   const t = facts.totals;
   if (state.prevTotals && facts.now_ms > state.prevTotals.now_ms) {
     const dt = (facts.now_ms - state.prevTotals.now_ms) / 1000;
@@ -208,6 +223,7 @@ function dropLockIfIdle(name) {
 }
 
 function apply(e) {
+  noteServerTime(e.at_ms);
   switch (e.event) {
     case "session_registered":
       upsertSession(e.session, {
@@ -495,6 +511,7 @@ function sessionNode(name) {
   const li = el("li", { "data-session": name }, node, parts.children);
   n = { li, parts };
   sessionNodes.set(name, n);
+  watchSessionNode(li);
   return n;
 }
 
@@ -502,17 +519,34 @@ function cssId(name) {
   return name.replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
 }
 
+const collator = new Intl.Collator(undefined, { numeric: true });
+const byName = (a, b) => collator.compare(a, b);
+
+/// session -> the locks it holds, rebuilt at most once per frame.
+let heldIndex = null;
+
 function heldLocks(name) {
-  const held = [];
-  for (const l of state.locks.values()) if (l.holder === name) held.push(l.lock);
-  return held.sort();
+  if (!heldIndex) {
+    heldIndex = new Map();
+    for (const l of state.locks.values()) {
+      if (!l.holder) continue;
+      if (!heldIndex.has(l.holder)) heldIndex.set(l.holder, []);
+      heldIndex.get(l.holder).push(l.lock);
+    }
+    for (const list of heldIndex.values()) list.sort(byName);
+  }
+  return heldIndex.get(name) || [];
 }
 
 function renderSession(name) {
   const s = state.sessions.get(name);
   if (!s) {
     const n = sessionNodes.get(name);
-    if (n) n.li.remove();
+    if (n) {
+      n.li.remove();
+      if (sessionWatch) sessionWatch.unobserve(n.li);
+    }
+    onScreen.sessions.delete(name);
     sessionNodes.delete(name);
     return;
   }
@@ -598,7 +632,7 @@ function placeSessions() {
     while (ul.children.length > names.length) ul.lastElementChild.remove();
   };
   const visit = (parent, ul) => {
-    const names = (byParent.get(parent) || []).sort();
+    const names = (byParent.get(parent) || []).sort(byName);
     arrange(ul, names);
     for (const name of names) visit(name, sessionNode(name).parts.children);
   };
@@ -628,21 +662,28 @@ function lockRow(name) {
     waiters: el("td"),
     notes: el("td", { class: "notes" }),
   };
-  cells.ttlText = el("span");
+  cells.ttlText = el("span", { class: "ttltext" });
   cells.ttlBar = el("span");
   cells.ttl.append(cells.ttlText, el("span", { class: "ttlbar", "aria-hidden": "true" }, cells.ttlBar));
   const tr = el("tr", { "data-lock": name }, cells.lock, cells.holder, cells.token, cells.ttl, cells.waiters, cells.notes);
   r = { tr, cells };
   lockRows.set(name, r);
+  watchLockRow(tr);
   return r;
+}
+
+function forgetLockRow(name, r) {
+  r.tr.remove();
+  if (lockWatch) lockWatch.unobserve(r.tr);
+  onScreen.locks.delete(name);
+  lockRows.delete(name);
 }
 
 function renderLock(name) {
   const l = state.locks.get(name);
   if (!l) {
     const r = lockRows.get(name);
-    if (r) r.tr.remove();
-    lockRows.delete(name);
+    if (r) forgetLockRow(name, r);
     return;
   }
   const { tr, cells } = lockRow(name);
@@ -678,17 +719,31 @@ function renderLock(name) {
   renderTtl(l, cells);
   tr.hidden = !matchesFilter([l.lock, l.holder, l.reason, ...l.waiters]);
   if (l.flash) {
+    // Restart the highlight in the next frame (forcing a layout here, once per event, made
+    // a burst of changes on a 1,000-row table take seconds).
     l.flash = false;
     tr.classList.remove("flash");
-    void tr.offsetWidth; // restart the animation
-    tr.classList.add("flash");
+    pendingFlash.push(tr);
   }
+}
+
+let pendingFlash = [];
+
+/// Highlights rows that just changed, unless a burst changed many at once (then the
+/// highlight tells nothing and costs a repaint of each row for a second).
+function startFlashes() {
+  if (!pendingFlash.length) return;
+  const rows = pendingFlash.length <= 20 ? pendingFlash : [];
+  pendingFlash = [];
+  requestAnimationFrame(() => {
+    for (const tr of rows) tr.classList.add("flash");
+  });
 }
 
 function renderTtl(l, cells) {
   if (!l.holder || !l.expires_at) {
     setText(cells.ttlText, "—");
-    cells.ttlBar.style.width = "0";
+    cells.ttlBar.style.transform = "scaleX(0)";
     cells.ttl.classList.remove("low");
     return;
   }
@@ -696,23 +751,22 @@ function renderTtl(l, cells) {
   setText(cells.ttlText, left > 0 ? duration(Math.round(left)) : "expired");
   const span = l.acquired_at ? (l.expires_at - l.acquired_at) / 1000 : 0;
   const pct = span > 0 ? Math.max(0, Math.min(100, (left / span) * 100)) : 0;
-  cells.ttlBar.style.width = `${pct.toFixed(1)}%`;
-  cells.ttl.classList.toggle("low", left < 10);
-  cells.ttl.setAttribute("aria-label", left > 0 ? `expires in ${duration(Math.round(left))}` : "expired");
+  // Whole percents and only when changed: a second's tick on 1,000 rows writes little.
+  const scale = `scaleX(${(Math.round(pct) / 100).toFixed(2)})`;
+  if (cells.ttlBar.style.transform !== scale) cells.ttlBar.style.transform = scale;
+  const low = left < 10;
+  if (cells.ttl.classList.contains("low") !== low) cells.ttl.classList.toggle("low", low);
 }
 
 function placeLocks() {
-  const names = [...state.locks.keys()].sort();
+  const names = [...state.locks.keys()].sort(byName);
   const body = $("lock-rows");
   names.forEach((name, i) => {
     const tr = lockRow(name).tr;
     if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
   });
   for (const [name, r] of lockRows) {
-    if (!state.locks.has(name)) {
-      r.tr.remove();
-      lockRows.delete(name);
-    }
+    if (!state.locks.has(name)) forgetLockRow(name, r);
   }
   const held = names.filter((n) => state.locks.get(n).holder).length;
   const waiting = names.reduce((n, k) => n + state.locks.get(k).waiters.length, 0);
@@ -774,23 +828,18 @@ function matchesFilter(values) {
 
 function flush() {
   frame = 0;
+  heldIndex = null;
   const changed = dirty.locks.size > 0 || dirty.sessions.size > 0 || dirty.tree || dirty.lockOrder;
-  if (dirty.lockOrder) {
-    placeLocks();
-    dirty.lockOrder = false;
+  // A lock change may change what its holder holds (the old holder is marked by the event).
+  for (const name of dirty.locks) {
+    renderLock(name);
+    const l = state.locks.get(name);
+    if (l && l.holder) dirty.sessions.add(l.holder);
   }
-  // A lock change may change what its holder (and the session it came from) holds.
-  for (const name of dirty.locks) renderLock(name);
-  if (dirty.locks.size) {
-    placeLocks();
-    const holders = new Set();
-    for (const name of dirty.locks) {
-      const l = state.locks.get(name);
-      if (l && l.holder) holders.add(l.holder);
-    }
-    for (const h of holders) dirty.sessions.add(h);
-  }
+  if (dirty.lockOrder || dirty.locks.size) placeLocks();
+  dirty.lockOrder = false;
   dirty.locks.clear();
+  startFlashes();
   if (dirty.tree) {
     placeSessions();
     dirty.tree = false;
@@ -800,6 +849,60 @@ function flush() {
   if (dirty.daemon || changed) renderDaemon();
   dirty.daemon = false;
   if (dirty.activity === null || dirty.activity.length) renderActivity();
+}
+
+/// Rows and nodes on screen (or nearly): only they tick. Rewriting 1,000 countdowns every
+/// second costs a layout of them all; the rest catch up as they scroll into view.
+const onScreen = { locks: new Set(), sessions: new Set() };
+
+function watcher(set, key, refresh) {
+  if (!("IntersectionObserver" in window)) return null;
+  return (root) =>
+    new IntersectionObserver(
+      (entries) => {
+        for (const e of entries) {
+          const name = e.target.dataset[key];
+          if (e.isIntersecting) {
+            set.add(name);
+            refresh(name);
+          } else {
+            set.delete(name);
+          }
+        }
+      },
+      { root, rootMargin: "300px 0px" },
+    );
+}
+
+let lockWatch = null;
+let sessionWatch = null;
+
+function watchLockRow(tr) {
+  if (lockWatch === undefined) return;
+  if (!lockWatch) {
+    const make = watcher(onScreen.locks, "lock", (name) => {
+      const l = state.locks.get(name);
+      const r = lockRows.get(name);
+      if (l && r) renderTtl(l, r.cells);
+    });
+    lockWatch = make ? make(document.querySelector(".table-wrap")) : undefined;
+    if (!lockWatch) return;
+  }
+  lockWatch.observe(tr);
+}
+
+function watchSessionNode(li) {
+  if (sessionWatch === undefined) return;
+  if (!sessionWatch) {
+    const make = watcher(onScreen.sessions, "session", (name) => {
+      const s = state.sessions.get(name);
+      const n = sessionNodes.get(name);
+      if (s && n) renderSeen(s, n.parts);
+    });
+    sessionWatch = make ? make(null) : undefined;
+    if (!sessionWatch) return;
+  }
+  sessionWatch.observe(li);
 }
 
 /// Once a second: countdowns, "last active", uptime; expired locks go away.
@@ -815,12 +918,16 @@ function tick() {
       dirty.locks.add(name);
       continue;
     }
-    const r = lockRows.get(name);
-    if (r && l.holder) renderTtl(l, r.cells);
   }
-  for (const [name, n] of sessionNodes) {
+  for (const name of onScreen.locks) {
+    const l = state.locks.get(name);
+    const r = lockRows.get(name);
+    if (l && r && l.holder) renderTtl(l, r.cells);
+  }
+  for (const name of onScreen.sessions) {
     const s = state.sessions.get(name);
-    if (s) renderSeen(s, n.parts);
+    const n = sessionNodes.get(name);
+    if (s && n) renderSeen(s, n.parts);
   }
   const up = $("uptime");
   if (up && state.daemon && state.live) setText(up, duration(state.daemon.health.uptime_seconds + (Date.now() - state.daemonAtMs) / 1000));
@@ -846,7 +953,7 @@ function showDisconnected() {
   const banner = $("banner");
   setText(
     banner,
-    `Disconnected from the daemon at ${location.host} since ${new Date(link.since).toLocaleTimeString([], { hour12: false })} — reconnecting (attempt ${link.attempt})… What you see is as of then.`,
+    `Disconnected from the daemon at ${location.host} since ${timeFormat.format(new Date(link.since))} — reconnecting (attempt ${link.attempt})… What you see is as of then.`,
   );
   banner.hidden = false;
   setLink("down", "disconnected");
@@ -919,6 +1026,7 @@ async function runStream() {
       return;
     }
     if (msg.event === "ready") {
+      state.offsetKnown = false; // the daemon may have restarted on another clock
       loadSnapshot(controller.signal)
         .then((snap) => {
           applySnapshot(snap);
