@@ -9,6 +9,7 @@ use rmcp::service::{RunningService, ServiceError as RmcpError};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{RoleClient, ServiceExt};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::CliError;
@@ -68,9 +69,22 @@ impl Daemon {
         &self.base
     }
 
-    /// Calls `tool`: `Ok(json)` on success, [`CliError::Refused`] when the tool said no
-    /// (`isError`), [`CliError::Unreachable`] when the daemon went away.
-    pub async fn call(&self, tool: &str, args: Value) -> Result<Value, CliError> {
+    /// Calls `tool` with its argument type (the service's, e.g.
+    /// [`crate::service::locks::AcquireLockArgs`]): `Ok(json)` on success,
+    /// [`CliError::Refused`] when the tool said no (`isError`), [`CliError::Unreachable`]
+    /// when the daemon went away.
+    pub async fn call<A: Serialize>(&self, tool: &str, args: &A) -> Result<Value, CliError> {
+        let args = serde_json::to_value(args)
+            .map_err(|e| CliError::Failed(format!("{tool}: cannot encode the arguments: {e}")))?;
+        self.call_value(tool, args).await
+    }
+
+    /// Calls a tool that takes no arguments (`health_check`, `end_session`).
+    pub async fn call_plain(&self, tool: &str) -> Result<Value, CliError> {
+        self.call_value(tool, Value::Null).await
+    }
+
+    async fn call_value(&self, tool: &str, args: Value) -> Result<Value, CliError> {
         let mut params = CallToolRequestParams::new(tool.to_string());
         if let Value::Object(map) = args {
             params = params.with_arguments(map);
@@ -105,6 +119,12 @@ impl Daemon {
     pub async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.client.cancel()).await;
     }
+}
+
+/// A CLI's unsigned number (seconds, a count) as the tools take it; absurdly large values
+/// saturate and the daemon clamps them to its maximum.
+pub fn int_arg(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Success: the structured content (or the text parsed as JSON). Refusal: the message.

@@ -12,9 +12,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::{EXIT_OK, Global};
+use crate::service::hooks::HookFacts;
 
 #[derive(Args, Debug)]
 pub struct HookArgs {
@@ -25,15 +26,6 @@ pub struct HookArgs {
 
 /// Largest hook event read from stdin (Claude caps tool payloads far below this).
 const MAX_STDIN: u64 = 4 * 1024 * 1024;
-
-/// Environment variables passed along when set (seed 000's spawning convention + tmux).
-const ENV_FACTS: &[(&str, &str)] = &[
-    ("COORD_SESSION", "session"),
-    ("MASTER_SESSION_ID", "master_session_id"),
-    ("TASK_ID", "task_id"),
-    ("SESSION_ROLE", "role"),
-    ("TMUX_PANE", "tmux_pane"),
-];
 
 pub async fn main(global: &Global, a: HookArgs) -> u8 {
     let budget = Duration::from_millis(a.timeout_ms);
@@ -51,10 +43,8 @@ pub async fn main(global: &Global, a: HookArgs) -> u8 {
     };
     let with_git = event.get("hook_event_name").and_then(Value::as_str) == Some("SessionStart");
     let cwd = event.get("cwd").and_then(Value::as_str).map(str::to_string);
-    event.insert(
-        "coord".into(),
-        Value::Object(facts(cwd.as_deref(), with_git)),
-    );
+    let facts = serde_json::to_value(facts(cwd.as_deref(), with_git)).unwrap_or_default();
+    event.insert("coord".into(), facts);
 
     let remaining = budget.saturating_sub(started.elapsed());
     if let Some(answer) = post(&global.base_url(), &Value::Object(event), remaining).await {
@@ -65,29 +55,26 @@ pub async fn main(global: &Global, a: HookArgs) -> u8 {
 
 /// What this process knows that the daemon cannot: env, parent pid, and (at SessionStart)
 /// the git branch and worktree root of `cwd`.
-pub fn facts(cwd: Option<&str>, with_git: bool) -> Map<String, Value> {
-    let mut f = Map::new();
-    for (var, key) in ENV_FACTS {
-        if let Ok(v) = std::env::var(var)
-            && !v.trim().is_empty()
-        {
-            f.insert((*key).into(), json!(v.trim()));
-        }
+pub fn facts(cwd: Option<&str>, with_git: bool) -> HookFacts {
+    // Environment variables passed along when set (seed 000's spawning convention + tmux).
+    let env = |var: &str| {
+        std::env::var(var)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let git_dir = cwd.filter(|_| with_git);
+    HookFacts {
+        session: env("COORD_SESSION"),
+        master_session_id: env("MASTER_SESSION_ID"),
+        task_id: env("TASK_ID"),
+        role: env("SESSION_ROLE"),
+        tmux_pane: env("TMUX_PANE"),
+        host: Some(super::identity::hostname()),
+        claude_pid: Some(std::os::unix::process::parent_id()),
+        git_branch: git_dir.and_then(|d| git(d, &["rev-parse", "--abbrev-ref", "HEAD"])),
+        worktree: git_dir.and_then(|d| git(d, &["rev-parse", "--show-toplevel"])),
     }
-    f.insert("host".into(), json!(super::identity::hostname()));
-    f.insert(
-        "claude_pid".into(),
-        json!(std::os::unix::process::parent_id()),
-    );
-    if with_git && let Some(dir) = cwd {
-        if let Some(b) = git(dir, &["rev-parse", "--abbrev-ref", "HEAD"]) {
-            f.insert("git_branch".into(), json!(b));
-        }
-        if let Some(w) = git(dir, &["rev-parse", "--show-toplevel"]) {
-            f.insert("worktree".into(), json!(w));
-        }
-    }
-    f
 }
 
 fn git(dir: &str, args: &[&str]) -> Option<String> {

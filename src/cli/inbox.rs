@@ -1,10 +1,12 @@
 //! `inbox`: this session's unread messages (`get_session_messages`), oldest first.
 
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::client::int_arg;
 use super::output::s;
 use super::{CliError, EXIT_OK, Global, Out};
+use crate::service::messages::ReadArgs;
 
 #[derive(Args, Debug)]
 pub struct InboxArgs {
@@ -24,7 +26,12 @@ pub async fn main(global: &Global, out: &Out, a: InboxArgs) -> Result<u8, CliErr
     let result = daemon
         .call(
             "get_session_messages",
-            json!({ "limit": a.limit, "wait_seconds": a.wait, "peek": a.peek }),
+            &ReadArgs {
+                limit: Some(int_arg(a.limit)),
+                wait_seconds: Some(int_arg(a.wait)),
+                peek: a.peek,
+                kinds: None,
+            },
         )
         .await;
     let session = daemon.session().to_string();

@@ -4,10 +4,12 @@
 //! `cli-<user>-<host>`), so a later `mcp-coord release NAME` from the same user releases it.
 
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::client::int_arg;
 use super::output::{human_secs, s};
 use super::{CliError, EXIT_OK, Global, Out};
+use crate::service::locks::{AcquireLockArgs, LockNameArgs};
 
 #[derive(Args, Debug)]
 pub struct LockArgs {
@@ -40,18 +42,23 @@ pub fn acquire_args(
     wait: u64,
     reason: Option<&str>,
     force: bool,
-) -> Value {
-    let mut args = json!({ "lock_name": name, "wait_seconds": wait });
-    if let Some(t) = ttl {
-        args["timeout_seconds"] = json!(t);
+) -> AcquireLockArgs {
+    AcquireLockArgs {
+        lock_name: name.to_string(),
+        timeout_seconds: ttl.map(int_arg),
+        wait_seconds: Some(int_arg(wait)),
+        reason: reason.map(str::to_string),
+        force,
+        branch: None,
     }
-    if let Some(r) = reason {
-        args["reason"] = json!(r);
+}
+
+/// `release_lock` / `check_lock` of `name`.
+pub fn lock_named(name: &str) -> LockNameArgs {
+    LockNameArgs {
+        lock_name: name.to_string(),
+        branch: None,
     }
-    if force {
-        args["force"] = json!(true);
-    }
-    args
 }
 
 pub async fn lock(global: &Global, out: &Out, a: LockArgs) -> Result<u8, CliError> {
@@ -59,7 +66,7 @@ pub async fn lock(global: &Global, out: &Out, a: LockArgs) -> Result<u8, CliErro
     let result = daemon
         .call(
             "acquire_lock",
-            acquire_args(&a.name, a.ttl, a.wait, a.reason.as_deref(), a.force),
+            &acquire_args(&a.name, a.ttl, a.wait, a.reason.as_deref(), a.force),
         )
         .await;
     let session = daemon.session().to_string();
@@ -112,9 +119,7 @@ pub fn warnings(v: &Value) {
 
 pub async fn release(global: &Global, out: &Out, a: ReleaseArgs) -> Result<u8, CliError> {
     let daemon = global.connect().await?;
-    let result = daemon
-        .call("release_lock", json!({ "lock_name": a.name }))
-        .await;
+    let result = daemon.call("release_lock", &lock_named(&a.name)).await;
     daemon.close().await;
     let released = result?;
     if out.json {

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::output::{human_secs, s};
 use super::{CliError, Daemon, EXIT_OK, Global, Out};
+use crate::service::locks::ListLocksArgs;
 
 #[derive(Args, Debug)]
 pub struct LocksArgs {
@@ -42,7 +43,12 @@ pub async fn main(global: &Global, out: &Out, a: LocksArgs) -> Result<u8, CliErr
 /// The locks matching `pattern`, each with a `waiters` count filled in.
 pub async fn fetch(daemon: &Daemon, pattern: &str) -> Result<Vec<Value>, CliError> {
     let listed = daemon
-        .call("list_locks", json!({ "pattern": pattern }))
+        .call(
+            "list_locks",
+            &ListLocksArgs {
+                pattern: Some(pattern.to_string()),
+            },
+        )
         .await?;
     let mut locks: Vec<Value> = listed
         .get("locks")
@@ -55,7 +61,7 @@ pub async fn fetch(daemon: &Daemon, pattern: &str) -> Result<Vec<Value>, CliErro
         }
         let name = s(l, "lock").to_string();
         if let Ok(check) = daemon
-            .call("check_lock", json!({ "lock_name": name }))
+            .call("check_lock", &super::lock::lock_named(&name))
             .await
             && let Some(w) = check.get("waiters")
         {

@@ -16,12 +16,13 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-use super::lock::{acquire_args, warnings};
+use super::client::int_arg;
+use super::lock::{acquire_args, lock_named, warnings};
 use super::{CliError, Daemon, EXIT_FAILED, Global, identity};
+use crate::service::locks::ExtendLockArgs;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -65,13 +66,13 @@ pub async fn main(global: &Global, a: RunArgs) -> Result<u8, CliError> {
     let granted = match daemon
         .call(
             "acquire_lock",
-            acquire_args(&a.lock, Some(a.ttl), a.wait, Some(&reason), false),
+            &acquire_args(&a.lock, Some(a.ttl), a.wait, Some(&reason), false),
         )
         .await
     {
         Ok(g) => g,
         Err(e) => {
-            let _ = daemon.call("end_session", json!({})).await;
+            let _ = daemon.call_plain("end_session").await;
             daemon.close().await;
             return Err(e);
         }
@@ -119,7 +120,7 @@ pub async fn main(global: &Global, a: RunArgs) -> Result<u8, CliError> {
 
     let released = tokio::time::timeout(
         Duration::from_secs(5),
-        daemon.call("release_lock", json!({ "lock_name": a.lock })),
+        daemon.call("release_lock", &lock_named(&a.lock)),
     )
     .await;
     match released {
@@ -131,11 +132,7 @@ pub async fn main(global: &Global, a: RunArgs) -> Result<u8, CliError> {
         Err(_) => eprintln!("mcp-coord: releasing {lock} timed out (it expires by its TTL)"),
     }
     // This invocation's session is done; end it so it does not linger in `status`.
-    let _ = tokio::time::timeout(
-        Duration::from_secs(2),
-        daemon.call("end_session", json!({})),
-    )
-    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), daemon.call_plain("end_session")).await;
     Ok(code)
 }
 
@@ -241,8 +238,12 @@ async fn extend_once(
     quiet: bool,
     lost: &mut bool,
 ) {
-    let args = json!({ "lock_name": lock, "timeout_seconds": ttl });
-    let result = match tokio::time::timeout(every, daemon.call("extend_lock", args.clone())).await {
+    let args = ExtendLockArgs {
+        lock_name: lock.to_string(),
+        timeout_seconds: Some(int_arg(ttl)),
+        branch: None,
+    };
+    let result = match tokio::time::timeout(every, daemon.call("extend_lock", &args)).await {
         Ok(r) => r,
         Err(_) => Err(CliError::Failed("extend_lock timed out".into())),
     };
@@ -261,7 +262,7 @@ async fn extend_once(
                 eprintln!("mcp-coord: warning: could not extend {lock}: {e:?}; reconnecting");
             }
             if let Ok(fresh) = Daemon::connect(daemon.base(), daemon.session()).await
-                && fresh.call("extend_lock", args).await.is_ok()
+                && fresh.call("extend_lock", &args).await.is_ok()
             {
                 *daemon = fresh;
             }

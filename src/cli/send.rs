@@ -2,10 +2,11 @@
 //! acts as (stamped by the daemon, never taken from an argument).
 
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::output::s;
 use super::{CliError, EXIT_OK, Global, Out};
+use crate::service::messages;
 
 #[derive(Args, Debug)]
 pub struct SendArgs {
@@ -25,16 +26,17 @@ pub struct SendArgs {
 }
 
 pub async fn main(global: &Global, out: &Out, a: SendArgs) -> Result<u8, CliError> {
-    let mut args = json!({ "to": a.to, "message": a.message, "kind": a.kind });
-    if let Some(r) = &a.reply_to {
-        args["reply_to"] = json!(r);
-    }
-    if let Some(w) = a.wait_reply {
-        args["wait_for_response"] = json!(true);
-        args["timeout_seconds"] = json!(w);
-    }
+    let args = messages::SendArgs {
+        to: Some(a.to.clone()),
+        message: a.message,
+        kind: Some(a.kind),
+        reply_to: a.reply_to,
+        ttl_seconds: None,
+        wait_for_response: a.wait_reply.is_some(),
+        timeout_seconds: a.wait_reply.map(super::client::int_arg),
+    };
     let daemon = global.connect().await?;
-    let result = daemon.call("send_message_to_session", args).await;
+    let result = daemon.call("send_message_to_session", &args).await;
     daemon.close().await;
     let sent = result?;
     if out.json {

@@ -1,10 +1,11 @@
 //! `sessions`: every session, one per line (`list_sessions`).
 
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::output::{human_secs, s};
 use super::{CliError, EXIT_OK, Global, Out};
+use crate::service::sessions::ListSessionsArgs;
 
 #[derive(Args, Debug)]
 pub struct SessionsArgs {
@@ -16,7 +17,12 @@ pub struct SessionsArgs {
 pub async fn main(global: &Global, out: &Out, a: SessionsArgs) -> Result<u8, CliError> {
     let daemon = global.connect().await?;
     let result = daemon
-        .call("list_sessions", json!({ "include_ended": a.all }))
+        .call(
+            "list_sessions",
+            &ListSessionsArgs {
+                include_ended: a.all,
+            },
+        )
         .await;
     daemon.close().await;
     let listed = result?;

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::output::s;
 use super::{CliError, EXIT_OK, Global, Out, locks, sessions};
+use crate::service::sessions::ListSessionsArgs;
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
@@ -18,9 +19,14 @@ pub struct StatusArgs {
 
 pub async fn main(global: &Global, out: &Out, a: StatusArgs) -> Result<u8, CliError> {
     let daemon = global.connect().await?;
-    let health = daemon.call("health_check", json!({})).await;
+    let health = daemon.call_plain("health_check").await;
     let listed = daemon
-        .call("list_sessions", json!({ "include_ended": a.all }))
+        .call(
+            "list_sessions",
+            &ListSessionsArgs {
+                include_ended: a.all,
+            },
+        )
         .await;
     let held = locks::fetch(&daemon, "*").await;
     daemon.close().await;

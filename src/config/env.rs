@@ -81,6 +81,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "embedded store's data directory",
     },
     EnvVar {
+        name: "MCP_COORD_FSYNC",
+        key: "store.fsync",
+        help: "embedded store fsync policy: always, everysec or no",
+    },
+    EnvVar {
         name: "MCP_COORD_LOCK_MAX_TIMEOUT",
         key: "locks.max_timeout_seconds",
         help: "longest lock TTL",

@@ -52,10 +52,40 @@ pub struct StoreSettings {
     pub timeout_ms: u64,
     /// Redis connection pool size.
     pub pool_size: usize,
-    /// Where the embedded store keeps its snapshot (empty = a per-user default).
+    /// Where the embedded store keeps its SQLite file (empty = a per-user default).
     pub data_dir: String,
-    /// Embedded store: how often state is snapshotted to disk.
-    pub snapshot_interval_seconds: u64,
+    /// Embedded store: when commits reach the disk surface (`always`, `everysec`, `no`).
+    /// Every policy survives a crash of the daemon; they differ only on power loss.
+    pub fsync: FsyncPolicy,
+}
+
+/// The embedded store's fsync policy, named after Redis's `appendfsync`. Every acknowledged
+/// change is committed to SQLite (in the OS page cache) before the answer leaves, so a
+/// killed or crashed daemon loses nothing under any policy; the policy decides what a power
+/// loss or kernel crash can take.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FsyncPolicy {
+    /// `synchronous=FULL`: the WAL is fsynced at every commit, before the answer. Nothing
+    /// acknowledged is lost even on power loss; each decision waits for the disk.
+    Always,
+    /// `synchronous=NORMAL` plus a checkpoint (which fsyncs the WAL) once a second when
+    /// something was written: a power loss loses at most about the last second.
+    #[default]
+    Everysec,
+    /// `synchronous=NORMAL`, no timer: the WAL reaches the disk when SQLite checkpoints
+    /// (every ~1000 pages) or the OS writes it back. Still consistent after power loss.
+    No,
+}
+
+impl FsyncPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FsyncPolicy::Always => "always",
+            FsyncPolicy::Everysec => "everysec",
+            FsyncPolicy::No => "no",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -150,7 +180,7 @@ impl Default for StoreSettings {
             timeout_ms: 2000,
             pool_size: 32,
             data_dir: String::new(),
-            snapshot_interval_seconds: 10,
+            fsync: FsyncPolicy::default(),
         }
     }
 }

@@ -90,13 +90,6 @@ impl Settings {
         if self.store.pool_size == 0 {
             return Err(ConfigError::new("store.pool_size", "0", "1 or more"));
         }
-        if self.store.snapshot_interval_seconds == 0 {
-            return Err(ConfigError::new(
-                "store.snapshot_interval_seconds",
-                "0",
-                "1 or more",
-            ));
-        }
         let l = &self.locks;
         if l.max_timeout_seconds == 0 {
             return Err(ConfigError::new(

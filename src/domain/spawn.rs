@@ -114,7 +114,7 @@ pub fn validate_env(key: &str, value: &str) -> Result<(), String> {
 
 /// A command as the caller gave it: one string, split into words the way a shell splits them
 /// (quotes, backslashes) but never run by a shell; or the words themselves.
-#[derive(Debug, Clone, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum CommandSpec {
     Line(String),

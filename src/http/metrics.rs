@@ -28,7 +28,7 @@ pub async fn metrics(State(coord): State<Arc<Coordinator>>) -> impl IntoResponse
         connection_id: "metrics".into(),
         transport: "http",
     };
-    if let Ok(list) = coord.list_locks(&scraper, None).await {
+    if let Ok(list) = coord.list_locks(&scraper, &Default::default()).await {
         m.set_locks_held(list.count);
     }
     ([(CONTENT_TYPE, METRICS_CONTENT_TYPE)], m.encode())

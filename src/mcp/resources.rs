@@ -17,7 +17,8 @@ use serde_json::json;
 use super::CoordServer;
 use crate::service::ServiceError;
 use crate::service::locks::WaitContext;
-use crate::service::messages::{MAX_LIMIT, ReadRequest};
+use crate::service::messages::{MAX_LIMIT, ReadArgs};
+use crate::service::sessions::SessionArgs;
 
 pub const SESSIONS: &str = "coord://sessions";
 pub const LOCKS: &str = "coord://locks";
@@ -99,23 +100,29 @@ impl CoordServer {
         let coord = self.coord();
         let caller = self.caller();
         let value = match uri {
-            SESSIONS => serde_json::to_value(coord.list_sessions(false).await.map_err(to_error)?),
+            SESSIONS => serde_json::to_value(
+                coord
+                    .list_sessions(&Default::default())
+                    .await
+                    .map_err(to_error)?,
+            ),
             LOCKS => serde_json::to_value(
                 coord
-                    .list_locks(&caller, Some("*"))
+                    .list_locks(&caller, &Default::default())
                     .await
                     .map_err(to_error)?,
             ),
             INBOX => {
-                let req = ReadRequest {
-                    limit: Some(MAX_LIMIT),
+                let req = ReadArgs {
+                    limit: Some(MAX_LIMIT as i64),
                     peek: true,
-                    ..ReadRequest::default()
+                    ..ReadArgs::default()
                 };
                 let messages = coord
                     .read_inbox(&caller, req, WaitContext::default())
                     .await
-                    .map_err(to_error)?;
+                    .map_err(to_error)?
+                    .messages;
                 Ok(json!({
                     "session": caller.session,
                     "unread": messages.len(),
@@ -123,9 +130,14 @@ impl CoordServer {
                 }))
             }
             other => match other.strip_prefix(SESSION_PREFIX) {
-                Some(name) if known(other) => {
-                    serde_json::to_value(coord.get_session_status(name).await.map_err(to_error)?)
-                }
+                Some(name) if known(other) => serde_json::to_value(
+                    coord
+                        .get_session_status(&SessionArgs {
+                            session: name.to_string(),
+                        })
+                        .await
+                        .map_err(to_error)?,
+                ),
                 _ => return Err(unknown(uri)),
             },
         }

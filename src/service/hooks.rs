@@ -19,15 +19,23 @@
 use std::collections::{HashMap, VecDeque};
 
 use parking_lot::Mutex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::locks::WaitContext;
-use super::messages::ReadRequest;
-use super::sessions::RegisterRequest;
+use super::messages::ReadArgs;
+use super::sessions::{RegisterArgs, ReportArgs};
 use super::{Caller, Coordinator, ServiceError};
 use crate::domain::message::{Message, MessageKind};
 use crate::domain::session_name;
+
+/// `bind_session`: the `mcp_tool` hook's argument (the binding itself is the MCP layer's,
+/// since it changes the calling connection).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BindArgs {
+    /// Claude Code's session id (the hook passes `${session_id}`).
+    pub session_id: String,
+}
 
 /// Claude caps hook output at 10 000 characters; stay under it.
 const MAX_CONTEXT_CHARS: usize = 9_000;
@@ -61,23 +69,33 @@ pub struct HookEvent {
     pub coord: HookFacts,
 }
 
-/// What the hook process saw: its environment, git, tmux.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// What the hook process saw: its environment, git, tmux (`mcp-coord hook` builds it;
+/// absent fields are left out of the JSON).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct HookFacts {
     /// `COORD_SESSION`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
     /// `MASTER_SESSION_ID`: the parent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub master_session_id: Option<String>,
     /// `TASK_ID`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// `SESSION_ROLE`: master | child | agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// `TMUX_PANE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmux_pane: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// The Claude Code process (the hook's parent).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub claude_pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub git_branch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub worktree: Option<String>,
 }
 
@@ -236,16 +254,24 @@ impl Coordinator {
                 self.touch(&caller).await?;
                 // Unread messages become context, each handed out once (the cursor moves).
                 let unread = self
-                    .read_inbox(&caller, ReadRequest::default(), WaitContext::default())
-                    .await?;
+                    .read_inbox(&caller, ReadArgs::default(), WaitContext::default())
+                    .await?
+                    .messages;
                 Ok(match messages_text(&unread) {
                     Some(text) => context_answer(&event.hook_event_name, &text),
                     None => json!({}),
                 })
             }
             "Notification" => {
-                self.report_session_status(&caller, "waiting", None, event.message.clone())
-                    .await?;
+                self.report_session_status(
+                    &caller,
+                    ReportArgs {
+                        state: "waiting".into(),
+                        progress: None,
+                        summary: event.message.clone(),
+                    },
+                )
+                .await?;
                 Ok(json!({}))
             }
             "Stop" => {
@@ -253,18 +279,25 @@ impl Coordinator {
                 let tasks = self
                     .read_inbox(
                         &caller,
-                        ReadRequest {
-                            kinds: Some(vec![MessageKind::Task]),
-                            ..ReadRequest::default()
+                        ReadArgs {
+                            kinds: Some(vec![MessageKind::Task.as_str().to_string()]),
+                            ..ReadArgs::default()
                         },
                         WaitContext::default(),
                     )
-                    .await?;
+                    .await?
+                    .messages;
                 if let Some(text) = messages_text(&tasks) {
                     return Ok(block_answer(&text));
                 }
-                self.report_session_status(&caller, "idle", None, None)
-                    .await?;
+                self.report_session_status(
+                    &caller,
+                    ReportArgs {
+                        state: "idle".into(),
+                        ..ReportArgs::default()
+                    },
+                )
+                .await?;
                 Ok(json!({}))
             }
             "SessionEnd" => {
@@ -289,7 +322,7 @@ impl Coordinator {
 
 /// What SessionStart registers: name, parent (`MASTER_SESSION_ID`), task, role, branch,
 /// cwd, and the rest as metadata (Claude's id, worktree, tmux pane, host, pid).
-fn register_request(name: &str, e: &HookEvent) -> RegisterRequest {
+fn register_request(name: &str, e: &HookEvent) -> RegisterArgs {
     let f = &e.coord;
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     let mut meta = serde_json::Map::new();
@@ -307,7 +340,7 @@ fn register_request(name: &str, e: &HookEvent) -> RegisterRequest {
     if let Some(pid) = f.claude_pid {
         meta.insert("claude_pid".into(), json!(pid));
     }
-    RegisterRequest {
+    RegisterArgs {
         name: Some(name.to_string()),
         role: nonempty(&f.role),
         task: nonempty(&f.task_id),

@@ -14,9 +14,11 @@ mod temp;
 use serde_json::json;
 use tokio::sync::Mutex;
 
-pub use control::{KilledSession, SentKeys, SessionLogs};
-pub use spawn::{CreateSession, CreatedSession};
-pub use temp::{SpawnTemp, TempRun};
+pub use control::{
+    KillSessionArgs, KilledSession, SendKeysArgs, SentKeys, SessionLogs, SessionLogsArgs,
+};
+pub use spawn::{CreateSessionArgs, CreatedSession};
+pub use temp::{SpawnTempArgs, TempRun};
 
 use super::{Caller, Coordinator, ServiceError};
 use crate::config::TmuxSettings;

@@ -17,7 +17,8 @@ pub struct LockRecord {
     pub name: String,
     /// The session holding it.
     pub holder: String,
-    /// Fencing token: strictly increasing over every grant of this lock, ever.
+    /// Fencing token: strictly increasing over every grant of this lock, ever — even when
+    /// the store lost its counters (see [`next_fencing_token`]).
     pub token: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -25,6 +26,23 @@ pub struct LockRecord {
     pub acquired_at: i64,
     /// Store clock (ms) at which the store drops the lock unless extended.
     pub expires_at: i64,
+}
+
+/// Fencing tokens carry the store clock in their high part: `token = now_ms × 2^5` at
+/// least, so a store that forgot its counters (Redis restarted without persistence, an
+/// old backup restored, a wiped embedded file) still grants tokens above every token it
+/// granted before — as long as its clock is past the clock of those grants (see the
+/// README's fencing argument for the bounds).
+pub const FENCE_CLOCK_BITS: u32 = 5;
+
+/// The token of the next grant of a lock whose last token was `last` (0 if none is
+/// known), at store time `now_ms`: `max(last + 1, now_ms × 2^FENCE_CLOCK_BITS)`. Up to
+/// 1024 grants per millisecond per lock stay on the clock; more run ahead of it and are
+/// still strictly increasing. Below 2^53 (a JSON-safe integer) until the year 2248.
+/// `acquire.lua` computes the same.
+pub fn next_fencing_token(last: u64, now_ms: i64) -> u64 {
+    let on_clock = (now_ms.max(0) as u64) << FENCE_CLOCK_BITS;
+    last.saturating_add(1).max(on_clock)
 }
 
 /// A lock together with what the store knows of its holder's liveness.
@@ -286,5 +304,37 @@ where
         serde_json::Value::Object(m) if m.is_empty() => Ok(Vec::new()),
         serde_json::Value::Null => Ok(Vec::new()),
         other => serde_json::from_value(other).map_err(serde::de::Error::custom),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_follow_the_clock_and_never_go_back() {
+        let now = 1_796_173_352_437_i64;
+        assert_eq!(next_fencing_token(0, now), (now as u64) << 5);
+        let t = next_fencing_token(0, now);
+        assert_eq!(next_fencing_token(t, now), t + 1, "same ms: one more");
+        assert_eq!(
+            next_fencing_token(t + 5000, now + 1),
+            t + 5001,
+            "ran ahead of the clock: keeps counting"
+        );
+        assert_eq!(
+            next_fencing_token(t, now - 60_000),
+            t + 1,
+            "clock stepped back"
+        );
+        assert!(
+            next_fencing_token(0, now + 1) > t,
+            "a lost counter restarts above"
+        );
+        // Old counters (the embedded store's epoch << 32 scheme) are far below the clock.
+        assert!(next_fencing_token(7 << 32, now) > 7 << 32);
+        // Below 10^14 (what Redis's Lua cjson prints exactly) until 2069.
+        let year_2068_ms = 3_124_000_000_000_i64;
+        assert!(next_fencing_token(0, year_2068_ms) < 100_000_000_000_000);
     }
 }

@@ -64,7 +64,7 @@ pub trait Store: LockStore + SessionStore + MessageStore + Send + Sync + 'static
         0
     }
 
-    /// Called once when the daemon stops: the embedded store writes its last snapshot.
+    /// Called once when the daemon stops: the embedded store closes its SQLite file.
     async fn shutdown(&self) -> Result<(), StoreError> {
         Ok(())
     }
@@ -75,7 +75,7 @@ pub async fn open(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
     if settings.store.redis_url.is_empty() {
         let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
         let dir = settings.data_dir(&env);
-        Ok(Arc::new(memory::MemoryStore::open(settings, &dir)?))
+        Ok(Arc::new(memory::MemoryStore::open(settings, &dir).await?))
     } else {
         Ok(Arc::new(redis::RedisStore::connect(settings).await?))
     }

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use mcp_coord::service::Caller;
-use mcp_coord::service::locks::{AcquireArgs, WaitContext};
-use mcp_coord::service::sessions::RegisterRequest;
+use mcp_coord::service::locks::{AcquireLockArgs, LockNameArgs, WaitContext};
+use mcp_coord::service::sessions::RegisterArgs;
 use serde_json::{Value, json};
 
 use crate::support::browser::Browser;
@@ -440,7 +440,7 @@ async fn the_dashboard_keeps_up_with_200_sessions_and_1000_locks() {
             .register_session(
                 &caller(name),
                 false,
-                RegisterRequest {
+                RegisterArgs {
                     name: Some(name.clone()),
                     parent,
                     branch: Some(format!("feat/{name}")),
@@ -457,7 +457,7 @@ async fn the_dashboard_keeps_up_with_200_sessions_and_1000_locks() {
             coord
                 .acquire_lock(
                     &who,
-                    AcquireArgs {
+                    AcquireLockArgs {
                         lock_name: lock,
                         timeout_seconds: Some(600),
                         ..Default::default()
@@ -506,7 +506,13 @@ return {
     let started = Instant::now();
     for (i, name) in names.iter().enumerate() {
         coord
-            .release_lock(&caller(name), &format!("issue:{}", i * 5), None)
+            .release_lock(
+                &caller(name),
+                &LockNameArgs {
+                    lock_name: format!("issue:{}", i * 5),
+                    branch: None,
+                },
+            )
             .await
             .expect("released");
         acquire(name, format!("issue:{}", 5000 + i)).await;

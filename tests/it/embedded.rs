@@ -1,9 +1,9 @@
 //! Issue 7: the embedded store persists across restarts, never hands out a fencing token
 //! twice (even after a crash), and is the zero-setup default.
 
-use mcp_coord::store::Store;
 use mcp_coord::store::locks::AcquireOutcome;
 use mcp_coord::store::memory::MemoryStore;
+use mcp_coord::store::{LockStore, Store};
 use serde_json::json;
 
 use crate::support::client::{call, connect_http};
@@ -62,36 +62,84 @@ async fn a_restart_keeps_sessions_and_locks() {
 }
 
 #[tokio::test]
-async fn fencing_tokens_never_repeat_after_a_crash() {
+async fn fencing_tokens_never_repeat_after_a_restart_or_a_wiped_file() {
     let settings = test_settings();
     let dir = std::path::PathBuf::from(&settings.store.data_dir);
 
-    // A run that stops in order: its final snapshot is exact.
-    let store = MemoryStore::open(&settings, &dir).unwrap();
+    let store = MemoryStore::open(&settings, &dir).await.unwrap();
     let mut seen = vec![token(&store, "pytest").await, token(&store, "pytest").await];
     store.shutdown().await.unwrap();
     drop(store);
 
-    // A run that crashes: two grants happen after its last snapshot.
-    let store = MemoryStore::open(&settings, &dir).unwrap();
-    seen.push(token(&store, "pytest").await);
-    assert_eq!(
-        seen[2],
-        seen[1] + 1,
-        "after a clean stop tokens simply go on"
-    );
-    store.snapshot().unwrap();
-    seen.push(token(&store, "pytest").await);
+    let store = MemoryStore::open(&settings, &dir).await.unwrap();
     seen.push(token(&store, "pytest").await);
     drop(store);
 
-    let store = MemoryStore::open(&settings, &dir).unwrap();
+    // The file is lost (deleted, a fresh disk): the counters are gone, the clock is not.
+    // Tokens carry the clock in milliseconds, so a restart at least a millisecond after the
+    // last grant is enough.
+    for f in ["state.db", "state.db-wal", "state.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let store = MemoryStore::open(&settings, &dir).await.unwrap();
     let after = token(&store, "pytest").await;
     assert!(
         seen.iter().all(|t| after > *t),
-        "token {after} after the crash must be above every earlier one: {seen:?}"
+        "token {after} after losing the file must be above every earlier one: {seen:?}"
     );
     assert!(seen.windows(2).all(|w| w[1] > w[0]), "{seen:?}");
-    // And a lock never granted before starts above the crashed run's tokens too.
-    assert!(token(&store, "pr-create").await > 1 << 32);
+    assert!(after < 1 << 53, "tokens stay JSON-safe integers: {after}");
+}
+
+/// The first start with a `state.json` from the release before the SQLite store (this
+/// fixture was written by that release's daemon: three locks, three sessions, three
+/// messages) moves everything into `state.db` and keeps the snapshot as a backup.
+#[tokio::test]
+async fn an_old_snapshot_is_migrated_on_the_first_start() {
+    let settings = test_settings();
+    let dir = std::path::PathBuf::from(&settings.store.data_dir);
+    std::fs::copy("tests/it/fixtures/state-v1.json", dir.join("state.json")).unwrap();
+
+    let store = MemoryStore::open(&settings, &dir).await.unwrap();
+    assert!(!dir.join("state.json").exists());
+    assert!(dir.join("state.json.migrated").exists());
+    // Its holder gives it back (it may not have expired yet), then it is granted again.
+    let tiers = crate::conformance::locks::req("wave:5c.1", "other").tiers;
+    store.release("wave:5c.1", "other", tiers).await.unwrap();
+    let next = token(&store, "wave:5c.1").await;
+    assert!(next > 2, "tokens go on above the migrated counter: {next}");
+    drop(store);
+
+    // What a user sees with sqlite3: the records as rows.
+    let db = rusqlite::Connection::open(dir.join("state.db")).unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM locks"),
+        2,
+        "3 migrated, 1 released"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM locks WHERE value->>'holder' = 'crashy'"),
+        2
+    );
+    assert_eq!(count("SELECT count(*) FROM fences"), 3);
+    assert_eq!(count("SELECT count(*) FROM sessions"), 3);
+    assert_eq!(
+        count("SELECT count(*) FROM messages WHERE recipient = 'other'"),
+        2
+    );
+    let body: String = db
+        .query_row(
+            "SELECT value->>'body' FROM messages WHERE recipient = 'crashy'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(body, "reply-ish");
+    drop(db);
+
+    // A second start reads the file and does not migrate again.
+    let store = MemoryStore::open(&settings, &dir).await.unwrap();
+    assert!(token(&store, "wave:5c.1").await > next);
 }

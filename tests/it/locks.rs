@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use mcp_coord::service::Caller;
-use mcp_coord::service::locks::{AcquireArgs, WaitContext};
+use mcp_coord::service::locks::{AcquireLockArgs, LockNameArgs, WaitContext};
 use serde_json::json;
 
 use crate::support::client::{Client, call, connect_http, connect_sse};
@@ -539,7 +539,7 @@ async fn property_sixteen_clients_never_overlap_and_tokens_increase() {
                 transport: "test",
             };
             for _ in 0..ROUNDS {
-                let args = AcquireArgs {
+                let args = AcquireLockArgs {
                     lock_name: "pytest".into(),
                     wait_seconds: Some(60),
                     ..Default::default()
@@ -554,7 +554,16 @@ async fn property_sixteen_clients_never_overlap_and_tokens_increase() {
                 counter.fetch_add(1, Ordering::SeqCst);
                 tokio::task::yield_now().await;
                 inside.store(false, Ordering::SeqCst);
-                coord.release_lock(&caller, "pytest", None).await.unwrap();
+                coord
+                    .release_lock(
+                        &caller,
+                        &LockNameArgs {
+                            lock_name: "pytest".into(),
+                            branch: None,
+                        },
+                    )
+                    .await
+                    .unwrap();
             }
         }));
     }

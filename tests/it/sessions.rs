@@ -542,14 +542,17 @@ async fn two_daemons_on_one_redis_reap_each_session_once() {
         let c = connect_http(&url, &[("X-Coord-Session", name)]).await;
         call(&c, "whoami", json!({})).await.ok();
     }
+    // The reapers count an end after the store recorded it: wait for both.
     eventually(15, "all four ended", || {
-        let redis = &redis;
+        let (redis, d1, d2) = (&redis, &d1, &d2);
         async move {
             let ended: i64 = ::redis::cmd("ZCARD")
                 .arg("claude:sessions:ended")
                 .query(&mut redis.conn())
                 .unwrap();
-            (ended == 4).then_some(())
+            let counted =
+                d1.coord().reaper_stats().counts().ended + d2.coord().reaper_stats().counts().ended;
+            (ended == 4 && counted == 4).then_some(())
         }
     })
     .await;

@@ -13,20 +13,14 @@
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, Extensions};
 use rmcp::{tool, tool_router};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::domain::session_name;
 use crate::mcp::CoordServer;
 use crate::mcp::identity::requested_session;
 use crate::mcp::respond::respond;
 use crate::service::ServiceError;
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct BindArgs {
-    /// Claude Code's session id (the hook passes `${session_id}`).
-    pub session_id: String,
-}
+use crate::service::hooks::BindArgs;
 
 #[derive(Debug, Serialize)]
 struct Bound {

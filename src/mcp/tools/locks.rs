@@ -1,5 +1,6 @@
 //! `acquire_lock`, `release_lock`, `extend_lock`, `check_lock`, `list_locks` (seed 001
-//! names and arguments; the new arguments are optional).
+//! names and arguments; the new arguments are optional). The argument types are the
+//! service's (`service::locks`); this file adds the MCP wait context and the descriptions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,61 +9,12 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ProgressNotificationParam};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
-use serde::Deserialize;
 
 use crate::mcp::CoordServer;
 use crate::mcp::respond::respond;
-use crate::service::locks::{AcquireArgs, WaitContext};
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct AcquireLockArgs {
-    /// `pytest`, `pr-create` (bare = resource), `issue:42`, `wave:5c`, `wave:5c.1`,
-    /// `path:src/auth/login.rs`, or `work` (the issue/wave of your git branch).
-    pub lock_name: String,
-    /// Lock lifetime in seconds unless extended (default 300; above the configured maximum it
-    /// is clamped). `timeout` is accepted too.
-    #[serde(default, alias = "timeout")]
-    pub timeout_seconds: Option<i64>,
-    /// Wait up to this many seconds for the lock (first come, first served); 0 = answer now.
-    #[serde(default)]
-    pub wait_seconds: Option<i64>,
-    /// Why you take it, shown to others (e.g. "running the full test suite").
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// Take the lock over if its holder is stale (silent for long). Refused for active and
-    /// idle holders.
-    #[serde(default)]
-    pub force: bool,
-    /// Your git branch, for `work` (e.g. `issue-42-auth` → `issue:42`).
-    #[serde(default)]
-    pub branch: Option<String>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct LockNameArgs {
-    /// The lock, as given to acquire_lock (`pytest`, `issue:42`, `work`, …).
-    pub lock_name: String,
-    /// Your git branch, when lock_name is `work`.
-    #[serde(default)]
-    pub branch: Option<String>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct ExtendLockArgs {
-    pub lock_name: String,
-    /// New lifetime from now, in seconds (default 300). `timeout` is accepted too.
-    #[serde(default, alias = "timeout")]
-    pub timeout_seconds: Option<i64>,
-    #[serde(default)]
-    pub branch: Option<String>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-pub struct ListLocksArgs {
-    /// Glob over lock names (default `*`): `resource:*`, `wave:5c*`, `py*`.
-    #[serde(default)]
-    pub pattern: Option<String>,
-}
+use crate::service::locks::{
+    AcquireLockArgs, ExtendLockArgs, ListLocksArgs, LockNameArgs, WaitContext,
+};
 
 #[tool_router(router = lock_tools, vis = "pub(crate)")]
 impl CoordServer {
@@ -99,14 +51,6 @@ impl CoordServer {
             connection_open: Some(Arc::new(move || identity.is_open())),
             progress,
         };
-        let args = AcquireArgs {
-            lock_name: args.lock_name,
-            timeout_seconds: args.timeout_seconds,
-            wait_seconds: args.wait_seconds,
-            reason: args.reason,
-            force: args.force,
-            branch: args.branch,
-        };
         respond(self.coord().acquire_lock(&self.caller(), args, wait).await)
     }
 
@@ -114,27 +58,14 @@ impl CoordServer {
         description = "Release a lock you hold (e.g. release_lock(\"pytest\") after the test run). Only the holder can release; others get not_owner naming the holder. Releasing a lock nobody holds is harmless and says so; if your lock was taken over, it tells you by whom and when."
     )]
     async fn release_lock(&self, Parameters(args): Parameters<LockNameArgs>) -> CallToolResult {
-        respond(
-            self.coord()
-                .release_lock(&self.caller(), &args.lock_name, args.branch.as_deref())
-                .await,
-        )
+        respond(self.coord().release_lock(&self.caller(), &args).await)
     }
 
     #[tool(
         description = "Extend a lock you hold: it will expire timeout_seconds from now (default 300). Only the holder can extend."
     )]
     async fn extend_lock(&self, Parameters(args): Parameters<ExtendLockArgs>) -> CallToolResult {
-        respond(
-            self.coord()
-                .extend_lock(
-                    &self.caller(),
-                    &args.lock_name,
-                    args.timeout_seconds,
-                    args.branch.as_deref(),
-                )
-                .await,
-        )
+        respond(self.coord().extend_lock(&self.caller(), &args).await)
     }
 
     #[tool(
@@ -142,11 +73,7 @@ impl CoordServer {
         annotations(read_only_hint = true)
     )]
     async fn check_lock(&self, Parameters(args): Parameters<LockNameArgs>) -> CallToolResult {
-        respond(
-            self.coord()
-                .check_lock(&self.caller(), &args.lock_name, args.branch.as_deref())
-                .await,
-        )
+        respond(self.coord().check_lock(&self.caller(), &args).await)
     }
 
     #[tool(
@@ -154,10 +81,6 @@ impl CoordServer {
         annotations(read_only_hint = true)
     )]
     async fn list_locks(&self, Parameters(args): Parameters<ListLocksArgs>) -> CallToolResult {
-        respond(
-            self.coord()
-                .list_locks(&self.caller(), args.pattern.as_deref())
-                .await,
-        )
+        respond(self.coord().list_locks(&self.caller(), &args).await)
     }
 }

@@ -2,93 +2,17 @@
 //! and `coordinate_sessions` (seed 003). The inbox read is always the caller's own: no
 //! argument names an inbox.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
-use serde::Deserialize;
-use serde_json::json;
 
-use crate::domain::message::MessageKind;
 use crate::mcp::CoordServer;
 use crate::mcp::respond::respond;
-use crate::service::ServiceError;
 use crate::service::locks::WaitContext;
-use crate::service::messages::{ReadRequest, SendRequest};
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SendArgs {
-    /// Who gets it: a session name; `parent`; `children` (your live children); `project`
-    /// (everyone live in your project but you); `role:<role>` (sessions of that role in your
-    /// project, e.g. role:tester); `session:<name>` for a session named like one of those
-    /// words. May be left out for a reply (it goes to the sender of reply_to).
-    /// `session_id` is accepted too.
-    #[serde(default, alias = "session_id")]
-    pub to: Option<String>,
-    /// The text (at most messages.max_bytes, default 16 KiB).
-    pub message: String,
-    /// info (default), task, question or reply.
-    #[serde(default)]
-    pub kind: Option<String>,
-    /// The id of the message this answers (required for kind=reply).
-    #[serde(default)]
-    pub reply_to: Option<String>,
-    /// Readers skip the message after this many seconds (default: kept as long as the inbox).
-    #[serde(default)]
-    pub ttl_seconds: Option<i64>,
-    /// Block until a reply to this message arrives (or timeout_seconds pass) and return it.
-    #[serde(default)]
-    pub wait_for_response: bool,
-    /// How long wait_for_response waits (default 30, at most messages.max_wait_seconds).
-    /// `timeout` is accepted too.
-    #[serde(default, alias = "timeout")]
-    pub timeout_seconds: Option<i64>,
-}
-
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReadArgs {
-    /// At most this many messages (default 20, at most 200).
-    #[serde(default)]
-    pub limit: Option<i64>,
-    /// When nothing is unread, wait up to this many seconds for a message (long-poll).
-    #[serde(default)]
-    pub wait_seconds: Option<i64>,
-    /// Look without marking them read.
-    #[serde(default)]
-    pub peek: bool,
-    /// Only these kinds (info, task, question, reply, status); without peek they are taken
-    /// out of the inbox and other kinds stay unread.
-    #[serde(default)]
-    pub kinds: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WaitArgs {
-    /// The message_id send_message_to_session returned.
-    pub message_id: String,
-    /// Seconds to wait (default 30, at most messages.max_wait_seconds). `timeout` works too.
-    #[serde(default, alias = "timeout")]
-    pub timeout_seconds: Option<i64>,
-    /// Only a reply from this session (the one you asked); default: anyone.
-    #[serde(default)]
-    pub from: Option<String>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CoordinateArgs {
-    /// The overall task every session works toward.
-    pub task_description: String,
-    /// Session name → its subtask. `session_assignments` is accepted too.
-    #[serde(alias = "session_assignments")]
-    pub assignments: BTreeMap<String, String>,
-}
+use crate::service::messages::{CoordinateArgs, ReadArgs, SendArgs, WaitArgs};
 
 impl CoordServer {
     /// A wait that ends when the request is cancelled or the connection closes.
@@ -102,16 +26,6 @@ impl CoordServer {
     }
 }
 
-fn kinds(raw: Option<Vec<String>>) -> Result<Option<Vec<MessageKind>>, ServiceError> {
-    raw.map(|ks| {
-        ks.iter()
-            .map(|k| MessageKind::parse(k.trim()).map_err(ServiceError::invalid))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .transpose()
-    .map(|k| k.filter(|k| !k.is_empty()))
-}
-
 #[tool_router(router = message_tools, vis = "pub(crate)")]
 impl CoordServer {
     #[tool(
@@ -122,17 +36,8 @@ impl CoordServer {
         Parameters(args): Parameters<SendArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let req = SendRequest {
-            to: args.to,
-            message: args.message,
-            kind: args.kind,
-            reply_to: args.reply_to,
-            ttl_seconds: args.ttl_seconds,
-            wait_for_response: args.wait_for_response,
-            timeout_seconds: args.timeout_seconds,
-        };
         let wait = self.wait_context(&ctx);
-        respond(self.coord().send_message(&self.caller(), req, wait).await)
+        respond(self.coord().send_message(&self.caller(), args, wait).await)
     }
 
     #[tool(
@@ -143,36 +48,8 @@ impl CoordServer {
         Parameters(args): Parameters<ReadArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let caller = self.caller();
-        let result = async {
-            let limit = match args.limit {
-                None => None,
-                Some(n) if n < 1 => {
-                    return Err(ServiceError::invalid(format!(
-                        "limit must be 1 to 200; got {n}"
-                    )));
-                }
-                Some(n) => Some(n as usize),
-            };
-            let req = ReadRequest {
-                limit,
-                wait_seconds: args.wait_seconds,
-                peek: args.peek,
-                kinds: kinds(args.kinds)?,
-            };
-            let messages = self
-                .coord()
-                .read_inbox(&caller, req, self.wait_context(&ctx))
-                .await?;
-            Ok(json!({
-                "session": caller.session,
-                "count": messages.len(),
-                "peek": args.peek,
-                "messages": messages,
-            }))
-        }
-        .await;
-        respond(result)
+        let wait = self.wait_context(&ctx);
+        respond(self.coord().read_inbox(&self.caller(), args, wait).await)
     }
 
     #[tool(
@@ -183,25 +60,12 @@ impl CoordServer {
         Parameters(args): Parameters<WaitArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let result = self
-            .coord()
-            .wait_for_response(
-                &self.caller(),
-                &args.message_id,
-                args.from,
-                args.timeout_seconds,
-                self.wait_context(&ctx),
-            )
-            .await
-            .map(|reply| {
-                json!({
-                    "message_id": args.message_id.trim(),
-                    "received": reply.is_some(),
-                    "status": if reply.is_some() { "received" } else { "timeout" },
-                    "response": reply,
-                })
-            });
-        respond(result)
+        let wait = self.wait_context(&ctx);
+        respond(
+            self.coord()
+                .wait_for_response(&self.caller(), args, wait)
+                .await,
+        )
     }
 
     #[tool(
@@ -211,10 +75,6 @@ impl CoordServer {
         &self,
         Parameters(args): Parameters<CoordinateArgs>,
     ) -> CallToolResult {
-        respond(
-            self.coord()
-                .coordinate_sessions(&self.caller(), &args.task_description, args.assignments)
-                .await,
-        )
+        respond(self.coord().coordinate_sessions(&self.caller(), args).await)
     }
 }

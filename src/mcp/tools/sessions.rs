@@ -3,77 +3,12 @@
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
-use serde::Deserialize;
 
 use crate::mcp::CoordServer;
 use crate::mcp::respond::respond;
-use crate::service::sessions::RegisterRequest;
-
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterArgs {
-    /// Session name to bind this connection to (letters, digits, '.', '_', '-'; at most 128).
-    /// Convention: `master_project_<p>` for a master, `child_<p>_task_<t>` for its children.
-    /// Leave out to register the name this connection already has.
-    pub name: Option<String>,
-    /// master, child or agent (derived from the name when left out).
-    pub role: Option<String>,
-    /// Project id (derived from the name when it follows the convention).
-    pub project: Option<String>,
-    /// Task id (derived from a child's name).
-    pub task: Option<String>,
-    /// Parent session; overrides the one the naming convention implies.
-    pub parent: Option<String>,
-    /// Git branch this session works on.
-    pub branch: Option<String>,
-    /// Working directory / worktree.
-    pub cwd: Option<String>,
-    /// Free JSON object (at most 4 KiB) other sessions can read; a string is kept as a note.
-    pub metadata: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RelationshipArgs {
-    /// The parent (master) session.
-    pub master_session: String,
-    /// The child session (it may not have connected yet).
-    pub child_session: String,
-}
-
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListArgs {
-    /// Also list ended sessions (kept for sessions.ended_retention_seconds).
-    #[serde(default)]
-    pub include_ended: bool,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SessionArgs {
-    /// The session name (`session_id` is accepted too).
-    #[serde(alias = "session_id")]
-    pub session: String,
-}
-
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChildrenArgs {
-    /// Whose children; default: the calling session.
-    pub parent: Option<String>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReportArgs {
-    /// One of starting, working, blocked, waiting, idle, done, failed.
-    pub state: String,
-    /// Percent done, 0-100.
-    pub progress: Option<i64>,
-    /// One line on what is happening (at most 1024 characters).
-    pub summary: Option<String>,
-}
+use crate::service::sessions::{
+    ChildrenArgs, ListSessionsArgs, RegisterArgs, RelationshipArgs, ReportArgs, SessionArgs,
+};
 
 #[tool_router(router = session_tools, vis = "pub(crate)")]
 impl CoordServer {
@@ -81,19 +16,9 @@ impl CoordServer {
         description = "Register this session and bind this connection to it. Give name=… to choose the name (e.g. master_project_web, or child_web_task_3 whose parent master_project_web is then found by the name; parent=… overrides). Idempotent for the same connection; refused when another connection is actively using the name, or when this connection is already bound to a different name. Also takes role, project, task, branch, cwd and a metadata object. Every later tool call of this connection counts as a heartbeat."
     )]
     async fn register_session(&self, Parameters(args): Parameters<RegisterArgs>) -> CallToolResult {
-        let req = RegisterRequest {
-            name: args.name,
-            role: args.role,
-            project: args.project,
-            task: args.task,
-            parent: args.parent,
-            branch: args.branch,
-            cwd: args.cwd,
-            metadata: args.metadata,
-        };
         let result = self
             .coord()
-            .register_session(&self.caller(), self.identity().is_explicit(), req)
+            .register_session(&self.caller(), self.identity().is_explicit(), args)
             .await;
         if let Ok(registered) = &result {
             self.identity().bind(registered.session.name.clone());
@@ -108,11 +33,7 @@ impl CoordServer {
         &self,
         Parameters(args): Parameters<RelationshipArgs>,
     ) -> CallToolResult {
-        respond(
-            self.coord()
-                .relate_sessions(&self.caller(), &args.master_session, &args.child_session)
-                .await,
-        )
+        respond(self.coord().relate_sessions(&self.caller(), &args).await)
     }
 
     #[tool(
@@ -134,8 +55,11 @@ impl CoordServer {
         description = "List sessions: {sessions, total_count, active_count}. Each has name, role, parent, tier, status (the tier or ended), is_active, last activity, reported state/progress/summary. include_ended=true adds ended sessions still kept.",
         annotations(read_only_hint = true)
     )]
-    async fn list_sessions(&self, Parameters(args): Parameters<ListArgs>) -> CallToolResult {
-        respond(self.coord().list_sessions(args.include_ended).await)
+    async fn list_sessions(
+        &self,
+        Parameters(args): Parameters<ListSessionsArgs>,
+    ) -> CallToolResult {
+        respond(self.coord().list_sessions(&args).await)
     }
 
     #[tool(
@@ -146,7 +70,7 @@ impl CoordServer {
         &self,
         Parameters(args): Parameters<SessionArgs>,
     ) -> CallToolResult {
-        respond(self.coord().get_session_status(&args.session).await)
+        respond(self.coord().get_session_status(&args).await)
     }
 
     #[tool(
@@ -157,11 +81,7 @@ impl CoordServer {
         &self,
         Parameters(args): Parameters<ChildrenArgs>,
     ) -> CallToolResult {
-        respond(
-            self.coord()
-                .child_sessions(&self.caller(), args.parent)
-                .await,
-        )
+        respond(self.coord().child_sessions(&self.caller(), args).await)
     }
 
     #[tool(
@@ -173,7 +93,7 @@ impl CoordServer {
     ) -> CallToolResult {
         respond(
             self.coord()
-                .report_session_status(&self.caller(), &args.state, args.progress, args.summary)
+                .report_session_status(&self.caller(), args)
                 .await,
         )
     }

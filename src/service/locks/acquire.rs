@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::wait::{QueueGuard, wait_for_release};
 use super::wording::{granted, taken_over_sentence};
 use super::{
-    AcquireArgs, Granted, MAX_REASON, PROGRESS_EVERY, RECHECK, WAITER_TTL_MS, WaitContext,
+    AcquireLockArgs, Granted, MAX_REASON, PROGRESS_EVERY, RECHECK, WAITER_TTL_MS, WaitContext,
     WaitProgress,
 };
 use crate::domain::lock_name::LockName;
@@ -79,7 +79,7 @@ impl Coordinator {
     pub async fn acquire_lock(
         &self,
         caller: &Caller,
-        args: AcquireArgs,
+        args: AcquireLockArgs,
         wait: WaitContext,
     ) -> Result<Granted, ServiceError> {
         let name = self

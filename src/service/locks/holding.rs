@@ -4,7 +4,9 @@
 use serde_json::json;
 
 use super::wording::{lock_view, not_owner, taken_over_sentence};
-use super::{Extended, LockCheck, LockList, LockView, Released};
+use super::{
+    ExtendLockArgs, Extended, ListLocksArgs, LockCheck, LockList, LockNameArgs, LockView, Released,
+};
 use crate::domain::session_name::truncate;
 use crate::service::events::Event;
 use crate::service::human_time::{secs_until, utc_time};
@@ -16,10 +18,11 @@ impl Coordinator {
     pub async fn release_lock(
         &self,
         caller: &Caller,
-        lock_name: &str,
-        branch: Option<&str>,
+        args: &LockNameArgs,
     ) -> Result<Released, ServiceError> {
-        let name = self.lock_name(caller, lock_name, branch).await?;
+        let name = self
+            .lock_name(caller, &args.lock_name, args.branch.as_deref())
+            .await?;
         match self
             .store()
             .release(name.as_str(), &caller.session, self.tiers())
@@ -61,13 +64,13 @@ impl Coordinator {
     pub async fn extend_lock(
         &self,
         caller: &Caller,
-        lock_name: &str,
-        timeout_seconds: Option<i64>,
-        branch: Option<&str>,
+        args: &ExtendLockArgs,
     ) -> Result<Extended, ServiceError> {
-        let name = self.lock_name(caller, lock_name, branch).await?;
+        let name = self
+            .lock_name(caller, &args.lock_name, args.branch.as_deref())
+            .await?;
         let mut warnings = Vec::new();
-        let ttl_ms = self.ttl_ms(timeout_seconds, &mut warnings)?;
+        let ttl_ms = self.ttl_ms(args.timeout_seconds, &mut warnings)?;
         match self
             .store()
             .extend(name.as_str(), &caller.session, ttl_ms, self.tiers())
@@ -111,10 +114,11 @@ impl Coordinator {
     pub async fn check_lock(
         &self,
         caller: &Caller,
-        lock_name: &str,
-        branch: Option<&str>,
+        args: &LockNameArgs,
     ) -> Result<LockCheck, ServiceError> {
-        let name = self.lock_name(caller, lock_name, branch).await?;
+        let name = self
+            .lock_name(caller, &args.lock_name, args.branch.as_deref())
+            .await?;
         let s = self
             .store()
             .check(name.as_str(), &caller.session, self.tiers())
@@ -156,9 +160,13 @@ impl Coordinator {
     pub async fn list_locks(
         &self,
         caller: &Caller,
-        pattern: Option<&str>,
+        args: &ListLocksArgs,
     ) -> Result<LockList, ServiceError> {
-        let pattern = pattern.filter(|p| !p.is_empty()).unwrap_or("*");
+        let pattern = args
+            .pattern
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .unwrap_or("*");
         if pattern.len() > 200 || pattern.chars().any(|c| c.is_control()) {
             return Err(ServiceError::invalid(format!(
                 "pattern {:?} is not usable: up to 200 printable characters, a glob such as * or resource:* or wave:5c*",

@@ -1,19 +1,62 @@
 //! What the lock operations take and answer: one type each, serialized as the tools
 //! publish them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::store::locks::TakeoverNote;
 
-/// `acquire_lock` arguments, as the front-ends pass them.
-#[derive(Debug, Clone, Default)]
-pub struct AcquireArgs {
+/// `acquire_lock`: the one argument type the tool, the CLI (`lock`, `run`) and the tests use.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AcquireLockArgs {
+    /// `pytest`, `pr-create` (bare = resource), `issue:42`, `wave:5c`, `wave:5c.1`,
+    /// `path:src/auth/login.rs`, or `work` (the issue/wave of your git branch).
     pub lock_name: String,
+    /// Lock lifetime in seconds unless extended (default 300; above the configured maximum it
+    /// is clamped). `timeout` is accepted too.
+    #[serde(default, alias = "timeout")]
     pub timeout_seconds: Option<i64>,
+    /// Wait up to this many seconds for the lock (first come, first served); 0 = answer now.
+    #[serde(default)]
     pub wait_seconds: Option<i64>,
+    /// Why you take it, shown to others (e.g. "running the full test suite").
+    #[serde(default)]
     pub reason: Option<String>,
+    /// Take the lock over if its holder is stale (silent for long). Refused for active and
+    /// idle holders.
+    #[serde(default)]
     pub force: bool,
+    /// Your git branch, for `work` (e.g. `issue-42-auth` → `issue:42`).
+    #[serde(default)]
     pub branch: Option<String>,
+}
+
+/// `release_lock` and `check_lock`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LockNameArgs {
+    /// The lock, as given to acquire_lock (`pytest`, `issue:42`, `work`, …).
+    pub lock_name: String,
+    /// Your git branch, when lock_name is `work`.
+    #[serde(default)]
+    pub branch: Option<String>,
+}
+
+/// `extend_lock`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ExtendLockArgs {
+    pub lock_name: String,
+    /// New lifetime from now, in seconds (default 300). `timeout` is accepted too.
+    #[serde(default, alias = "timeout")]
+    pub timeout_seconds: Option<i64>,
+    #[serde(default)]
+    pub branch: Option<String>,
+}
+
+/// `list_locks`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ListLocksArgs {
+    /// Glob over lock names (default `*`): `resource:*`, `wave:5c*`, `py*`.
+    #[serde(default)]
+    pub pattern: Option<String>,
 }
 
 /// A granted lock.

@@ -2,8 +2,6 @@
 //! task message per assignment), a child's status to its parent, and system notes such as a
 //! lock takeover.
 
-use std::collections::BTreeMap;
-
 use super::*;
 use crate::domain::message::{Message, MessageKind, SYSTEM_SENDER, check_body};
 use crate::domain::session::StatusReport;
@@ -16,9 +14,12 @@ impl Coordinator {
     pub async fn coordinate_sessions(
         &self,
         caller: &Caller,
-        task_description: &str,
-        assignments: BTreeMap<String, String>,
+        args: CoordinateArgs,
     ) -> Result<Coordinated, ServiceError> {
+        let CoordinateArgs {
+            task_description,
+            assignments,
+        } = args;
         let task = task_description.trim();
         if task.is_empty() {
             return Err(ServiceError::invalid(

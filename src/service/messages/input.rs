@@ -104,3 +104,14 @@ pub(super) fn role_matches(e: &SessionEntry, role: &str) -> bool {
         .is_some_and(|v| v.as_str() == Some(role))
         || r.metadata.get("role").and_then(|v| v.as_str()) == Some(role)
 }
+
+/// `kinds` as given (`info`, `task`, …); an empty list means every kind.
+pub(super) fn kinds(raw: Option<Vec<String>>) -> Result<Option<Vec<MessageKind>>, ServiceError> {
+    raw.map(|ks| {
+        ks.iter()
+            .map(|k| MessageKind::parse(k.trim()).map_err(ServiceError::invalid))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .transpose()
+    .map(|k| k.filter(|k| !k.is_empty()))
+}

@@ -17,24 +17,25 @@ impl Coordinator {
     pub async fn read_inbox(
         &self,
         caller: &Caller,
-        req: ReadRequest,
+        req: ReadArgs,
         wait: WaitContext,
-    ) -> Result<Vec<Message>, ServiceError> {
+    ) -> Result<Inbox, ServiceError> {
         let limit = match req.limit {
             None => DEFAULT_LIMIT,
-            Some(0) => {
+            Some(n) if n < 1 => {
                 return Err(ServiceError::invalid(format!(
-                    "limit must be 1 to {MAX_LIMIT}; got 0"
+                    "limit must be 1 to {MAX_LIMIT}; got {n}"
                 )));
             }
-            Some(n) => n.min(MAX_LIMIT),
+            Some(n) => (n as usize).min(MAX_LIMIT),
         };
+        let kinds = kinds(req.kinds)?;
         let max = self.settings().messages.max_wait_seconds;
         let secs = wait_secs("wait_seconds", req.wait_seconds, 0, max, &mut Vec::new())?;
         let query = ReadQuery {
             limit,
             peek: req.peek,
-            kinds: req.kinds,
+            kinds,
         };
         let deadline = Instant::now() + Duration::from_secs(secs);
         // Subscribe before the first read, so a message sent in between wakes us.
@@ -46,7 +47,12 @@ impl Coordinator {
                 if !query.peek {
                     self.metrics().messages_delivered(messages.len() as u64);
                 }
-                return Ok(messages);
+                return Ok(Inbox {
+                    session: caller.session.clone(),
+                    count: messages.len(),
+                    peek: query.peek,
+                    messages,
+                });
             }
             wake_for(
                 &mut hints,
@@ -64,11 +70,14 @@ impl Coordinator {
     pub async fn wait_for_response(
         &self,
         caller: &Caller,
-        message_id: &str,
-        from: Option<String>,
-        timeout_seconds: Option<i64>,
+        args: WaitArgs,
         wait: WaitContext,
-    ) -> Result<Option<Message>, ServiceError> {
+    ) -> Result<ReplyWait, ServiceError> {
+        let WaitArgs {
+            message_id,
+            timeout_seconds,
+            from,
+        } = args;
         let message_id = message_id.trim();
         check_id("message_id", message_id).map_err(ServiceError::invalid)?;
         let from = from.map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
@@ -86,8 +95,19 @@ impl Coordinator {
             id: message_id.to_string(),
             from,
         }];
-        self.await_reply(caller, &wanted, Duration::from_secs(secs), &wait)
-            .await
+        let reply = self
+            .await_reply(caller, &wanted, Duration::from_secs(secs), &wait)
+            .await?;
+        Ok(ReplyWait {
+            message_id: message_id.to_string(),
+            received: reply.is_some(),
+            status: if reply.is_some() {
+                "received"
+            } else {
+                "timeout"
+            },
+            response: reply,
+        })
     }
 
     pub(super) async fn await_reply(

@@ -18,7 +18,7 @@ impl Coordinator {
     pub async fn send_message(
         &self,
         caller: &Caller,
-        req: SendRequest,
+        req: SendArgs,
         wait: WaitContext,
     ) -> Result<Sent, ServiceError> {
         let settings = &self.settings().messages;

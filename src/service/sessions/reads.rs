@@ -4,7 +4,10 @@
 use serde_json::json;
 
 use super::input::{clean_name, invalid_name};
-use super::{Children, RECENT_REPORTS, SessionDetail, SessionList, SessionView, TierGroups};
+use super::{
+    Children, ChildrenArgs, ListSessionsArgs, RECENT_REPORTS, SessionArgs, SessionDetail,
+    SessionList, SessionView, TierGroups,
+};
 use crate::domain::session::SessionEntry;
 use crate::domain::tiers::Tier;
 use crate::service::{Caller, Coordinator, ServiceError};
@@ -102,9 +105,12 @@ impl Coordinator {
     }
 
     /// `list_sessions(include_ended)`.
-    pub async fn list_sessions(&self, include_ended: bool) -> Result<SessionList, ServiceError> {
+    pub async fn list_sessions(
+        &self,
+        args: &ListSessionsArgs,
+    ) -> Result<SessionList, ServiceError> {
         let now = self.store().now_ms().await?;
-        let mut entries = self.store().list_sessions(include_ended).await?;
+        let mut entries = self.store().list_sessions(args.include_ended).await?;
         entries.sort_by(|a, b| a.record.name.cmp(&b.record.name));
         let sessions: Vec<SessionView> =
             entries.iter().map(|e| self.session_view(e, now)).collect();
@@ -134,7 +140,11 @@ impl Coordinator {
     }
 
     /// `get_session_status(session)`: one session with its recent reports and children.
-    pub async fn get_session_status(&self, name: &str) -> Result<SessionDetail, ServiceError> {
+    pub async fn get_session_status(
+        &self,
+        args: &SessionArgs,
+    ) -> Result<SessionDetail, ServiceError> {
+        let name = args.session.as_str();
         invalid_name("session", name)?;
         let session = self.session_of(name).await?;
         let recent_reports = self.store().status_history(name, RECENT_REPORTS).await?;
@@ -157,9 +167,9 @@ impl Coordinator {
     pub async fn child_sessions(
         &self,
         caller: &Caller,
-        parent: Option<String>,
+        args: ChildrenArgs,
     ) -> Result<Children, ServiceError> {
-        let parent = clean_name("parent", parent)?.unwrap_or_else(|| caller.session.clone());
+        let parent = clean_name("parent", args.parent)?.unwrap_or_else(|| caller.session.clone());
         let now = self.store().now_ms().await?;
         let children: Vec<SessionView> = self
             .store()

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::input::{busy, clean, clean_id, clean_name};
-use super::{ATTEMPTS, RegisterRequest, Registered};
+use super::{ATTEMPTS, RegisterArgs, Registered};
 use crate::domain::hierarchy::place;
 use crate::domain::session::{Role, SessionEntry, SessionRecord, normalize_metadata};
 use crate::domain::tiers::Tier;
@@ -125,7 +125,7 @@ impl Coordinator {
         &self,
         caller: &Caller,
         bound: bool,
-        req: RegisterRequest,
+        req: RegisterArgs,
     ) -> Result<Registered, ServiceError> {
         let reg = Registration::check(caller, bound, req)?;
         let name = &reg.name;
@@ -285,7 +285,7 @@ struct Registration {
 impl Registration {
     /// Cleans `req` and refuses what can never succeed: another name on a bound connection,
     /// a session as its own parent.
-    fn check(caller: &Caller, bound: bool, req: RegisterRequest) -> Result<Self, ServiceError> {
+    fn check(caller: &Caller, bound: bool, req: RegisterArgs) -> Result<Self, ServiceError> {
         let name = clean_name("name", req.name)?.unwrap_or_else(|| caller.session.clone());
         let role = req
             .role

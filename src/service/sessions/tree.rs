@@ -2,7 +2,7 @@
 //! its master, `report_session_status` stores a report and tells the parent.
 
 use super::input::{busy, invalid_name};
-use super::{ATTEMPTS, Related, SessionView};
+use super::{ATTEMPTS, Related, RelationshipArgs, ReportArgs, SessionView};
 use crate::domain::hierarchy::place;
 use crate::domain::session::{Role, SessionRecord, StatusReport};
 use crate::service::events::Event;
@@ -16,9 +16,9 @@ impl Coordinator {
     pub async fn relate_sessions(
         &self,
         caller: &Caller,
-        master: &str,
-        child: &str,
+        args: &RelationshipArgs,
     ) -> Result<Related, ServiceError> {
+        let (master, child) = (args.master_session.as_str(), args.child_session.as_str());
         invalid_name("master_session", master)?;
         invalid_name("child_session", child)?;
         if master == child {
@@ -87,10 +87,14 @@ impl Coordinator {
     pub async fn report_session_status(
         &self,
         caller: &Caller,
-        state: &str,
-        progress: Option<i64>,
-        summary: Option<String>,
+        args: ReportArgs,
     ) -> Result<SessionView, ServiceError> {
+        let ReportArgs {
+            state,
+            progress,
+            summary,
+        } = args;
+        let state = state.as_str();
         StatusReport::build(state, progress, summary.clone(), 0).map_err(ServiceError::invalid)?;
         let name = &caller.session;
         for _ in 0..ATTEMPTS {

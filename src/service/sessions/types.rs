@@ -1,23 +1,83 @@
 //! What the session operations take and answer: one type each, serialized as the tools
 //! publish them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::session::{Role, SessionEntry, StatusReport, WorkState};
 use crate::domain::tiers::Tier;
 
-/// What `register_session` asks for; every field optional (seed 001 passed only metadata).
-#[derive(Debug, Clone, Default)]
-pub struct RegisterRequest {
+/// `register_session` (every field optional: seed 001 passed only metadata); the hooks
+/// and `create_session` register through it too.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterArgs {
+    /// Session name to bind this connection to (letters, digits, '.', '_', '-'; at most 128).
+    /// Convention: `master_project_<p>` for a master, `child_<p>_task_<t>` for its children.
+    /// Leave out to register the name this connection already has.
     pub name: Option<String>,
+    /// master, child or agent (derived from the name when left out).
     pub role: Option<String>,
+    /// Project id (derived from the name when it follows the convention).
     pub project: Option<String>,
+    /// Task id (derived from a child's name).
     pub task: Option<String>,
+    /// Parent session; overrides the one the naming convention implies.
     pub parent: Option<String>,
+    /// Git branch this session works on.
     pub branch: Option<String>,
+    /// Working directory / worktree.
     pub cwd: Option<String>,
+    /// Free JSON object (at most 4 KiB) other sessions can read; a string is kept as a note.
     pub metadata: Option<Value>,
+}
+
+/// `register_session_relationship`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelationshipArgs {
+    /// The parent (master) session.
+    pub master_session: String,
+    /// The child session (it may not have connected yet).
+    pub child_session: String,
+}
+
+/// `list_sessions`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListSessionsArgs {
+    /// Also list ended sessions (kept for sessions.ended_retention_seconds).
+    #[serde(default)]
+    pub include_ended: bool,
+}
+
+/// `get_session_status`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionArgs {
+    /// The session name (`session_id` is accepted too).
+    #[serde(alias = "session_id")]
+    pub session: String,
+}
+
+/// `get_child_sessions`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChildrenArgs {
+    /// Whose children; default: the calling session.
+    pub parent: Option<String>,
+}
+
+/// `report_session_status` (the hooks report `waiting` and `idle` through it).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportArgs {
+    /// One of starting, working, blocked, waiting, idle, done, failed.
+    pub state: String,
+    /// Percent done, 0-100.
+    pub progress: Option<i64>,
+    /// One line on what is happening (at most 1024 characters).
+    pub summary: Option<String>,
 }
 
 /// A session as tools show it: the record, its tier computed now, and its reported status.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::domain::spawn as rules;
@@ -12,6 +12,40 @@ use crate::tmux::pane::{last_lines, trim_trailing_blank_lines};
 
 /// Longest `lines` of `get_session_logs` (the scrollback holds 10 000).
 pub const MAX_LOG_LINES: usize = 10_000;
+/// `lines` of `get_session_logs` when the caller gives none.
+pub const DEFAULT_LOG_LINES: usize = 100;
+
+/// `send_keys`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SendKeysArgs {
+    /// Your child's tmux session name, e.g. child_web_task_3 (`session_id` works too).
+    #[serde(alias = "session_id")]
+    pub session: String,
+    /// Text typed literally: key names like "C-c" are not interpreted, newlines are typed as
+    /// line breaks. Empty text with enter=true just presses Enter.
+    #[serde(default)]
+    pub text: String,
+    /// Press Enter after the text (separately) and verify it was submitted. Default true.
+    pub enter: Option<bool>,
+}
+
+/// `get_session_logs`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SessionLogsArgs {
+    /// Your child's tmux session name (`session_id` works too).
+    #[serde(alias = "session_id")]
+    pub session: String,
+    /// How many of the last lines to return (1-10000, default 100).
+    pub lines: Option<usize>,
+}
+
+/// `kill_session`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct KillSessionArgs {
+    /// Your child's tmux session name (`session_id` works too).
+    #[serde(alias = "session_id")]
+    pub session: String,
+}
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SentKeys {
@@ -55,10 +89,10 @@ impl Coordinator {
     pub async fn send_keys(
         &self,
         caller: &Caller,
-        session: &str,
-        text: &str,
-        enter: bool,
+        args: &SendKeysArgs,
     ) -> Result<SentKeys, ServiceError> {
+        let (session, text) = (args.session.as_str(), args.text.as_str());
+        let enter = args.enter.unwrap_or(true);
         rules::validate_text(text).map_err(ServiceError::invalid)?;
         let target = self.controlled_session(caller, session).await?;
         if target.dead {
@@ -91,9 +125,10 @@ impl Coordinator {
     pub async fn get_session_logs(
         &self,
         caller: &Caller,
-        session: &str,
-        lines: usize,
+        args: &SessionLogsArgs,
     ) -> Result<SessionLogs, ServiceError> {
+        let session = args.session.as_str();
+        let lines = args.lines.unwrap_or(DEFAULT_LOG_LINES);
         if lines == 0 || lines > MAX_LOG_LINES {
             return Err(ServiceError::invalid(format!(
                 "lines = {lines}; allowed: 1 to {MAX_LOG_LINES}"
@@ -118,8 +153,9 @@ impl Coordinator {
     pub async fn kill_session(
         &self,
         caller: &Caller,
-        session: &str,
+        args: &KillSessionArgs,
     ) -> Result<KilledSession, ServiceError> {
+        let session = args.session.as_str();
         let target = self.controlled_session(caller, session).await?;
         self.tmux().kill_session(session).await?;
         tracing::info!(session, parent = %caller.session, "killed child session");

@@ -3,23 +3,50 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::domain::spawn::{self as rules, CommandSpec};
-use crate::service::sessions::RegisterRequest;
+use crate::service::sessions::RegisterArgs;
 use crate::service::{Caller, Coordinator, ServiceError};
 use crate::tmux::{NewSession, TmuxSession, launch};
 
-/// What the caller asks for (already parsed by the front-end).
-#[derive(Debug, Clone)]
-pub struct CreateSession {
+/// `create_session`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CreateSessionArgs {
+    /// Project id: 1-32 letters, digits and '-'. The session is named child_<project>_task_<task>.
+    #[serde(deserialize_with = "id_text")]
+    #[schemars(with = "Id")]
     pub project: String,
+    /// Task id: 1-32 letters, digits and '-' (e.g. 3 or auth-api).
+    #[serde(deserialize_with = "id_text")]
+    #[schemars(with = "Id")]
     pub task: String,
+    /// Absolute path of an existing directory (usually the task's git worktree).
     pub working_dir: String,
-    /// `None` = `claude`.
+    /// Program to run, default "claude". One string is split into words like a shell would
+    /// split it (quotes work) but is NOT run by a shell: no $VAR, $(…), ;, |, > or globs.
+    /// Or give the words as a list, e.g. ["claude", "--model", "sonnet"].
     pub command: Option<CommandSpec>,
-    pub env: BTreeMap<String, String>,
+    /// Extra environment variables (names [A-Z_][A-Z0-9_]*). COORD_SESSION,
+    /// MASTER_SESSION_ID, TASK_ID and SESSION_ROLE are set for you and cannot be overridden.
+    pub env: Option<BTreeMap<String, String>>,
+}
+
+/// An id given as text or as a number (`3` and `"3"` mean the same task).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+enum Id {
+    Text(String),
+    Number(u64),
+}
+
+/// Reads an [`Id`] (text or number) as its text.
+fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match Id::deserialize(d)? {
+        Id::Text(s) => s,
+        Id::Number(n) => n.to_string(),
+    })
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -53,19 +80,20 @@ impl Coordinator {
     pub async fn create_session(
         &self,
         caller: &Caller,
-        req: CreateSession,
+        req: CreateSessionArgs,
     ) -> Result<CreatedSession, ServiceError> {
         rules::validate_id("project", &req.project).map_err(ServiceError::invalid)?;
         rules::validate_id("task", &req.task).map_err(ServiceError::invalid)?;
         rules::validate_working_dir(&req.working_dir).map_err(ServiceError::invalid)?;
-        if req.env.len() > rules::MAX_ENV_VARS {
+        let extra_env = req.env.clone().unwrap_or_default();
+        if extra_env.len() > rules::MAX_ENV_VARS {
             return Err(ServiceError::invalid(format!(
                 "env has {} variables; the limit is {}",
-                req.env.len(),
+                extra_env.len(),
                 rules::MAX_ENV_VARS
             )));
         }
-        for (k, v) in &req.env {
+        for (k, v) in &extra_env {
             rules::validate_env(k, v).map_err(ServiceError::invalid)?;
         }
         let command = req
@@ -112,7 +140,7 @@ impl Coordinator {
             ("TASK_ID".to_string(), req.task.clone()),
             ("SESSION_ROLE".to_string(), "child".to_string()),
         ];
-        env.extend(req.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.extend(extra_env);
         let status_file = self.tmux().exit_status_file(&name);
         if let Some(dir) = status_file.parent() {
             tokio::fs::create_dir_all(dir).await.map_err(|e| {
@@ -164,14 +192,14 @@ impl Coordinator {
         &self,
         caller: &Caller,
         name: &str,
-        req: &CreateSession,
+        req: &CreateSessionArgs,
     ) -> Result<(), ServiceError> {
         let child = Caller {
             session: name.to_string(),
             connection_id: format!("tmux:{name}"),
             transport: "tmux",
         };
-        let request = RegisterRequest {
+        let request = RegisterArgs {
             name: Some(name.to_string()),
             role: Some("child".into()),
             project: Some(req.project.clone()),

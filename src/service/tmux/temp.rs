@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::domain::spawn::{self as rules, CommandSpec};
@@ -18,10 +18,16 @@ pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
 /// Most output returned (the end of it is kept).
 pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
 
-#[derive(Debug, Clone)]
-pub struct SpawnTemp {
+/// `spawn_temp_session`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SpawnTempArgs {
+    /// Program to run: one string split into words (NOT run by a shell) or a list of words.
+    /// For shell syntax, ask for a shell explicitly: ["sh", "-c", "npm test 2>&1 | tail -50"].
     pub command: CommandSpec,
+    /// Absolute path of an existing directory to run in.
     pub working_dir: String,
+    /// Seconds to wait before the command is killed (default 300; `timeout` works too).
+    #[serde(alias = "timeout")]
     pub timeout_seconds: Option<u64>,
 }
 
@@ -68,7 +74,7 @@ impl Coordinator {
     pub async fn spawn_temp_session(
         &self,
         caller: &Caller,
-        req: SpawnTemp,
+        req: SpawnTempArgs,
     ) -> Result<TempRun, ServiceError> {
         let max = self.settings().tmux.temp_session_max_seconds;
         let timeout = req

@@ -1,78 +1,146 @@
 //! Embedded implementation of [`LockStore`](crate::store::LockStore): the Lua scripts'
-//! logic in Rust, each operation under the one state mutex (atomic like a script).
+//! logic in Rust, each operation one `apply` under the state mutex (atomic like a script,
+//! committed to SQLite before it answers).
 //! Expiry is lazy: a lock whose `expires_at` has passed is treated as absent and dropped
 //! when next touched.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use super::table::{Table, TableRef};
 use super::{MemoryStore, State, wall_clock_ms};
 use crate::domain::tiers::{Tier, TierThresholds};
 use crate::store::StoreError;
 use crate::store::locks::{
     AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, HeldLock, LockListing, LockQueue,
     LockRecord, LockStatus, LockStore, Refusal, RefusalKind, ReleaseOutcome, TakeoverNote,
+    next_fencing_token,
 };
 
 /// Takeover notes are kept this long for the old holder to be told.
 const NOTE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// The locks part of the embedded state.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug)]
 pub struct LockState {
     /// Held locks by canonical name (ordered: descendants are a range).
-    locks: BTreeMap<String, LockRecord>,
-    /// Fencing-token counters: the last token granted per lock. Never pruned; the one place
-    /// a persisted snapshot must keep (or reserve ahead) so tokens survive restarts.
-    pub fences: HashMap<String, u64>,
-    /// Restarts after an unclean stop. Every token granted in this run is above
-    /// `fence_epoch << 32`, so tokens granted after the last snapshot of a crashed run can
-    /// never be granted again (see `MemoryStore::open`).
-    #[serde(default)]
-    pub fence_epoch: u64,
+    locks: Table<String, LockRecord>,
+    /// Fencing-token counters: the last token granted per lock. Never pruned.
+    pub fences: Table<String, u64>,
     /// Waiter ids per lock, FIFO.
-    queues: HashMap<String, VecDeque<String>>,
-    waiters: HashMap<String, WaiterEntry>,
-    delays: HashMap<String, Delay>,
+    queues: Table<String, VecDeque<String>>,
+    waiters: Table<String, WaiterEntry>,
+    delays: Table<String, Delay>,
+    /// (old holder, lock) → the note telling it who took the lock.
+    pub(super) notes: Table<(String, String), NoteRow>,
+    /// Derived: session → the locks it holds (rebuilt from `locks` at load).
     held: HashMap<String, BTreeSet<String>>,
-    /// session → lock → (note, expires_at)
-    notes: HashMap<String, HashMap<String, (TakeoverNote, i64)>>,
-    #[serde(skip, default = "new_events")]
     events: broadcast::Sender<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct WaiterEntry {
-    session: String,
-    expires_at: i64,
+pub(super) struct WaiterEntry {
+    pub session: String,
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Delay {
-    reserved_for: String,
-    until: i64,
+pub(super) struct Delay {
+    pub reserved_for: String,
+    pub until: i64,
 }
 
-fn new_events() -> broadcast::Sender<String> {
-    broadcast::channel(1024).0
+/// A takeover note as stored: the note and when it is dropped.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct NoteRow {
+    #[serde(flatten)]
+    pub note: TakeoverNote,
+    pub expires_at: i64,
 }
 
 impl Default for LockState {
     fn default() -> Self {
         Self {
-            locks: BTreeMap::new(),
-            fences: HashMap::new(),
-            fence_epoch: 0,
-            queues: HashMap::new(),
-            waiters: HashMap::new(),
-            delays: HashMap::new(),
+            locks: Table::default(),
+            fences: Table::default(),
+            queues: Table::default(),
+            waiters: Table::default(),
+            delays: Table::default(),
+            notes: Table::default(),
             held: HashMap::new(),
-            notes: HashMap::new(),
-            events: new_events(),
+            events: broadcast::channel(1024).0,
+        }
+    }
+}
+
+impl LockState {
+    /// The tables, as `sqlite3` shows them.
+    pub(super) fn tables(&mut self) -> Vec<TableRef<'_>> {
+        vec![
+            TableRef {
+                name: "locks",
+                key_columns: &["name"],
+                table: &mut self.locks,
+            },
+            TableRef {
+                name: "fences",
+                key_columns: &["name"],
+                table: &mut self.fences,
+            },
+            TableRef {
+                name: "lock_queues",
+                key_columns: &["name"],
+                table: &mut self.queues,
+            },
+            TableRef {
+                name: "lock_waiters",
+                key_columns: &["waiter"],
+                table: &mut self.waiters,
+            },
+            TableRef {
+                name: "lock_delays",
+                key_columns: &["name"],
+                table: &mut self.delays,
+            },
+            TableRef {
+                name: "takeover_notes",
+                key_columns: &["session", "lock"],
+                table: &mut self.notes,
+            },
+        ]
+    }
+
+    pub(super) fn rebuild(&mut self) {
+        self.held.clear();
+        for rec in self.locks.values() {
+            self.held
+                .entry(rec.holder.clone())
+                .or_default()
+                .insert(rec.name.clone());
+        }
+    }
+
+    /// Rows from an old snapshot (see `migrate.rs`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn from_parts(
+        locks: Table<String, LockRecord>,
+        fences: Table<String, u64>,
+        queues: Table<String, VecDeque<String>>,
+        waiters: Table<String, WaiterEntry>,
+        delays: Table<String, Delay>,
+        notes: Table<(String, String), NoteRow>,
+    ) -> Self {
+        Self {
+            locks,
+            fences,
+            queues,
+            waiters,
+            delays,
+            notes,
+            ..Self::default()
         }
     }
 }
@@ -125,10 +193,21 @@ impl LockState {
         }
     }
 
+    /// `session`'s note for `name`, dropping the session's expired notes on the way.
     fn note(&mut self, session: &str, name: &str, now: i64) -> Option<TakeoverNote> {
-        let notes = self.notes.get_mut(session)?;
-        notes.retain(|_, (_, exp)| *exp > now);
-        notes.get(name).map(|(n, _)| n.clone())
+        let expired: Vec<(String, String)> = self
+            .notes
+            .range((session.to_string(), String::new())..)
+            .take_while(|((s, _), _)| s == session)
+            .filter(|(_, row)| row.expires_at <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in expired {
+            self.notes.remove(&key);
+        }
+        self.notes
+            .get(&(session.to_string(), name.to_string()))
+            .map(|row| row.note.clone())
     }
 
     fn queue_len(&self, name: &str) -> u32 {
@@ -162,7 +241,7 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
     let refuse = |st: &mut State, kind: RefusalKind, mut r: Refusal| {
         r.refusal = kind;
         if let Some(w) = waiter {
-            let q = st.locks.queues.entry(req.name.clone()).or_default();
+            let q = st.locks.queues.get_or_default(req.name.clone());
             let pos = match q.iter().position(|id| *id == w.id) {
                 Some(p) => p,
                 None => {
@@ -315,29 +394,24 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
     }
 
     // 6. Grant.
-    let floor = st.locks.fence_epoch << 32;
-    let fence = st.locks.fences.entry(req.name.clone()).or_insert(0);
-    *fence = (*fence).max(floor) + 1;
-    let token = *fence;
+    let last = st.locks.fences.get(name).copied().unwrap_or(0);
+    let token = next_fencing_token(last, now);
+    st.locks.fences.insert(req.name.clone(), token);
     for v in takeover.iter().chain(related.iter()) {
         st.locks.drop_lock(&v.lock.name);
-        st.locks
-            .notes
-            .entry(v.lock.holder.clone())
-            .or_default()
-            .insert(
-                v.lock.name.clone(),
-                (
-                    TakeoverNote {
-                        lock: v.lock.name.clone(),
-                        by: caller.to_string(),
-                        at: now,
-                        old_token: v.lock.token,
-                        your_tier: v.tier,
-                    },
-                    now + NOTE_TTL_MS,
-                ),
-            );
+        st.locks.notes.insert(
+            (v.lock.holder.clone(), v.lock.name.clone()),
+            NoteRow {
+                note: TakeoverNote {
+                    lock: v.lock.name.clone(),
+                    by: caller.to_string(),
+                    at: now,
+                    old_token: v.lock.token,
+                    your_tier: v.tier,
+                },
+                expires_at: now + NOTE_TTL_MS,
+            },
+        );
     }
     let rec = LockRecord {
         name: req.name.clone(),
@@ -354,9 +428,9 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
         .or_default()
         .insert(req.name.clone());
     st.sessions.last_seen.insert(caller.to_string(), now);
-    if let Some(notes) = st.locks.notes.get_mut(caller) {
-        notes.remove(name);
-    }
+    st.locks
+        .notes
+        .remove(&(caller.to_string(), name.to_string()));
     if let Some(w) = waiter {
         st.locks.leave(name, &w.id);
     }
@@ -385,7 +459,7 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
 #[async_trait]
 impl LockStore for MemoryStore {
     async fn acquire(&self, req: &AcquireRequest) -> Result<AcquireOutcome, StoreError> {
-        Ok(self.with_state(|st| acquire(st, req, wall_clock_ms())))
+        self.apply(|st| acquire(st, req, wall_clock_ms())).await
     }
 
     async fn release(
@@ -394,7 +468,7 @@ impl LockStore for MemoryStore {
         session: &str,
         tiers: TierThresholds,
     ) -> Result<ReleaseOutcome, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let now = wall_clock_ms();
             match st.locks.live(name, now) {
                 None => {
@@ -420,7 +494,8 @@ impl LockStore for MemoryStore {
                     }
                 }
             }
-        }))
+        })
+        .await
     }
 
     async fn extend(
@@ -430,7 +505,7 @@ impl LockStore for MemoryStore {
         ttl_ms: i64,
         tiers: TierThresholds,
     ) -> Result<ExtendOutcome, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let now = wall_clock_ms();
             match st.locks.live(name, now) {
                 None => ExtendOutcome::NotHeld {
@@ -452,7 +527,8 @@ impl LockStore for MemoryStore {
                     }
                 }
             }
-        }))
+        })
+        .await
     }
 
     async fn check(
@@ -461,7 +537,7 @@ impl LockStore for MemoryStore {
         session: &str,
         tiers: TierThresholds,
     ) -> Result<LockStatus, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let now = wall_clock_ms();
             let cur = st.locks.live(name, now);
             let delay = st.locks.delay(name, now);
@@ -477,11 +553,12 @@ impl LockStore for MemoryStore {
                 note,
                 now_ms: now,
             }
-        }))
+        })
+        .await
     }
 
     async fn list(&self, tiers: TierThresholds) -> Result<LockListing, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let now = wall_clock_ms();
             let expired: Vec<String> = st
                 .locks
@@ -503,11 +580,12 @@ impl LockStore for MemoryStore {
                 (a.lock.expires_at, &a.lock.name).cmp(&(b.lock.expires_at, &b.lock.name))
             });
             LockListing { locks, now_ms: now }
-        }))
+        })
+        .await
     }
 
     async fn queues(&self, names: &[String]) -> Result<Vec<LockQueue>, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let now = wall_clock_ms();
             names
                 .iter()
@@ -531,20 +609,21 @@ impl LockStore for MemoryStore {
                     })
                 })
                 .collect()
-        }))
+        })
+        .await
     }
 
     async fn leave_queue(&self, name: &str, waiter_id: &str) -> Result<(), StoreError> {
-        self.with_state(|st| {
+        self.apply(|st| {
             if st.locks.leave(name, waiter_id) {
                 st.locks.publish(name);
             }
-        });
-        Ok(())
+        })
+        .await
     }
 
     async fn release_all_held_by(&self, session: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let now = wall_clock_ms();
             let names = st.locks.held.remove(session).unwrap_or_default();
             let mut released = Vec::new();
@@ -558,10 +637,11 @@ impl LockStore for MemoryStore {
                 }
             }
             released
-        }))
+        })
+        .await
     }
 
     fn lock_events(&self) -> broadcast::Receiver<String> {
-        self.with_state(|st| st.locks.events.subscribe())
+        self.read(|st| st.locks.events.subscribe())
     }
 }

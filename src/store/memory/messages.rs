@@ -1,46 +1,46 @@
 //! Embedded implementation of [`MessageStore`](crate::store::MessageStore): the same rules
 //! as the `inbox_*.lua` scripts (cap, inbox TTL, cursor, per-message TTL, taking replies),
-//! each operation under the one state mutex. Wake-ups go through an in-process broadcast.
-
-use std::collections::{HashMap, VecDeque};
+//! each operation one `apply` under the state mutex. Wake-ups go through an in-process
+//! broadcast.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use super::table::{Table, TableRef};
 use super::{MemoryStore, wall_clock_ms};
 use crate::domain::message::{Message, parse_id};
 use crate::store::StoreError;
 use crate::store::messages::{MessageStore, ReadQuery, SendOutcome, WantedReply};
 
 /// The messages part of the embedded state.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug)]
 pub struct MessageState {
-    /// Session → its inbox (the twin of `inbox:{session}` and `inbox:cursor:{session}`).
-    pub inboxes: HashMap<String, Inbox>,
+    /// Session → its inbox's bookkeeping (the twin of `inbox:{session}`'s expiry, last id
+    /// and `inbox:cursor:{session}`).
+    pub inboxes: Table<String, Inbox>,
+    /// (recipient, id ms, id seq) → the message: one row per message, in id order.
+    pub messages: Table<MessageKey, Entry>,
     /// Recipient names of sent messages, for long-polls (not saved).
-    #[serde(skip, default = "new_wakeups")]
     wakeups: broadcast::Sender<String>,
 }
+
+/// A message's key: recipient, then its id `(ms, seq)`.
+pub type MessageKey = (String, u64, u64);
 
 impl Default for MessageState {
     fn default() -> Self {
         Self {
-            inboxes: HashMap::new(),
-            wakeups: new_wakeups(),
+            inboxes: Table::default(),
+            messages: Table::default(),
+            wakeups: broadcast::channel(1024).0,
         }
     }
 }
 
-fn new_wakeups() -> broadcast::Sender<String> {
-    broadcast::channel(1024).0
-}
-
-/// One inbox: entries oldest first, ids `(ms, seq)` increasing like a stream's.
+/// One inbox: ids `(ms, seq)` increasing like a stream's.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Inbox {
-    pub entries: VecDeque<Entry>,
     /// The last id ever given (ids never go back, even after trimming).
     pub last_id: (u64, u64),
     /// The whole inbox (and its cursor) is gone after this (ms).
@@ -49,32 +49,78 @@ pub struct Inbox {
     pub cursor: Option<(u64, u64)>,
 }
 
+/// A stored message (its id is the key).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
-    pub id: (u64, u64),
+    #[serde(flatten)]
     pub message: Message,
     /// Per-message TTL (ms), counted from the id's time.
     pub ttl_ms: Option<i64>,
 }
 
 impl Entry {
-    fn expired(&self, now: i64) -> bool {
-        self.ttl_ms.is_some_and(|t| self.id.0 as i64 + t <= now)
+    fn expired(&self, id: (u64, u64), now: i64) -> bool {
+        self.ttl_ms.is_some_and(|t| id.0 as i64 + t <= now)
     }
 
-    fn to_message(&self) -> Message {
+    fn to_message(&self, id: (u64, u64)) -> Message {
         let mut m = self.message.clone();
-        m.id = format!("{}-{}", self.id.0, self.id.1);
-        m.sent_at_ms = self.id.0 as i64;
+        m.id = format!("{}-{}", id.0, id.1);
+        m.sent_at_ms = id.0 as i64;
         m.expires_at_ms = self.ttl_ms.map(|t| m.sent_at_ms + t);
         m
     }
 }
 
+/// The keys of `session`'s messages with ids after `after` (all of them for `None`).
+fn after_range(
+    session: &str,
+    after: Option<(u64, u64)>,
+) -> (std::ops::Bound<MessageKey>, std::ops::Bound<MessageKey>) {
+    use std::ops::Bound::{Excluded, Included};
+    let lo = match after {
+        Some((ms, seq)) => Excluded((session.to_string(), ms, seq)),
+        None => Included((session.to_string(), 0, 0)),
+    };
+    (lo, Included((session.to_string(), u64::MAX, u64::MAX)))
+}
+
 impl MessageState {
-    /// Drops inboxes whose TTL passed (like Redis expiring the keys).
+    /// The tables, as `sqlite3` shows them.
+    pub(super) fn tables(&mut self) -> Vec<TableRef<'_>> {
+        vec![
+            TableRef {
+                name: "inboxes",
+                key_columns: &["session"],
+                table: &mut self.inboxes,
+            },
+            TableRef {
+                name: "messages",
+                key_columns: &["recipient", "id_ms", "id_seq"],
+                table: &mut self.messages,
+            },
+        ]
+    }
+
+    /// Drops inboxes whose TTL passed, with their messages (like Redis expiring the keys).
     fn expire(&mut self, now: i64) {
-        self.inboxes.retain(|_, inbox| inbox.expires_at > now);
+        let gone: Vec<String> = self
+            .inboxes
+            .iter()
+            .filter(|(_, inbox)| inbox.expires_at <= now)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in gone {
+            self.inboxes.remove(&name);
+            let keys: Vec<MessageKey> = self
+                .messages
+                .range(after_range(&name, None))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in keys {
+                self.messages.remove(&k);
+            }
+        }
     }
 }
 
@@ -88,12 +134,14 @@ impl MessageStore for MemoryStore {
         let s = &self.settings().messages;
         let (cap, inbox_ttl) = (s.inbox_cap, (s.inbox_ttl_seconds as i64) * 1000);
         let now = wall_clock_ms();
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             if !st.sessions.last_seen.contains_key(&message.to) {
                 return SendOutcome::NotLive;
             }
-            st.messages.expire(now);
-            let inbox = st.messages.inboxes.entry(message.to.clone()).or_default();
+            let m = &mut st.messages;
+            m.expire(now);
+            let to = message.to.clone();
+            let inbox = m.inboxes.get_or_default(to.clone());
             let ms = (now.max(0) as u64).max(inbox.last_id.0);
             let id = if ms == inbox.last_id.0 {
                 (ms, inbox.last_id.1 + 1)
@@ -101,23 +149,33 @@ impl MessageStore for MemoryStore {
                 (ms, 0)
             };
             inbox.last_id = id;
+            inbox.expires_at = now + inbox_ttl;
             let mut stored = message.clone();
             stored.id.clear();
-            inbox.entries.push_back(Entry {
-                id,
-                message: stored,
-                ttl_ms,
-            });
-            while inbox.entries.len() > cap {
-                inbox.entries.pop_front();
+            m.messages.insert(
+                (to.clone(), id.0, id.1),
+                Entry {
+                    message: stored,
+                    ttl_ms,
+                },
+            );
+            let held = m.messages.range(after_range(&to, None)).count();
+            let trimmed: Vec<MessageKey> = m
+                .messages
+                .range(after_range(&to, None))
+                .take(held.saturating_sub(cap))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in trimmed {
+                m.messages.remove(&k);
             }
-            inbox.expires_at = now + inbox_ttl;
-            let _ = st.messages.wakeups.send(message.to.clone());
+            let _ = m.wakeups.send(to);
             SendOutcome::Sent {
                 id: format!("{}-{}", id.0, id.1),
                 at_ms: id.0 as i64,
             }
-        }))
+        })
+        .await
     }
 
     async fn read_messages(
@@ -127,31 +185,32 @@ impl MessageStore for MemoryStore {
     ) -> Result<Vec<Message>, StoreError> {
         let now = wall_clock_ms();
         let limit = query.limit.max(1);
-        Ok(self.with_state(|st| {
-            st.messages.expire(now);
-            let Some(inbox) = st.messages.inboxes.get_mut(session) else {
+        self.apply(|st| {
+            let m = &mut st.messages;
+            m.expire(now);
+            let Some(after) = m.inboxes.get(session).map(|i| i.cursor) else {
                 return Vec::new();
             };
-            let after = inbox.cursor.unwrap_or((0, 0));
             let mut out = Vec::new();
             let mut taken = Vec::new();
             let mut last_scanned = None;
-            for e in inbox.entries.iter().filter(|e| e.id > after) {
+            for ((_, ms, seq), e) in m.messages.range(after_range(session, after)) {
                 if out.len() >= limit {
                     break;
                 }
-                let live = !e.expired(now);
+                let id = (*ms, *seq);
+                let live = !e.expired(id, now);
                 match &query.kinds {
                     Some(kinds) => {
                         if live && kinds.contains(&e.message.kind) {
-                            out.push(e.to_message());
-                            taken.push(e.id);
+                            out.push(e.to_message(id));
+                            taken.push(id);
                         }
                     }
                     None => {
-                        last_scanned = Some(e.id);
+                        last_scanned = Some(id);
                         if live {
-                            out.push(e.to_message());
+                            out.push(e.to_message(id));
                         }
                     }
                 }
@@ -159,13 +218,18 @@ impl MessageStore for MemoryStore {
             if !query.peek {
                 // The cursor lives as long as its inbox here (Redis gives the cursor key
                 // its own TTL; either way an expired inbox starts unread from scratch).
-                if last_scanned.is_some() {
+                if last_scanned.is_some()
+                    && let Some(inbox) = m.inboxes.get_mut(session)
+                {
                     inbox.cursor = last_scanned;
                 }
-                inbox.entries.retain(|e| !taken.contains(&e.id));
+                for (ms, seq) in taken {
+                    m.messages.remove(&(session.to_string(), ms, seq));
+                }
             }
             out
-        }))
+        })
+        .await
     }
 
     async fn find_message(&self, session: &str, id: &str) -> Result<Option<Message>, StoreError> {
@@ -173,16 +237,14 @@ impl MessageStore for MemoryStore {
             return Ok(None);
         };
         let now = wall_clock_ms();
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             st.messages.expire(now);
             st.messages
-                .inboxes
-                .get(session)?
-                .entries
-                .iter()
-                .find(|e| e.id == id)
-                .map(Entry::to_message)
-        }))
+                .messages
+                .get(&(session.to_string(), id.0, id.1))
+                .map(|e| e.to_message(id))
+        })
+        .await
     }
 
     async fn take_reply(
@@ -193,25 +255,33 @@ impl MessageStore for MemoryStore {
     ) -> Result<Option<Message>, StoreError> {
         let now = wall_clock_ms();
         let since = (since_ms.max(0) as u64, 0);
-        Ok(self.with_state(|st| {
-            st.messages.expire(now);
-            let inbox = st.messages.inboxes.get_mut(session)?;
-            let at = inbox.entries.iter().position(|e| {
-                e.id >= since
-                    && !e.expired(now)
-                    && e.message.kind == crate::domain::message::MessageKind::Reply
-                    && e.message.reply_to.as_ref().is_some_and(|r| {
-                        wanted.iter().any(|w| {
-                            &w.id == r && w.from.as_ref().is_none_or(|f| f == &e.message.from)
+        self.apply(|st| {
+            let m = &mut st.messages;
+            m.expire(now);
+            let lo = (session.to_string(), since.0, since.1);
+            let hi = (session.to_string(), u64::MAX, u64::MAX);
+            let key = m
+                .messages
+                .range(lo..=hi)
+                .find(|((_, ms, seq), e)| {
+                    let id = (*ms, *seq);
+                    !e.expired(id, now)
+                        && e.message.kind == crate::domain::message::MessageKind::Reply
+                        && e.message.reply_to.as_ref().is_some_and(|r| {
+                            wanted.iter().any(|w| {
+                                &w.id == r && w.from.as_ref().is_none_or(|f| f == &e.message.from)
+                            })
                         })
-                    })
-            })?;
-            inbox.entries.remove(at).map(|e| e.to_message())
-        }))
+                })
+                .map(|(k, _)| k.clone())?;
+            let e = m.messages.remove(&key)?;
+            Some(e.to_message((key.1, key.2)))
+        })
+        .await
     }
 
     fn inbox_events(&self) -> broadcast::Receiver<String> {
-        self.with_state(|st| st.messages.wakeups.subscribe())
+        self.read(|st| st.messages.wakeups.subscribe())
     }
 
     async fn publish_event(&self, _payload: String) -> Result<(), StoreError> {

@@ -1,12 +1,34 @@
-//! The embedded store: the same semantics as Redis, in this process, for a zero-setup start.
+//! The embedded store: the same semantics as Redis, in this process, for a zero-setup start,
+//! and durable: every acknowledged change is in SQLite before the answer leaves.
 //!
 //! State lives behind one mutex, so every operation is atomic the way a Lua script is in
-//! Redis. It is local to this one process: two daemons cannot share it.
+//! Redis. Each record type is a [`Table`] (one SQLite table, one row per record); a decision
+//! changes tables in memory, and [`MemoryStore::apply`] hands the changed rows to the
+//! [`journal`] before it lets go of the mutex, then waits (no guard held) for the commit.
+//! It is local to this one process: two daemons cannot share it.
+//!
+//! # Adding a record type (e.g. tasks, tokens, an audit log)
+//! 1. Give your capability's state struct a field `pub things: Table<Key, Thing>` where
+//!    `Thing: Serialize + DeserializeOwned` is the record (its JSON is the `value` column)
+//!    and `Key` is `String`, `(String, String)` or `(String, u64, u64)` (add a
+//!    [`table::TableKey`] impl for another shape).
+//! 2. List it in the struct's `tables()`: `TableRef { name: "things", key_columns:
+//!    &["name"], table: &mut self.things }` — the SQL table name and key column names users
+//!    see in `sqlite3`. If the struct is new, add its `tables()` to [`State::tables`].
+//! 3. Change it only through `Table` methods inside `store.apply(|st| …)`: `insert`,
+//!    `remove`, `get_mut`, `get_or_default`, `retain` record the change; reads record
+//!    nothing. The table is created on first start and loaded at every start.
+//! 4. Derived indexes (maps you can rebuild from tables) stay plain fields: rebuild them in
+//!    the struct's `rebuild()`, called after loading.
+//! 5. Add the table to the README's sqlite3 schema list.
 
+mod journal;
 mod locks;
 mod messages;
+mod migrate;
 pub mod persist;
 mod sessions;
+pub mod table;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,199 +38,198 @@ use parking_lot::Mutex;
 
 use super::{Store, StoreError, StoreKind};
 use crate::config::Settings;
+pub use journal::{DB_FILE, SCHEMA_VERSION};
+use table::RowChange;
+pub use table::{Table, TableRef};
 
 /// Everything the embedded store holds. Each capability keeps its part in its own field.
-/// The whole of it is what a snapshot saves.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct State {
+    /// Store-wide facts: `schema_version`, `created_at_ms`, `migrated_from`,
+    /// `reaper_last_run`.
+    pub meta: Table<String, serde_json::Value>,
     pub locks: locks::LockState,
     pub sessions: sessions::SessionState,
     pub messages: messages::MessageState,
 }
 
+impl State {
+    /// Every table, for the journal.
+    fn tables(&mut self) -> Vec<TableRef<'_>> {
+        let mut all = vec![TableRef {
+            name: "meta",
+            key_columns: &["key"],
+            table: &mut self.meta,
+        }];
+        all.extend(self.locks.tables());
+        all.extend(self.sessions.tables());
+        all.extend(self.messages.tables());
+        all
+    }
+
+    /// Rebuilds the derived indexes from the tables (after a load or a migration).
+    fn rebuild(&mut self) {
+        self.locks.rebuild();
+        self.sessions.rebuild();
+    }
+
+    fn take_changes(&mut self) -> Result<Vec<RowChange>, StoreError> {
+        let mut rows = Vec::new();
+        for t in self.tables() {
+            t.table
+                .take_changes(t.name, &mut rows)
+                .map_err(|e| StoreError::Internal(format!("cannot encode a record: {e}")))?;
+        }
+        Ok(rows)
+    }
+}
+
+/// The mutex-guarded part: the state and the last journal sequence number handed out.
+struct Guarded {
+    state: State,
+    /// Sequence number of the last decision queued to the journal.
+    queued: u64,
+}
+
 /// In-process store. Cheap to clone.
 #[derive(Clone)]
 pub struct MemoryStore {
-    state: Arc<Mutex<State>>,
+    guarded: Arc<Mutex<Guarded>>,
     settings: Arc<Settings>,
-    persistence: Option<Arc<Persistence>>,
+    disk: Option<Arc<Disk>>,
 }
 
-/// Where and how the state is saved; absent for a purely in-memory store.
-struct Persistence {
+/// The data directory and its journal; absent for a purely in-memory store. The journal
+/// is declared first so it is closed before the directory claim is let go.
+struct Disk {
+    journal: journal::Journal,
     dir: persist::DataDir,
-    /// The bytes of the last snapshot written, so an unchanged state is not rewritten.
-    last_saved: Mutex<Vec<u8>>,
 }
-
-/// The snapshot file's shape; `version` lets a later release read older files.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Snapshot<S> {
-    version: u32,
-    saved_at_ms: i64,
-    /// Written only by the final snapshot of an orderly shutdown: the state (fencing counters
-    /// included) is then exact. Any other snapshot may be older than the last grants.
-    #[serde(default)]
-    clean: bool,
-    state: S,
-}
-
-const SNAPSHOT_VERSION: u32 = 1;
 
 impl MemoryStore {
     /// A store that lives only in memory (nothing survives the process).
     pub fn new(settings: &Settings) -> Self {
         Self {
-            state: Arc::new(Mutex::new(State::default())),
+            guarded: Arc::new(Mutex::new(Guarded {
+                state: State::default(),
+                queued: 0,
+            })),
             settings: Arc::new(settings.clone()),
-            persistence: None,
+            disk: None,
         }
     }
 
-    /// A store persisted in `data_dir`: claims the directory (refusing if another daemon
-    /// holds it), loads the last snapshot, and snapshots every
-    /// `store.snapshot_interval_seconds` from then on.
-    pub fn open(settings: &Settings, data_dir: &std::path::Path) -> Result<Self, StoreError> {
+    /// A store kept in `data_dir`: claims the directory (refusing if another daemon holds
+    /// it), opens `state.db` and loads it, migrating an old `state.json` snapshot on the
+    /// first start.
+    pub async fn open(settings: &Settings, data_dir: &std::path::Path) -> Result<Self, StoreError> {
         let dir = persist::DataDir::claim(data_dir)?;
-        let state = match dir.load()? {
-            None => State::default(),
+        let mut state = State::default();
+        let (journal, new_file) =
+            journal::Journal::open(dir.path(), settings.store.fsync, state.tables())?;
+        let migrate_from = if new_file { dir.load()? } else { None };
+        match &migrate_from {
             Some(bytes) => {
-                let snapshot: Snapshot<State> = serde_json::from_slice(&bytes).map_err(|e| {
+                state = migrate::from_snapshot(bytes).map_err(|e| {
                     StoreError::Internal(format!(
-                        "the snapshot {} cannot be read ({e}); it was not touched. Move it aside \
-                         to start empty, or fix it",
+                        "the old snapshot {} cannot be migrated ({e}); it was not touched. \
+                         Move it aside to start empty",
                         dir.snapshot_path().display()
                     ))
                 })?;
-                if snapshot.version > SNAPSHOT_VERSION {
-                    return Err(StoreError::Internal(format!(
-                        "the snapshot {} was written by a newer mcp-coord (format {}); upgrade, \
-                         or move it aside to start empty",
-                        dir.snapshot_path().display(),
-                        snapshot.version
-                    )));
+                for t in state.tables() {
+                    t.table.mark_all();
                 }
-                let mut state = snapshot.state;
-                if !snapshot.clean {
-                    // The last run did not stop in order: tokens granted after its last
-                    // snapshot are unknown, so start this run's tokens above all of them.
-                    state.locks.fence_epoch += 1;
-                    tracing::warn!(
-                        "the embedded store's last run did not shut down cleanly; state is from \
-                         its last snapshot, and fencing tokens continue above {}",
-                        state.locks.fence_epoch << 32
-                    );
-                }
-                state
             }
-        };
+            None => state.rebuild(),
+        }
+        if new_file {
+            let now = wall_clock_ms();
+            state
+                .meta
+                .insert("schema_version".into(), SCHEMA_VERSION.into());
+            state.meta.insert("created_at_ms".into(), now.into());
+            if migrate_from.is_some() {
+                state.meta.insert(
+                    "migrated_from".into(),
+                    dir.snapshot_path().display().to_string().into(),
+                );
+            }
+        }
+        let version = state
+            .meta
+            .get("schema_version")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0);
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Internal(format!(
+                "{} was written by a newer mcp-coord (schema {version}, this one reads up to \
+                 {SCHEMA_VERSION}); upgrade, or move the file aside to start empty",
+                journal.path().display()
+            )));
+        }
         let store = Self {
-            state: Arc::new(Mutex::new(state)),
+            guarded: Arc::new(Mutex::new(Guarded { state, queued: 0 })),
             settings: Arc::new(settings.clone()),
-            persistence: Some(Arc::new(Persistence {
-                dir,
-                last_saved: Mutex::new(Vec::new()),
-            })),
+            disk: Some(Arc::new(Disk { journal, dir })),
         };
-        // Durably mark this run as started (not clean) before anything is granted.
-        store.write_snapshot(false)?;
-        store.spawn_snapshots();
+        // Commits the first start's meta rows (and a migration) before anything is served.
+        store.apply(|_| ()).await?;
+        if migrate_from.is_some() {
+            let disk = store.disk.as_ref().expect("persisted");
+            let kept = disk.dir.retire_snapshot()?;
+            tracing::info!(
+                "embedded store: migrated the old snapshot into {}; the snapshot is kept as {}",
+                disk.journal.path().display(),
+                kept.display()
+            );
+        }
         Ok(store)
     }
 
     /// The data directory, when persisted.
     pub fn data_dir(&self) -> Option<&std::path::Path> {
-        self.persistence.as_ref().map(|p| p.dir.path())
+        self.disk.as_ref().map(|d| d.dir.path())
     }
 
-    /// Writes a snapshot now if the state changed since the last one.
-    pub fn snapshot(&self) -> Result<(), StoreError> {
-        self.write_snapshot(false)
-    }
-
-    /// Writes the snapshot (`clean` only for the last one of an orderly shutdown), skipping
-    /// the write when nothing changed since the previous one.
-    // `last_saved` is held through the file write on purpose: it orders concurrent snapshot
-    // writers (the timer and shutdown), so an older state never overwrites a newer file. It
-    // is a sync function; nothing under the guard awaits or takes `state`.
-    #[allow(clippy::significant_drop_tightening)]
-    fn write_snapshot(&self, clean: bool) -> Result<(), StoreError> {
-        let Some(p) = &self.persistence else {
-            return Ok(());
-        };
-        let bytes = {
-            let state = self.state.lock();
-            serde_json::to_vec(&Snapshot {
-                version: SNAPSHOT_VERSION,
-                saved_at_ms: 0,
-                clean,
-                state: &*state,
-            })?
-        };
-        let mut last = p.last_saved.lock();
-        if *last == bytes {
-            return Ok(());
-        }
-        // Stamp the time outside the comparison, so an unchanged state is not rewritten.
-        let mut stamped: Snapshot<serde_json::Value> = serde_json::from_slice(&bytes)?;
-        stamped.saved_at_ms = wall_clock_ms();
-        p.dir.save(&serde_json::to_vec(&stamped)?)?;
-        *last = bytes;
-        Ok(())
-    }
-
-    fn spawn_snapshots(&self) {
-        let every = Duration::from_secs(self.settings.store.snapshot_interval_seconds);
-        let store = self.clone_weak();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let Some(store) = store.upgrade() else { return };
-                if let Err(e) = store.snapshot() {
-                    tracing::error!("{e}");
-                }
-            }
-        });
-    }
-
-    fn clone_weak(&self) -> WeakMemoryStore {
-        WeakMemoryStore {
-            state: Arc::downgrade(&self.state),
-            settings: self.settings.clone(),
-            persistence: self.persistence.as_ref().map(Arc::downgrade),
-        }
+    /// The SQLite file, when persisted.
+    pub fn db_path(&self) -> Option<&std::path::Path> {
+        self.disk.as_ref().map(|d| d.journal.path())
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
 
-    /// Runs `f` under the state lock: the embedded equivalent of one Lua script.
-    pub fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        f(&mut self.state.lock())
+    /// Runs one decision `f` under the state mutex — the embedded equivalent of one Lua
+    /// script — and returns once its changes are committed to disk (in decision order).
+    pub async fn apply<T>(&self, f: impl FnOnce(&mut State) -> T) -> Result<T, StoreError> {
+        let (out, seq) = {
+            let mut g = self.guarded.lock();
+            if let Some(disk) = &self.disk {
+                disk.journal.check()?;
+            }
+            let out = f(&mut g.state);
+            let rows = g.state.take_changes()?;
+            if let Some(disk) = &self.disk
+                && !rows.is_empty()
+            {
+                g.queued += 1;
+                disk.journal.submit(g.queued, rows)?;
+            }
+            (out, g.queued)
+        };
+        // Also for a decision that changed nothing: what it saw must be durable before it
+        // is reported (it may have read an earlier decision still on its way to disk).
+        if let Some(disk) = &self.disk {
+            disk.journal.wait(seq).await?;
+        }
+        Ok(out)
     }
-}
 
-/// A handle that does not keep the store alive (the snapshot task holds one).
-struct WeakMemoryStore {
-    state: std::sync::Weak<Mutex<State>>,
-    settings: Arc<Settings>,
-    persistence: Option<std::sync::Weak<Persistence>>,
-}
-
-impl WeakMemoryStore {
-    fn upgrade(&self) -> Option<MemoryStore> {
-        Some(MemoryStore {
-            state: self.state.upgrade()?,
-            settings: self.settings.clone(),
-            persistence: match &self.persistence {
-                Some(w) => Some(w.upgrade()?),
-                None => None,
-            },
-        })
+    /// Reads the state without changing it (subscriptions to in-process events).
+    fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.guarded.lock().state)
     }
 }
 
@@ -228,7 +249,10 @@ impl Store for MemoryStore {
 
     async fn ping(&self) -> Result<Duration, StoreError> {
         let started = std::time::Instant::now();
-        drop(self.state.lock());
+        let _ = self.read(|_| ());
+        if let Some(disk) = &self.disk {
+            disk.journal.check()?;
+        }
         Ok(started.elapsed())
     }
 
@@ -237,16 +261,20 @@ impl Store for MemoryStore {
     }
 
     fn describe(&self) -> String {
-        match self.data_dir() {
-            Some(dir) => format!(
-                "embedded (in-process, local to this daemon; snapshot in {})",
-                dir.display()
+        match &self.disk {
+            Some(disk) => format!(
+                "embedded (in-process, local to this daemon; SQLite {}, fsync {})",
+                disk.journal.path().display(),
+                disk.journal.policy().as_str()
             ),
             None => "embedded (in-process, local to this daemon; not persisted)".to_string(),
         }
     }
 
     async fn shutdown(&self) -> Result<(), StoreError> {
-        self.write_snapshot(true)
+        if let Some(disk) = &self.disk {
+            disk.journal.close();
+        }
+        Ok(())
     }
 }

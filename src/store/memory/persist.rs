@@ -1,9 +1,10 @@
-//! Persistence of the embedded store: a data directory owned by one daemon, a JSON snapshot
-//! written atomically on an interval and at shutdown, loaded at start.
+//! The embedded store's data directory, owned by one daemon: it holds `state.db` (see
+//! `journal.rs`) and, from releases before the SQLite store, a `state.json` snapshot that
+//! the first start migrates and then keeps as `state.json.migrated`.
 //!
-//! A restart loses at most the last interval. Two daemons must never share a data directory
-//! (each would overwrite the other's snapshot), so the directory is claimed with an exclusive
-//! lock on `mcp-coord.lock`, released by the OS when the process ends — even after a crash.
+//! Two daemons must never share a data directory (each would decide on its own copy of the
+//! state), so the directory is claimed with an exclusive lock on `mcp-coord.lock`, released
+//! by the OS when the process ends — even after a crash.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -14,6 +15,7 @@ use crate::store::StoreError;
 /// File names inside the data directory.
 const LOCK_FILE: &str = "mcp-coord.lock";
 const SNAPSHOT_FILE: &str = "state.json";
+const MIGRATED_SNAPSHOT_FILE: &str = "state.json.migrated";
 
 /// An exclusively claimed data directory.
 #[derive(Debug)]
@@ -86,27 +88,20 @@ impl DataDir {
         }
     }
 
-    /// Writes a snapshot atomically: a temporary file, fsync, rename over the old one, fsync
-    /// of the directory. A crash leaves either the old snapshot or the new one, never half.
-    pub fn save(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        let target = self.snapshot_path();
-        let tmp = self.path.join(format!("{SNAPSHOT_FILE}.tmp"));
-        let io = |e: std::io::Error| {
+    /// Renames the migrated snapshot out of the way (kept as a backup) and returns its new
+    /// path; the next start then reads only `state.db`.
+    pub fn retire_snapshot(&self) -> Result<PathBuf, StoreError> {
+        let kept = self.path.join(MIGRATED_SNAPSHOT_FILE);
+        std::fs::rename(self.snapshot_path(), &kept).map_err(|e| {
             StoreError::Internal(format!(
-                "cannot write the snapshot {}: {e}",
-                target.display()
+                "cannot rename {} after migrating it: {e}",
+                self.snapshot_path().display()
             ))
-        };
-        {
-            let mut f = File::create(&tmp).map_err(io)?;
-            f.write_all(bytes).map_err(io)?;
-            f.sync_all().map_err(io)?;
-        }
-        std::fs::rename(&tmp, &target).map_err(io)?;
+        })?;
         if let Ok(dir) = File::open(&self.path) {
             let _ = dir.sync_all();
         }
-        Ok(())
+        Ok(kept)
     }
 }
 
@@ -127,16 +122,5 @@ mod tests {
         assert!(err.contains("MCP_COORD_DATA_DIR"), "{err}");
         drop(first);
         DataDir::claim(dir.path()).expect("free again once the holder is gone");
-    }
-
-    #[test]
-    fn save_then_load_round_trips_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = DataDir::claim(dir.path()).unwrap();
-        assert_eq!(d.load().unwrap(), None);
-        d.save(b"{\"a\":1}").unwrap();
-        d.save(b"{\"a\":2}").unwrap();
-        assert_eq!(d.load().unwrap().unwrap(), b"{\"a\":2}");
-        assert!(!dir.path().join("state.json.tmp").exists());
     }
 }

@@ -1,11 +1,11 @@
 //! Embedded implementation of [`SessionStore`](crate::store::SessionStore): the same rules
-//! as the Redis scripts, each operation under the one state mutex.
+//! as the Redis scripts, each operation one `apply` under the state mutex.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
+use super::table::{Table, TableRef};
 use super::{MemoryStore, wall_clock_ms};
 use crate::domain::hierarchy::check_placement;
 use crate::domain::session::{SessionEntry, SessionRecord, StatusReport};
@@ -13,25 +13,61 @@ use crate::store::sessions::{EndOutcome, PutOutcome, PutSession, ReportOutcome};
 use crate::store::{SessionStore, StoreError};
 
 /// The sessions part of the embedded state.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct SessionState {
     /// Live session name → last activity (ms). The embedded twin of Redis's
     /// `sessions:last_seen` zset; lock decisions read it for the holder's tier.
-    pub last_seen: HashMap<String, i64>,
+    pub last_seen: Table<String, i64>,
     /// Every record, live or ended (until purged).
-    pub records: HashMap<String, SessionRecord>,
+    pub records: Table<String, SessionRecord>,
     /// Ended session name → ended at (ms): the twin of `sessions:ended`.
-    pub ended: HashMap<String, i64>,
-    /// Parent → its children (live or ended): the twin of `sessions:children:{parent}`.
-    pub children: HashMap<String, BTreeSet<String>>,
+    pub ended: Table<String, i64>,
     /// Status reports, newest first, capped at `sessions.status_history`.
-    pub history: HashMap<String, VecDeque<StatusReport>>,
-    /// The reaper's last run (ms).
-    pub reaper_last_run: Option<i64>,
+    pub history: Table<String, VecDeque<StatusReport>>,
+    /// Derived: parent → its children (live or ended), the twin of
+    /// `sessions:children:{parent}`; rebuilt from the records' `parent` at load.
+    pub children: HashMap<String, BTreeSet<String>>,
 }
 
 impl SessionState {
+    /// The tables, as `sqlite3` shows them.
+    pub(super) fn tables(&mut self) -> Vec<TableRef<'_>> {
+        vec![
+            TableRef {
+                name: "sessions",
+                key_columns: &["name"],
+                table: &mut self.records,
+            },
+            TableRef {
+                name: "session_last_seen",
+                key_columns: &["name"],
+                table: &mut self.last_seen,
+            },
+            TableRef {
+                name: "sessions_ended",
+                key_columns: &["name"],
+                table: &mut self.ended,
+            },
+            TableRef {
+                name: "session_status_history",
+                key_columns: &["name"],
+                table: &mut self.history,
+            },
+        ]
+    }
+
+    pub(super) fn rebuild(&mut self) {
+        self.children.clear();
+        for rec in self.records.values() {
+            if let Some(parent) = &rec.parent {
+                self.children
+                    .entry(parent.clone())
+                    .or_default()
+                    .insert(rec.name.clone());
+            }
+        }
+    }
+
     fn entry(&self, name: &str) -> Option<SessionEntry> {
         let record = self.records.get(name)?.clone();
         let live = self.last_seen.get(name).copied();
@@ -132,16 +168,15 @@ impl SessionState {
 impl SessionStore for MemoryStore {
     async fn touch_session(&self, name: &str) -> Result<(i64, Option<i64>), StoreError> {
         let now = wall_clock_ms();
-        Ok(
-            self.with_state(|st| match st.sessions.last_seen.get_mut(name) {
-                Some(seen) => {
-                    let previous = *seen;
-                    *seen = now;
-                    (now, Some(previous))
-                }
-                None => (now, None),
-            }),
-        )
+        self.apply(|st| match st.sessions.last_seen.get_mut(name) {
+            Some(seen) => {
+                let previous = *seen;
+                *seen = now;
+                (now, Some(previous))
+            }
+            None => (now, None),
+        })
+        .await
     }
 
     async fn put_session(&self, put: PutSession) -> Result<PutOutcome, StoreError> {
@@ -152,29 +187,31 @@ impl SessionStore for MemoryStore {
             s.max_depth,
         );
         let now = wall_clock_ms();
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             st.sessions
                 .put(put, now, active_ms, max_children, max_depth)
-        }))
+        })
+        .await
     }
 
     async fn get_session(&self, name: &str) -> Result<Option<SessionEntry>, StoreError> {
-        Ok(self.with_state(|st| st.sessions.entry(name)))
+        self.apply(|st| st.sessions.entry(name)).await
     }
 
     async fn list_sessions(&self, include_ended: bool) -> Result<Vec<SessionEntry>, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let s = &st.sessions;
             let mut names: Vec<&String> = s.last_seen.keys().collect();
             if include_ended {
                 names.extend(s.ended.keys());
             }
             names.into_iter().filter_map(|n| s.entry(n)).collect()
-        }))
+        })
+        .await
     }
 
     async fn child_sessions(&self, parent: &str) -> Result<Vec<SessionEntry>, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let s = &st.sessions;
             s.children.get(parent).map_or_else(Vec::new, |set| {
                 set.iter()
@@ -182,7 +219,8 @@ impl SessionStore for MemoryStore {
                     .filter(|e| e.record.parent.as_deref() == Some(parent))
                     .collect()
             })
-        }))
+        })
+        .await
     }
 
     async fn report_status(
@@ -192,7 +230,7 @@ impl SessionStore for MemoryStore {
         report: &StatusReport,
     ) -> Result<ReportOutcome, StoreError> {
         let cap = self.settings().sessions.status_history;
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let s = &mut st.sessions;
             let name = record.name.clone();
             match s.records.get(&name) {
@@ -203,11 +241,12 @@ impl SessionStore for MemoryStore {
                 return ReportOutcome::NotLive;
             }
             s.records.insert(name.clone(), record);
-            let history = s.history.entry(name.clone()).or_default();
+            let history = s.history.get_or_default(name.clone());
             history.push_front(report.clone());
             history.truncate(cap);
             ReportOutcome::Stored(Box::new(s.entry(&name).expect("just written")))
-        }))
+        })
+        .await
     }
 
     async fn status_history(
@@ -215,13 +254,14 @@ impl SessionStore for MemoryStore {
         name: &str,
         limit: usize,
     ) -> Result<Vec<StatusReport>, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             st.sessions
                 .history
                 .get(name)
                 .map(|h| h.iter().take(limit).cloned().collect())
                 .unwrap_or_default()
-        }))
+        })
+        .await
     }
 
     async fn end_session(
@@ -230,7 +270,7 @@ impl SessionStore for MemoryStore {
         expected_rev: u64,
         seen_before: Option<i64>,
     ) -> Result<EndOutcome, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let s = &mut st.sessions;
             let name = record.name.clone();
             match s.records.get(&name) {
@@ -248,7 +288,8 @@ impl SessionStore for MemoryStore {
             s.ended.insert(name.clone(), ended_at);
             s.records.insert(name.clone(), record);
             EndOutcome::Ended(Box::new(s.entry(&name).expect("just written")))
-        }))
+        })
+        .await
     }
 
     async fn sessions_seen_between(
@@ -257,7 +298,7 @@ impl SessionStore for MemoryStore {
         up_to: i64,
         limit: usize,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let mut found: Vec<(String, i64)> = st
                 .sessions
                 .last_seen
@@ -268,11 +309,12 @@ impl SessionStore for MemoryStore {
             found.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
             found.truncate(limit);
             found
-        }))
+        })
+        .await
     }
 
     async fn purge_ended(&self, cutoff: i64, limit: usize) -> Result<Vec<String>, StoreError> {
-        Ok(self.with_state(|st| {
+        self.apply(|st| {
             let s = &mut st.sessions;
             let mut due: Vec<(String, i64)> = s
                 .ended
@@ -290,7 +332,8 @@ impl SessionStore for MemoryStore {
                 }
             }
             due.into_iter().map(|(n, _)| n).collect()
-        }))
+        })
+        .await
     }
 
     async fn try_reaper_lock(&self, _token: &str, _ttl_ms: u64) -> Result<bool, StoreError> {
@@ -303,6 +346,11 @@ impl SessionStore for MemoryStore {
     }
 
     async fn swap_reaper_mark(&self, now: i64) -> Result<Option<i64>, StoreError> {
-        Ok(self.with_state(|st| st.sessions.reaper_last_run.replace(now)))
+        self.apply(|st| {
+            let previous = st.meta.get("reaper_last_run").and_then(|v| v.as_i64());
+            st.meta.insert("reaper_last_run".into(), now.into());
+            previous
+        })
+        .await
     }
 }

@@ -259,6 +259,33 @@ pub async fn tokens_strictly_increase(store: Arc<dyn Store>) {
     }
 }
 
+/// Tokens embed the store clock (`now_ms × 2^5` at least), so a store that lost its
+/// counters still grants above every earlier token; a burst within one millisecond keeps
+/// counting, and every token survives the JSON round trip of both stores exactly.
+pub async fn tokens_embed_the_store_clock(store: Arc<dyn Store>) {
+    use mcp_coord::store::locks::FENCE_CLOCK_BITS;
+    let mut last = 0;
+    for i in 0..40 {
+        let who = format!("s{}", i % 2);
+        let before = store.now_ms().await.unwrap() as u64;
+        let g = grant(&store, &req("clocked", &who)).await;
+        assert!(
+            g.lock.token >= before << FENCE_CLOCK_BITS,
+            "token {} below the clock {before} << {FENCE_CLOCK_BITS}",
+            g.lock.token
+        );
+        assert!(g.lock.token > last, "{} > {last}", g.lock.token);
+        assert!(g.lock.token < 100_000_000_000_000, "14 digits at most");
+        last = g.lock.token;
+        let check = store.check("resource:clocked", &who, NORMAL).await.unwrap();
+        assert_eq!(check.held.unwrap().lock.token, last, "read back exactly");
+        store
+            .release("resource:clocked", &who, NORMAL)
+            .await
+            .unwrap();
+    }
+}
+
 pub async fn waiters_are_served_in_order_and_dead_heads_skipped(store: Arc<dyn Store>) {
     grant(&store, &req("pytest", "a")).await;
     let waiting = |session: &str, id: &str, ttl_ms: i64| {
@@ -405,6 +432,7 @@ crate::conformance!(
     idle_holder_is_refused_and_stale_needs_force,
     abandoned_holder_is_free_without_force,
     tokens_strictly_increase,
+    tokens_embed_the_store_clock,
     waiters_are_served_in_order_and_dead_heads_skipped,
     release_all_held_by_frees_only_that_session,
 );

@@ -130,7 +130,12 @@ local head = redis.call('LINDEX', queue_key, 0)
 if head and head ~= waiter then return refuse('queued', {}) end
 
 -- 6. Grant. Tell the holders we took from.
-local token = redis.call('INCR', fence_key)
+-- The token embeds the clock (next_fencing_token in src/store/locks.rs): never below
+-- now_ms * 32, so a Redis that lost its counters still grants above every earlier token.
+-- It stays below 10^14, which tostring and cjson (14 significant digits) print exactly.
+local last = tonumber(redis.call('GET', fence_key) or '0') or 0
+local token = math.max(last + 1, now * 32)
+redis.call('SET', fence_key, string.format('%d', token))
 local function take(v)
   drop_lock(prefix, index_key, names_key, v.lock.name, v.lock)
   local note = { lock = v.lock.name, by = caller, at = now, old_token = v.lock.token, your_tier = v.tier }
