@@ -196,6 +196,16 @@ fn messages_text(messages: &[Message]) -> Option<String> {
     Some(s)
 }
 
+/// The text a wake-up gives the model (the hook's stderr, shown as a system reminder);
+/// `None` when there are no messages.
+pub fn wake_text(session: &str, messages: &[Message]) -> Option<String> {
+    let list = messages_text(messages)?;
+    Some(crate::domain::session_name::truncate(
+        &format!("mcp-coord woke session `{session}` while it was idle: act on these now.\n{list}"),
+        MAX_CONTEXT_CHARS,
+    ))
+}
+
 /// What the agent is told at SessionStart.
 pub fn start_context(name: &str, parent: Option<&str>, branch: Option<&str>) -> String {
     let mut s = format!(
@@ -227,6 +237,27 @@ pub fn start_context(name: &str, parent: Option<&str>, branch: Option<&str>) -> 
 }
 
 impl Coordinator {
+    /// The session a hook event acts for: `COORD_SESSION` when the hook's environment has
+    /// it, else the name the SessionStart hook registered for this Claude session, else
+    /// Claude's id.
+    pub fn hook_caller(&self, event: &HookEvent) -> Result<Caller, ServiceError> {
+        let named = event
+            .coord
+            .session
+            .as_deref()
+            .map(str::trim)
+            .is_some_and(|s| !s.is_empty());
+        let name = match self.claude_sessions().lookup(event.session_id.trim()) {
+            Some(known) if !named => known,
+            _ => event.session_name()?,
+        };
+        Ok(Caller {
+            session: name,
+            connection_id: format!("hook:{}", event.session_id),
+            transport: "hook",
+        })
+    }
+
     /// Handles one hook event and returns Claude's answer (`{}` when there is nothing to say).
     pub async fn handle_hook(&self, event: HookEvent) -> Result<Value, ServiceError> {
         let name = event.session_name()?;

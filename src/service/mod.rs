@@ -5,6 +5,7 @@
 //! …) so each one reads top to bottom on its own.
 
 pub mod caller;
+pub mod children;
 pub mod connections;
 pub mod dashboard;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod reaper;
 pub mod sessions;
 pub mod tmux;
+pub mod wake;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,6 +47,7 @@ pub struct Coordinator {
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
     claude_sessions: hooks::ClaudeSessions,
+    waiters: wake::Waiters,
 }
 
 impl Coordinator {
@@ -62,6 +65,7 @@ impl Coordinator {
             tmux,
             metrics: Metrics::new(),
             claude_sessions: hooks::ClaudeSessions::default(),
+            waiters: wake::Waiters::default(),
         })
     }
 
@@ -89,6 +93,11 @@ impl Coordinator {
     /// Claude session id → session name, as the SessionStart hook registered it.
     pub fn claude_sessions(&self) -> &hooks::ClaudeSessions {
         &self.claude_sessions
+    }
+
+    /// The wake-up waiters parked on this daemon, one per session.
+    pub fn waiters(&self) -> &wake::Waiters {
+        &self.waiters
     }
 
     /// Session events (tier changes, status reports, ends) for other capabilities.

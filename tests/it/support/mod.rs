@@ -4,8 +4,10 @@
 
 pub mod binary;
 pub mod browser;
+pub mod claude;
 pub mod client;
 pub mod daemon;
+pub mod model;
 pub mod process;
 pub mod redis;
 pub mod sse_client;
