@@ -102,7 +102,7 @@ pub async fn wait(
         Ok(Json(b)) => b,
         Err(e) => return bad_json(e, "\"wait\": {wait_seconds, waiter, armed_at_ms}"),
     };
-    let caller = match coord.hook_caller(&body.event) {
+    let caller = match coord.hook_caller(&body.event).await {
         Ok(c) => c,
         Err(e) => return error(e),
     };
@@ -125,7 +125,7 @@ pub async fn claim(
         Ok(Json(b)) => b,
         Err(e) => return bad_json(e, "\"claim\": {ids}"),
     };
-    let result = match coord.hook_caller(&body.event) {
+    let result = match coord.hook_caller(&body.event).await {
         Ok(caller) => coord.claim_wake(&caller, body.claim).await,
         Err(e) => Err(e),
     };

@@ -6,6 +6,7 @@
 
 pub mod caller;
 pub mod children;
+pub mod claude_bindings;
 pub mod connections;
 pub mod dashboard;
 pub mod error;
@@ -46,7 +47,7 @@ pub struct Coordinator {
     reaper: ReaperStats,
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
-    claude_sessions: hooks::ClaudeSessions,
+    recent_bindings: claude_bindings::RecentBindings,
     waiters: wake::Waiters,
 }
 
@@ -64,7 +65,7 @@ impl Coordinator {
             reaper: ReaperStats::new(),
             tmux,
             metrics: Metrics::new(),
-            claude_sessions: hooks::ClaudeSessions::default(),
+            recent_bindings: claude_bindings::RecentBindings::default(),
             waiters: wake::Waiters::default(),
         })
     }
@@ -90,9 +91,9 @@ impl Coordinator {
         self.tiers
     }
 
-    /// Claude session id → session name, as the SessionStart hook registered it.
-    pub fn claude_sessions(&self) -> &hooks::ClaudeSessions {
-        &self.claude_sessions
+    /// Hook bindings this daemon wrote recently (see [`claude_bindings`]).
+    fn recent_bindings(&self) -> &claude_bindings::RecentBindings {
+        &self.recent_bindings
     }
 
     /// The wake-up waiters parked on this daemon, one per session.
