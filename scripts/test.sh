@@ -32,6 +32,23 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import mcp' 2>/dev/null; 
   echo "== installing the Python mcp SDK"
   python3 -m pip install -q mcp 2>/dev/null || echo "   (could not install it; its test will be skipped)"
 fi
+# Real Claude Code for the end-to-end tests (tests/it/claude_code, against a scripted model;
+# no login or network needed). Without npm those tests print "SKIPPED …".
+CLAUDE_CODE_VERSION=2.1.330
+if ! claude --version 2>/dev/null | grep -q "^${CLAUDE_CODE_VERSION} "; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "== installing Claude Code ${CLAUDE_CODE_VERSION} (npm)"
+    npm install -g --no-fund --no-audit --loglevel=error "@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}" >/dev/null \
+      || echo "   (could not install it; the Claude Code tests will be skipped)"
+    # The package's postinstall links the native binary; if npm skipped install scripts, run it.
+    if ! claude --version >/dev/null 2>&1; then
+      pkg="$(npm root -g)/@anthropic-ai/claude-code"
+      [ -f "$pkg/install.cjs" ] && (cd "$pkg" && node install.cjs >/dev/null 2>&1) || true
+    fi
+  else
+    echo "== no npm: the Claude Code end-to-end tests will be skipped"
+  fi
+fi
 for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^${component}" || rustup component add "$component"
 done

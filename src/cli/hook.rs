@@ -3,6 +3,8 @@
 //! under systemd with `ProtectHome`, and it does not share the agent's environment), POSTs
 //! it to `/hooks/claude`, and prints the daemon's answer for Claude.
 //!
+//! With `--wait` it is the waiting hook instead ([`super::hook_wait`]).
+//!
 //! It must never break the agent: the whole exchange is bounded (800 ms by default), and
 //! when the daemon is down, slow, or answers nonsense it prints nothing and exits 0. Even a
 //! block decision is exit 0 with JSON on stdout, as Claude expects.
@@ -22,6 +24,14 @@ pub struct HookArgs {
     /// Total time budget for the exchange with the daemon, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 800)]
     pub timeout_ms: u64,
+    /// Waiting mode (the asyncRewake hook): wait for a message that should wake this idle
+    /// agent, then print it on stderr and exit 2. See `hook_wait`.
+    #[arg(long)]
+    pub wait: bool,
+    /// Waiting mode: give up (exit 0) after this many seconds; keep it below the hook's
+    /// `timeout` in settings.json.
+    #[arg(long, value_name = "S", default_value_t = 86_000)]
+    pub max_wait_seconds: u64,
 }
 
 /// Largest hook event read from stdin (Claude caps tool payloads far below this).
@@ -41,6 +51,10 @@ pub async fn main(global: &Global, a: HookArgs) -> u8 {
     let Ok(Value::Object(mut event)) = serde_json::from_str::<Value>(&raw) else {
         return EXIT_OK;
     };
+    if a.wait {
+        let max_wait = Duration::from_secs(a.max_wait_seconds);
+        return super::hook_wait::run(&global.base_url(), event, max_wait).await;
+    }
     let with_git = event.get("hook_event_name").and_then(Value::as_str) == Some("SessionStart");
     let cwd = event.get("cwd").and_then(Value::as_str).map(str::to_string);
     let facts = serde_json::to_value(facts(cwd.as_deref(), with_git)).unwrap_or_default();

@@ -45,10 +45,20 @@ pub struct InstallArgs {
     /// MCP server name the `bind_session` hook calls (as in `claude mcp add NAME`).
     #[arg(long, default_value = "coordination")]
     pub server: String,
+    /// Leave out the waiting hook that wakes an idle agent when a message arrives.
+    #[arg(long)]
+    pub no_wake: bool,
 }
 
 /// Claude's own limit for our command hooks, in seconds (ours bounds itself to 0.8 s).
 const COMMAND_TIMEOUT_S: u64 = 5;
+/// Claude's limit for the waiting hook (a day: after that the session is abandoned anyway);
+/// the hook itself gives up a little earlier (`--max-wait-seconds`).
+pub const WAIT_TIMEOUT_S: u64 = 86_400;
+const WAIT_MAX_S: u64 = WAIT_TIMEOUT_S - 400;
+/// Events where the waiting hook is armed: at start (a spawned child idles before any
+/// prompt) and after every turn.
+pub const WAKE_EVENTS: &[&str] = &["SessionStart", "Stop"];
 
 /// The events our command hook handles.
 pub const COMMAND_EVENTS: &[&str] = &[
@@ -63,14 +73,33 @@ pub const COMMAND_EVENTS: &[&str] = &[
 /// Our hooks, keyed by event: the `mcp-coord hook` command on every event we handle, and
 /// the `bind_session` identity handshake on UserPromptSubmit.
 pub fn our_hooks(exe: &str, hook_url: Option<&str>, server: &str) -> Map<String, Value> {
+    hooks_for(exe, hook_url, server, true)
+}
+
+/// [`our_hooks`], with or without the waiting (`asyncRewake`) hook.
+pub fn hooks_for(
+    exe: &str,
+    hook_url: Option<&str>,
+    server: &str,
+    wake: bool,
+) -> Map<String, Value> {
     let command = match hook_url {
         Some(u) => format!("{} --url {} hook", shell_quote(exe), shell_quote(u)),
         None => format!("{} hook", shell_quote(exe)),
     };
     let cmd = json!({ "type": "command", "command": command, "timeout": COMMAND_TIMEOUT_S });
+    let waiting = json!({
+        "type": "command",
+        "command": format!("{command} --wait --max-wait-seconds {WAIT_MAX_S}"),
+        "asyncRewake": true,
+        "timeout": WAIT_TIMEOUT_S,
+    });
     let mut hooks = Map::new();
     for event in COMMAND_EVENTS {
         let mut entries = vec![cmd.clone()];
+        if wake && WAKE_EVENTS.contains(event) {
+            entries.push(waiting.clone());
+        }
         if *event == "UserPromptSubmit" {
             entries.push(json!({
                 "type": "mcp_tool",
@@ -101,7 +130,7 @@ pub fn is_ours(entry: &Value) -> bool {
     }
 }
 
-/// `…/mcp-coord [--url U] hook` (quoted or not).
+/// `…/mcp-coord [--url U] hook [--wait …]` (quoted or not).
 fn is_our_command(command: &str) -> bool {
     let words = shell_words(command);
     let Some((program, rest)) = words.split_first() else {
@@ -111,7 +140,12 @@ fn is_our_command(command: &str) -> bool {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("");
-    base == "mcp-coord" && rest.last().map(String::as_str) == Some("hook")
+    let subcommand = match rest {
+        [flag, _url, sub, ..] if flag == "--url" => sub,
+        [sub, ..] => sub,
+        [] => return false,
+    };
+    base == "mcp-coord" && subcommand == "hook"
 }
 
 /// Splits a command line as a POSIX shell would (quotes, escapes); unparsable → no words.
@@ -326,7 +360,7 @@ pub fn main(command: &HooksCommand) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    let ours = our_hooks(&exe, a.hook_url.as_deref(), &a.server);
+    let ours = hooks_for(&exe, a.hook_url.as_deref(), &a.server, !a.no_wake);
     match install(&path, &ours, a.uninstall, a.dry_run) {
         Ok(Outcome::Unchanged) => {
             let what = if a.uninstall {
@@ -353,6 +387,13 @@ pub fn main(command: &HooksCommand) -> ExitCode {
                     COMMAND_EVENTS.join(", "),
                     a.server
                 );
+                if !a.no_wake {
+                    println!(
+                        "{}: `hook --wait` (asyncRewake) wakes the idle agent when a message arrives \
+                         (--no-wake leaves it out)",
+                        WAKE_EVENTS.join(", ")
+                    );
+                }
             }
         }
         Err(e) => {
@@ -374,6 +415,10 @@ mod tests {
             "'/home/a b/mcp-coord' --url http://x:1 hook"
         ));
         assert!(is_our_command("mcp-coord hook"));
+        assert!(is_our_command(
+            "/opt/mcp-coord --url http://x:1 hook --wait --max-wait-seconds 9"
+        ));
+        assert!(!is_our_command("mcp-coord --url hook status"));
         assert!(!is_our_command("mcp-coord status"));
         assert!(!is_our_command("/bin/other-tool hook"));
         assert!(!is_our_command("echo mcp-coord hook done"));

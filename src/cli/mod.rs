@@ -12,6 +12,7 @@
 pub mod client;
 pub mod doctor;
 pub mod hook;
+pub mod hook_wait;
 pub mod hooks_install;
 pub mod identity;
 pub mod inbox;

@@ -130,6 +130,9 @@ pub struct MessageSettings {
     pub inbox_ttl_seconds: u64,
     /// Longest `wait_seconds` / `timeout_seconds` a caller may ask for.
     pub max_wait_seconds: u64,
+    /// Which messages wake an idle Claude Code agent through its `asyncRewake` hook
+    /// (`task`, `question`, `reply`, `info`, `status`, `final`); empty = never woken.
+    pub wake_kinds: Vec<String>,
 }
 
 /// tmux orchestration (`create_session`, `send_keys`, …). Every tmux call goes to one private
@@ -218,6 +221,10 @@ impl Default for MessageSettings {
             inbox_cap: 1000,
             inbox_ttl_seconds: 7 * 24 * 3600,
             max_wait_seconds: 3600,
+            wake_kinds: crate::domain::wake::DEFAULT_WAKE_KINDS
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
         }
     }
 }

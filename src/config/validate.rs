@@ -150,6 +150,16 @@ impl Settings {
         if m.inbox_cap == 0 {
             return Err(ConfigError::new("messages.inbox_cap", "0", "1 or more"));
         }
+        if let Err(e) = crate::domain::wake::WakePolicy::parse(&m.wake_kinds) {
+            return Err(ConfigError::new(
+                "messages.wake_kinds",
+                e,
+                format!(
+                    "a list of {} (empty: never wake)",
+                    crate::domain::wake::WAKE_NAMES.join(", ")
+                ),
+            ));
+        }
         validate_tmux(&self.tmux)?;
         match self.log.format.as_str() {
             "text" | "json" | "auto" => {}

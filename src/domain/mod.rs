@@ -7,3 +7,4 @@ pub mod session;
 pub mod session_name;
 pub mod spawn;
 pub mod tiers;
+pub mod wake;

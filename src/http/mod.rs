@@ -43,6 +43,18 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
                 settings.server.max_body_bytes,
             )),
         )
+        .route(
+            "/hooks/claude/wait",
+            axum::routing::post(hooks::wait).layer(axum::extract::DefaultBodyLimit::max(
+                settings.server.max_body_bytes,
+            )),
+        )
+        .route(
+            "/hooks/claude/claim",
+            axum::routing::post(hooks::claim).layer(axum::extract::DefaultBodyLimit::max(
+                settings.server.max_body_bytes,
+            )),
+        )
         .with_state(coord)
         .layer(axum::Extension(events::StreamStop(shutdown)))
         .merge(mcp)

@@ -12,13 +12,11 @@
 //! | SessionEnd       | end the session, release its locks                  | nothing                       |
 //!
 //! The session's name is `COORD_SESSION` from the hook's environment when set, else
-//! Claude's `session_id`. [`ClaudeSessions`] remembers Claude's id → that name, so the
-//! `bind_session` tool (called by a UserPromptSubmit `mcp_tool` hook on the agent's own MCP
-//! connection) can bind that connection to the same session.
+//! Claude's `session_id`. Each event records Claude's id → that name in the store
+//! ([`super::claude_bindings`]), so the `bind_session` tool (called by a UserPromptSubmit
+//! `mcp_tool` hook on the agent's own MCP connection) binds that connection to the same
+//! session, also after a daemon restart.
 
-use std::collections::{HashMap, VecDeque};
-
-use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -118,50 +116,6 @@ impl HookEvent {
     }
 }
 
-/// Claude session id → coordination session name, as the SessionStart hook registered it.
-/// Bounded (oldest forgotten first); a forgotten or never-seen id binds to itself, which is
-/// what the hook would have registered without `COORD_SESSION`.
-#[derive(Debug, Default)]
-pub struct ClaudeSessions {
-    inner: Mutex<(HashMap<String, String>, VecDeque<String>)>,
-}
-
-/// Most Claude ids remembered (one per agent session; thousands is plenty for one box).
-const MAX_CLAUDE_SESSIONS: usize = 10_000;
-
-// `significant_drop_tightening` misreads `let (map, order) = &mut *g;`: both borrow the guard,
-// which lives exactly as long as they are used; nothing in these bodies locks again or awaits.
-#[allow(clippy::significant_drop_tightening)]
-impl ClaudeSessions {
-    pub fn remember(&self, claude_id: &str, name: &str) {
-        let mut g = self.inner.lock();
-        let (map, order) = &mut *g;
-        if map
-            .insert(claude_id.to_string(), name.to_string())
-            .is_none()
-        {
-            order.push_back(claude_id.to_string());
-            while order.len() > MAX_CLAUDE_SESSIONS {
-                if let Some(old) = order.pop_front() {
-                    map.remove(&old);
-                }
-            }
-        }
-    }
-
-    pub fn lookup(&self, claude_id: &str) -> Option<String> {
-        self.inner.lock().0.get(claude_id).cloned()
-    }
-
-    pub fn forget(&self, claude_id: &str) {
-        let mut g = self.inner.lock();
-        let (map, order) = &mut *g;
-        if map.remove(claude_id).is_some() {
-            order.retain(|id| id != claude_id);
-        }
-    }
-}
-
 /// `{"hookSpecificOutput":{"hookEventName":…,"additionalContext":…}}` — text for the agent.
 pub fn context_answer(event: &str, text: &str) -> Value {
     json!({ "hookSpecificOutput": {
@@ -196,6 +150,16 @@ fn messages_text(messages: &[Message]) -> Option<String> {
     Some(s)
 }
 
+/// The text a wake-up gives the model (the hook's stderr, shown as a system reminder);
+/// `None` when there are no messages.
+pub fn wake_text(session: &str, messages: &[Message]) -> Option<String> {
+    let list = messages_text(messages)?;
+    Some(crate::domain::session_name::truncate(
+        &format!("mcp-coord woke session `{session}` while it was idle: act on these now.\n{list}"),
+        MAX_CONTEXT_CHARS,
+    ))
+}
+
 /// What the agent is told at SessionStart.
 pub fn start_context(name: &str, parent: Option<&str>, branch: Option<&str>) -> String {
     let mut s = format!(
@@ -227,11 +191,37 @@ pub fn start_context(name: &str, parent: Option<&str>, branch: Option<&str>) -> 
 }
 
 impl Coordinator {
+    /// The session a hook event acts for: `COORD_SESSION` when the hook's environment has
+    /// it, else the name the SessionStart hook registered for this Claude session, else
+    /// Claude's id.
+    pub async fn hook_caller(&self, event: &HookEvent) -> Result<Caller, ServiceError> {
+        let named = event
+            .coord
+            .session
+            .as_deref()
+            .map(str::trim)
+            .is_some_and(|s| !s.is_empty());
+        let known = if named {
+            None
+        } else {
+            self.claude_session(event.session_id.trim()).await
+        };
+        let name = match known {
+            Some(known) => known,
+            None => event.session_name()?,
+        };
+        Ok(Caller {
+            session: name,
+            connection_id: format!("hook:{}", event.session_id),
+            transport: "hook",
+        })
+    }
+
     /// Handles one hook event and returns Claude's answer (`{}` when there is nothing to say).
     pub async fn handle_hook(&self, event: HookEvent) -> Result<Value, ServiceError> {
         let name = event.session_name()?;
-        if !event.session_id.is_empty() {
-            self.claude_sessions().remember(&event.session_id, &name);
+        if !event.session_id.is_empty() && event.hook_event_name != "SessionEnd" {
+            self.remember_claude_session(&event.session_id, &name).await;
         }
         let caller = Caller {
             session: name.clone(),
@@ -309,7 +299,9 @@ impl Coordinator {
                 if !released.is_empty() {
                     tracing::info!(session = %name, ?released, reason, "session end released locks");
                 }
-                self.claude_sessions().forget(&event.session_id);
+                if !event.session_id.is_empty() {
+                    self.forget_claude_session(&event.session_id, &name).await;
+                }
                 ended.map(|_| json!({})).or(Ok(json!({})))
             }
             other => Err(ServiceError::invalid(format!(
@@ -368,19 +360,5 @@ mod tests {
         assert_eq!(e.session_name().unwrap(), "child_web_task_3");
         e.coord.session = Some("bad name".into());
         assert!(e.session_name().is_err());
-    }
-
-    #[test]
-    fn claude_sessions_are_bounded() {
-        let c = ClaudeSessions::default();
-        for i in 0..MAX_CLAUDE_SESSIONS + 5 {
-            c.remember(&format!("id{i}"), "n");
-        }
-        assert_eq!(c.lookup("id0"), None);
-        assert_eq!(
-            c.lookup(&format!("id{}", MAX_CLAUDE_SESSIONS + 4))
-                .as_deref(),
-            Some("n")
-        );
     }
 }

@@ -5,6 +5,8 @@
 //! …) so each one reads top to bottom on its own.
 
 pub mod caller;
+pub mod children;
+pub mod claude_bindings;
 pub mod connections;
 pub mod error;
 pub mod events;
@@ -18,6 +20,7 @@ pub mod policy;
 pub mod reaper;
 pub mod sessions;
 pub mod tmux;
+pub mod wake;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -48,7 +51,8 @@ pub struct Coordinator {
     reaper: ReaperStats,
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
-    claude_sessions: hooks::ClaudeSessions,
+    recent_bindings: claude_bindings::RecentBindings,
+    waiters: wake::Waiters,
 }
 
 impl Coordinator {
@@ -69,7 +73,8 @@ impl Coordinator {
             reaper: ReaperStats::new(),
             tmux,
             metrics: Metrics::new(),
-            claude_sessions: hooks::ClaudeSessions::default(),
+            recent_bindings: claude_bindings::RecentBindings::default(),
+            waiters: wake::Waiters::default(),
         })
     }
 
@@ -104,9 +109,14 @@ impl Coordinator {
         self.inbox_policy
     }
 
-    /// Claude session id → session name, as the SessionStart hook registered it.
-    pub fn claude_sessions(&self) -> &hooks::ClaudeSessions {
-        &self.claude_sessions
+    /// Hook bindings this daemon wrote recently (see [`claude_bindings`]).
+    fn recent_bindings(&self) -> &claude_bindings::RecentBindings {
+        &self.recent_bindings
+    }
+
+    /// The wake-up waiters parked on this daemon, one per session.
+    pub fn waiters(&self) -> &wake::Waiters {
+        &self.waiters
     }
 
     /// Session events (tier changes, status reports, ends) for other capabilities.

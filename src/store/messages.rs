@@ -4,7 +4,8 @@
 //! An inbox is a capped stream (Redis Stream `inbox:{session}`; a deque in the embedded
 //! store) with a TTL refreshed by every write. Its read cursor (`inbox:cursor:{session}`) is
 //! the id of the last message handed to the owner. A reply taken by `wait_for_response` is
-//! removed from the inbox, so it is handed out once; so are messages taken with a kind filter.
+//! removed from the inbox, so it is handed out once; so are messages taken with a kind filter
+//! and messages claimed by id (a wake-up's delivery).
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
@@ -72,6 +73,16 @@ pub trait MessageStore: Send + Sync {
         &self,
         session: &str,
         query: &ReadQuery,
+    ) -> Result<Vec<Message>, StoreError>;
+
+    /// Claims messages `ids` of `session`'s inbox for delivery: those still unread (after the
+    /// cursor, in the inbox, not expired) are taken out of the inbox and returned, oldest
+    /// first; the others are left out. Whichever path delivers a message (a wake-up, prompt
+    /// context, a Stop block) claims or reads it in one atomic step, so it is delivered once.
+    async fn claim_messages(
+        &self,
+        session: &str,
+        ids: &[String],
     ) -> Result<Vec<Message>, StoreError>;
 
     /// One message of `session`'s inbox by id, read or not (expired ones too).

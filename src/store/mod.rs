@@ -1,11 +1,12 @@
 //! The one persistence trait and its implementations.
 //!
 //! Each capability has its own sub-trait in its own file ([`LockStore`], [`SessionStore`],
-//! [`MessageStore`]); [`Store`] is all of them plus the basics every front-end needs.
+//! [`MessageStore`], [`BindingStore`]); [`Store`] is all of them plus the basics every front-end needs.
 //! Redis ([`redis::RedisStore`]) is the system of record; the embedded store
 //! ([`memory::MemoryStore`]) has the same semantics for a zero-setup start. Both run the
 //! same conformance suite (`tests/it/conformance`).
 
+pub mod bindings;
 pub mod error;
 pub mod locks;
 pub mod memory;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use bindings::BindingStore;
 pub use error::StoreError;
 pub use locks::LockStore;
 pub use messages::MessageStore;
@@ -44,7 +46,9 @@ impl StoreKind {
 
 /// Everything the service layer needs from persistence.
 #[async_trait]
-pub trait Store: LockStore + SessionStore + MessageStore + Send + Sync + 'static {
+pub trait Store:
+    LockStore + SessionStore + MessageStore + BindingStore + Send + Sync + 'static
+{
     fn kind(&self) -> StoreKind;
 
     /// One round trip; returns how long it took.

@@ -3,6 +3,7 @@
 //!
 //! One test binary (not one per file) so the suite links once.
 
+mod claude_code;
 mod cli_run;
 mod cli_setup;
 mod conformance;
@@ -17,3 +18,4 @@ mod outside_clients;
 mod sessions;
 mod support;
 mod tmux;
+mod wake;

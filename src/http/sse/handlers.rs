@@ -65,6 +65,7 @@ pub(crate) async fn open_stream(
         outbound: outbound_tx,
         ct: ct.clone(),
         send_timeout: config.outbound_send_timeout,
+        pending: None,
     };
     let info = SseConnectionInfo {
         connection_id: connection_id.clone(),

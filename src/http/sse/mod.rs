@@ -11,14 +11,16 @@
 //!    once; the service's reply arrives on the stream as an `event: message`.
 //!
 //! On top of the reference shape (rmcp 0.10's `SseServer`) this adapter binds the named
-//! session at GET time and checks it on every POST, limits body size, and bounds both queues
-//! so a client that stops reading is disconnected instead of growing memory.
+//! session at GET time and checks it on every POST, limits body size, bounds both queues
+//! so a client that stops reading is disconnected instead of growing memory, and serves a
+//! client that resumes without `initialize` after a daemon restart ([`resume`]).
 
 mod config;
 mod error;
 mod handlers;
 mod identity;
 mod registry;
+mod resume;
 mod stream;
 mod transport;
 
@@ -94,22 +96,41 @@ impl SseServer {
         F: Fn(&SseConnectionInfo) -> S + Send + Sync + 'static,
     {
         let launcher = move |info: &SseConnectionInfo,
-                             transport: SseTransport,
+                             mut transport: SseTransport,
                              ct: CancellationToken|
               -> BoxFuture<'static, ()> {
             let handler = factory(info);
             let connection_id = info.connection_id.clone();
             Box::pin(async move {
-                match handler.serve_with_ct(transport, ct).await {
-                    Ok(running) => {
-                        if let Err(error) = running.waiting().await {
-                            tracing::error!(%connection_id, %error, "SSE service task failed");
+                let supported = handler.supported_protocol_versions();
+                let Some(opening) = resume::opening(&mut transport, &supported).await else {
+                    return;
+                };
+                let running = match opening {
+                    resume::Opening::Handshake(first) => {
+                        transport.pending = Some(first);
+                        match handler.serve_with_ct(transport, ct).await {
+                            Ok(running) => running,
+                            // Mostly a client that disconnected (or sent garbage) before
+                            // initializing.
+                            Err(error) => {
+                                tracing::info!(%connection_id, %error, "SSE connection never initialized");
+                                return;
+                            }
                         }
                     }
-                    // Mostly a client that disconnected (or sent garbage) before initializing.
-                    Err(error) => {
-                        tracing::info!(%connection_id, %error, "SSE connection never initialized")
+                    resume::Opening::Resumed(first, peer) => {
+                        tracing::info!(
+                            %connection_id,
+                            protocol = %peer.protocol_version,
+                            "SSE client resumed without initialize (the daemon restarted under it); serving it as initialized"
+                        );
+                        transport.pending = Some(first);
+                        rmcp::service::serve_directly_with_ct(handler, transport, Some(*peer), ct)
                     }
+                };
+                if let Err(error) = running.waiting().await {
+                    tracing::error!(%connection_id, %error, "SSE service task failed");
                 }
             })
         };

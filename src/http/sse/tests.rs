@@ -845,3 +845,44 @@ async fn full_inbound_queue_gives_503() {
     assert_eq!(status, 202);
     assert_eq!(stream.next_message().await.expect("pong")["id"], 3);
 }
+
+/// What Claude Code does after a daemon restart: its EventSource reopens the stream (with
+/// the `MCP-Protocol-Version` it negotiated before) and it POSTs `tools/call` to the new
+/// endpoint without `initialize`. It is served, bound to the session its URL names.
+#[tokio::test]
+async fn a_client_resuming_without_initialize_is_served() {
+    let h = start(test_config()).await;
+    let mut stream = h
+        .open_raw("?session=alpha", &[("mcp-protocol-version", "2025-06-18")])
+        .await;
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    assert_eq!(h.post_json(&stream.endpoint, &ping).await, 202);
+    let pong = stream.next_message().await.expect("ping answered");
+    assert_eq!(pong["id"], 1, "{pong}");
+    assert!(pong.get("result").is_some(), "{pong}");
+
+    let response = h
+        .http
+        .post(h.absolute(&stream.endpoint))
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(call(2, "whoami", json!({})).to_string())
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 202);
+    let reply = stream.next_message().await.expect("tools/call answered");
+    assert_eq!(reply["id"], 2, "{reply}");
+    assert!(reply.get("error").is_none(), "served, not refused: {reply}");
+    let result: CallToolResult =
+        serde_json::from_value(reply["result"].clone()).expect("a tool result");
+    assert_ne!(result.is_error, Some(true), "{reply}");
+    assert_eq!(text_of(&result)["bound"], "alpha");
+    // The stream goes on serving.
+    assert_eq!(
+        h.post_json(&stream.endpoint, &call(3, "whoami", json!({})))
+            .await,
+        202
+    );
+    assert_eq!(stream.next_message().await.expect("second call")["id"], 3);
+}

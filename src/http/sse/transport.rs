@@ -33,6 +33,8 @@ pub(crate) struct SseTransport {
     pub outbound: mpsc::Sender<ServerJsonRpcMessage>,
     pub ct: CancellationToken,
     pub send_timeout: Duration,
+    /// A message already read (to decide how the connection opens), handed out first.
+    pub pending: Option<ClientJsonRpcMessage>,
 }
 
 impl Transport<RoleServer> for SseTransport {
@@ -68,6 +70,9 @@ impl Transport<RoleServer> for SseTransport {
     }
 
     async fn receive(&mut self) -> Option<ClientJsonRpcMessage> {
+        if let Some(message) = self.pending.take() {
+            return Some(message);
+        }
         tokio::select! {
             message = self.inbound.recv() => message,
             () = self.ct.cancelled() => None,

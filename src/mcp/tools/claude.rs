@@ -48,7 +48,9 @@ impl CoordServer {
     ) -> CallToolResult {
         let before = self.identity().session();
         let was_generated = !self.identity().is_explicit();
-        let result = self.bind_claude_session(&args.session_id, &extensions);
+        let result = self
+            .bind_claude_session(&args.session_id, &extensions)
+            .await;
         if let Ok(bound) = &result
             && bound.changed
         {
@@ -69,7 +71,7 @@ impl CoordServer {
 }
 
 impl CoordServer {
-    fn bind_claude_session(
+    async fn bind_claude_session(
         &self,
         claude_id: &str,
         ext: &Extensions,
@@ -92,7 +94,7 @@ impl CoordServer {
                 source: "url_or_header",
             });
         }
-        let (target, source) = match self.coord().claude_sessions().lookup(claude_id) {
+        let (target, source) = match self.coord().claude_session(claude_id).await {
             Some(name) => (name, "hook"),
             None => (claude_id.to_string(), "claude_session_id"),
         };

@@ -16,7 +16,7 @@ use crate::service::messages::{CoordinateArgs, ReadArgs, SendArgs, WaitArgs};
 
 impl CoordServer {
     /// A wait that ends when the request is cancelled or the connection closes.
-    fn wait_context(&self, ctx: &RequestContext<RoleServer>) -> WaitContext {
+    pub(crate) fn wait_context(&self, ctx: &RequestContext<RoleServer>) -> WaitContext {
         let identity = self.identity().clone();
         WaitContext {
             cancel: ctx.ct.clone(),

@@ -2,10 +2,12 @@
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
-use rmcp::{tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
 
 use crate::mcp::CoordServer;
 use crate::mcp::respond::respond;
+use crate::service::children::WaitChildrenArgs;
 use crate::service::sessions::{
     ChildrenArgs, ListSessionsArgs, RegisterArgs, RelationshipArgs, ReportArgs, SessionArgs,
 };
@@ -82,6 +84,23 @@ impl CoordServer {
         Parameters(args): Parameters<ChildrenArgs>,
     ) -> CallToolResult {
         respond(self.coord().child_sessions(&self.caller(), args).await)
+    }
+
+    #[tool(
+        description = "Wait until every one of your children is final — it reported done or failed (report_session_status), or ended — or timeout_seconds pass (default 300). Returns all_final, pending (who is still working) and each child's last state and summary. Use it instead of polling get_child_sessions.",
+        annotations(read_only_hint = true)
+    )]
+    async fn wait_for_children(
+        &self,
+        Parameters(args): Parameters<WaitChildrenArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let wait = self.wait_context(&ctx);
+        respond(
+            self.coord()
+                .wait_for_children(&self.caller(), args, wait)
+                .await,
+        )
     }
 
     #[tool(

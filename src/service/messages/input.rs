@@ -72,7 +72,7 @@ pub(super) fn still_open(wait: &WaitContext) -> bool {
 }
 
 /// Sleeps until a message for `session` is sent (a hint), `until`, or cancellation.
-pub(super) async fn wake_for(
+pub(crate) async fn wake_for(
     hints: &mut broadcast::Receiver<String>,
     session: &str,
     until: Instant,

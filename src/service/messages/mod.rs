@@ -20,6 +20,7 @@ mod types;
 
 use std::time::Duration;
 
+pub(crate) use input::wake_for;
 pub use types::*;
 
 /// Re-read at least this often while waiting, in case a wake-up was lost.

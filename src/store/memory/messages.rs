@@ -232,6 +232,37 @@ impl MessageStore for MemoryStore {
         .await
     }
 
+    async fn claim_messages(
+        &self,
+        session: &str,
+        ids: &[String],
+    ) -> Result<Vec<Message>, StoreError> {
+        let now = wall_clock_ms();
+        let mut wanted: Vec<(u64, u64)> = ids.iter().filter_map(|id| parse_id(id)).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        self.apply(|st| {
+            let m = &mut st.messages;
+            m.expire(now);
+            let Some(after) = m.inboxes.get(session).map(|i| i.cursor) else {
+                return Vec::new();
+            };
+            let mut out = Vec::new();
+            for id in wanted {
+                if after.is_some_and(|c| id <= c) {
+                    continue;
+                }
+                let key = (session.to_string(), id.0, id.1);
+                let live = m.messages.get(&key).is_some_and(|e| !e.expired(id, now));
+                if live && let Some(e) = m.messages.remove(&key) {
+                    out.push(e.to_message(id));
+                }
+            }
+            out
+        })
+        .await
+    }
+
     async fn find_message(&self, session: &str, id: &str) -> Result<Option<Message>, StoreError> {
         let Some(id) = parse_id(id) else {
             return Ok(None);

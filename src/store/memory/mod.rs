@@ -22,6 +22,7 @@
 //!    the struct's `rebuild()`, called after loading.
 //! 5. Add the table to the README's sqlite3 schema list.
 
+mod bindings;
 mod journal;
 mod locks;
 mod messages;
@@ -51,6 +52,7 @@ pub struct State {
     pub locks: locks::LockState,
     pub sessions: sessions::SessionState,
     pub messages: messages::MessageState,
+    pub bindings: bindings::BindingState,
 }
 
 impl State {
@@ -64,6 +66,7 @@ impl State {
         all.extend(self.locks.tables());
         all.extend(self.sessions.tables());
         all.extend(self.messages.tables());
+        all.extend(self.bindings.tables());
         all
     }
 

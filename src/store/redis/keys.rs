@@ -20,6 +20,7 @@
 //! | `claude:sessions:ended` | zset | ended session names → ended at ms (listing with `include_ended`, purge) |
 //! | `claude:sessions:children:{parent}` | set | names of the parent's children (live or ended until purged) |
 //! | `claude:sessions:history:{name}` | list | status reports, newest first, capped at `sessions.status_history` |
+//! | `claude:bindings:claude:{claude_id}` | string | the session Claude Code session `claude_id` is bound to (hooks, `bind_session`); TTL = `sessions.stale_seconds`, renewed by its hooks |
 //! | `claude:reaper:lock` | string | token of the daemon whose reaper runs now (`SET NX PX`) |
 //! | `claude:reaper:last_run` | string | ms of the last reaper run (tier changes are those crossed since) |
 //! | `claude:inbox:{session}` | stream | the session's inbox: field `m` = message JSON, `ttl` = per-message TTL ms; trimmed to `messages.inbox_cap`; TTL `messages.inbox_ttl_seconds` refreshed by each send |
@@ -138,6 +139,11 @@ impl Keys {
     /// Pub/sub channel carrying every daemon event (JSON), for the other daemons.
     pub fn events(&self) -> String {
         format!("{}events", self.prefix)
+    }
+
+    /// Claude ids pass the session-name charset (no `:`), so this never collides.
+    pub fn claude_binding(&self, claude_id: &str) -> String {
+        format!("{}bindings:claude:{}", self.prefix, claude_id)
     }
 
     pub fn reaper_lock(&self) -> String {

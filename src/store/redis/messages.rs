@@ -23,6 +23,8 @@ static SEND: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/inbox_send.lua")));
 static READ: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/inbox_read.lua")));
+static CLAIM: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/inbox_claim.lua")));
 static TAKE_REPLY: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/inbox_take_reply.lua")));
 
@@ -186,6 +188,30 @@ impl MessageStore for RedisStore {
                     .arg(inbox_ttl)
                     .invoke_async(&mut c)
                     .await
+            })
+            .await?;
+        parse_entries(flat)
+    }
+
+    async fn claim_messages(
+        &self,
+        session: &str,
+        ids: &[String],
+    ) -> Result<Vec<Message>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let k = self.keys().clone();
+        let session = session.to_string();
+        let ids = ids.to_vec();
+        let flat: Vec<String> = self
+            .run(|mut c| async move {
+                let mut inv = CLAIM.prepare_invoke();
+                inv.key(k.inbox(&session)).key(k.inbox_cursor(&session));
+                for id in &ids {
+                    inv.arg(id);
+                }
+                inv.invoke_async(&mut c).await
             })
             .await?;
         parse_entries(flat)

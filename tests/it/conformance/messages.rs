@@ -214,7 +214,80 @@ pub async fn a_reply_is_taken_once(store: Arc<dyn Store>) {
     assert_eq!(bodies(&left), ["not me"]);
 }
 
+/// A claim takes each listed unread message once, whichever path gets there first: a
+/// second claim, a read, or a concurrent claim never hands it out again; read ones, other
+/// ids and expired ones are not claimed; unlisted messages stay unread.
+pub async fn a_claim_delivers_each_message_once(store: Arc<dyn Store>) {
+    live(&store, "b").await;
+    let info = send(&store, &msg("a", "b", MessageKind::Info, "fyi"), None).await;
+    let task = send(&store, &msg("a", "b", MessageKind::Task, "build"), None).await;
+    let question = send(&store, &msg("a", "b", MessageKind::Question, "why"), None).await;
+    let claimed = store
+        .claim_messages("b", &[question.clone(), task.clone(), "999-0".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(&claimed),
+        ["build", "why"],
+        "oldest first, only existing ids"
+    );
+    assert!(
+        store
+            .claim_messages("b", &[task.clone(), question.clone()])
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed once"
+    );
+    // The info message stays unread; once read, it cannot be claimed.
+    let unread = store.read_messages("b", &query(10, false)).await.unwrap();
+    assert_eq!(bodies(&unread), ["fyi"]);
+    assert!(store.claim_messages("b", &[info]).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_messages("nobody", &[task])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.claim_messages("b", &[]).await.unwrap().is_empty());
+
+    // Expired messages are not claimed.
+    let gone = send(&store, &msg("a", "b", MessageKind::Task, "late"), Some(1)).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(store.claim_messages("b", &[gone]).await.unwrap().is_empty());
+
+    // Concurrent claims of the same messages: every message goes to exactly one of them.
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(
+            send(
+                &store,
+                &msg("a", "b", MessageKind::Task, &format!("t{i}")),
+                None,
+            )
+            .await,
+        );
+    }
+    let mut claims = Vec::new();
+    for _ in 0..8 {
+        let (store, ids) = (store.clone(), ids.clone());
+        claims.push(tokio::spawn(async move {
+            store.claim_messages("b", &ids).await.unwrap()
+        }));
+    }
+    let mut got: Vec<String> = Vec::new();
+    for c in claims {
+        got.extend(c.await.unwrap().into_iter().map(|m| m.body));
+    }
+    got.sort();
+    let mut want: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+    want.sort();
+    assert_eq!(got, want, "each message claimed exactly once");
+}
+
 crate::conformance!(
+    a_claim_delivers_each_message_once,
     send_read_and_the_cursor,
     a_recipient_that_is_not_live_gets_nothing,
     the_inbox_cap_holds,

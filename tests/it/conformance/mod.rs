@@ -13,6 +13,7 @@ use crate::support::daemon::test_settings;
 use crate::support::redis::RedisServer;
 
 mod basics;
+mod bindings;
 pub(crate) mod locks;
 mod messages;
 mod sessions;

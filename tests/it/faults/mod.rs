@@ -6,6 +6,7 @@
 //! hanging the test's own runtime. Every wait is bounded.
 
 mod redis_stall;
+mod resume_after_restart;
 
 use std::time::Duration;
 

@@ -3,8 +3,10 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod claude;
 pub mod client;
 pub mod daemon;
+pub mod model;
 pub mod process;
 pub mod redis;
 pub mod sse_client;

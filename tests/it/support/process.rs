@@ -89,10 +89,35 @@ impl DaemonProcess {
         }
     }
 
+    /// SIGTERM, as `systemctl stop` does: an orderly shutdown (the embedded store writes its
+    /// last snapshot). Falls back to SIGKILL if it has not exited within 30 s.
+    pub fn terminate(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        // SAFETY: kill(2) on our own child's pid; it has not been reaped yet.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Starts it again on the same port and data directory (after [`Self::kill9`], or as a
     /// crash-restart when still running).
     pub fn restart(&mut self) {
         self.kill9();
+        self.spawn();
+    }
+
+    /// An orderly restart (`systemctl restart`): SIGTERM, then start again.
+    pub fn restart_clean(&mut self) {
+        self.terminate();
         self.spawn();
     }
 

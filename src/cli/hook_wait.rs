@@ -1,0 +1,243 @@
+//! `mcp-coord hook --wait`: the waiting hook that wakes an idle agent. `hooks install`
+//! registers it on SessionStart and Stop as an `asyncRewake` command hook, so Claude Code
+//! runs it in the background while the agent sits at its prompt. It long-polls
+//! `/hooks/claude/wait` until a message arrives that should wake the agent, claims it
+//! (`/hooks/claude/claim`), writes it to stderr and exits 2: Claude then starts a new turn
+//! with that text as a system reminder.
+//!
+//! Quiet by design: with the daemon down or restarting it retries with backoff and never
+//! exits 2 with an error (that would wake the model for nothing); at its deadline, when
+//! Claude exits, or when a newer waiter took over, it exits 0. It waits only in interactive
+//! sessions: `claude -p` runs asyncRewake hooks in the foreground (it would hang), and there
+//! the Stop block delivers tasks anyway.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use super::EXIT_OK;
+
+/// Exit status that makes Claude Code wake the model with our stderr.
+pub const EXIT_WAKE: u8 = 2;
+/// One long-poll asks the daemon to wait at most this long (then it asks again).
+const POLL_SECONDS: u64 = 300;
+/// Extra time the HTTP client allows beyond the poll before giving up on an answer.
+const POLL_SLACK: Duration = Duration::from_secs(15);
+/// Retry pauses while the daemon cannot be reached.
+const BACKOFF_MIN: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// `MCP_COORD_WAKE`: `off` never waits; `always` waits outside interactive sessions too.
+pub const WAKE_ENV: &str = "MCP_COORD_WAKE";
+
+/// Should this hook wait at all? Interactive Claude Code sets `CLAUDE_CODE_ENTRYPOINT=cli`;
+/// `claude -p` (`sdk-cli`) runs asyncRewake hooks synchronously.
+pub fn should_wait(entrypoint: Option<&str>, wake_env: Option<&str>) -> bool {
+    match wake_env.map(str::trim) {
+        Some("off") | Some("0") | Some("false") => false,
+        Some("always") => true,
+        _ => entrypoint == Some("cli"),
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// What one poll came back with.
+enum Poll {
+    Ready(Vec<String>),
+    Again,
+    Quit,
+    Unreachable,
+}
+
+/// Waits (up to `max_wait`) and wakes the agent; returns the exit status.
+pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) -> u8 {
+    if !should_wait(
+        std::env::var("CLAUDE_CODE_ENTRYPOINT").ok().as_deref(),
+        std::env::var(WAKE_ENV).ok().as_deref(),
+    ) {
+        return EXIT_OK;
+    }
+    event.insert(
+        "coord".into(),
+        serde_json::to_value(super::hook::facts(None, false)).unwrap_or_default(),
+    );
+    let waiter = uuid::Uuid::new_v4().simple().to_string();
+    let armed_at_ms = now_ms();
+    let deadline = tokio::time::Instant::now() + max_wait;
+    let Ok(client) = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .build()
+    else {
+        return EXIT_OK;
+    };
+    let claude_gone = claude_exit();
+    tokio::pin!(claude_gone);
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return EXIT_OK;
+        }
+        let secs = left.as_secs().clamp(1, POLL_SECONDS);
+        let mut body = event.clone();
+        body.insert(
+            "wait".into(),
+            json!({ "wait_seconds": secs, "waiter": waiter, "armed_at_ms": armed_at_ms }),
+        );
+        let poll = tokio::select! {
+            p = poll(&client, base, &body, Duration::from_secs(secs) + POLL_SLACK) => p,
+            _ = &mut claude_gone => return EXIT_OK,
+        };
+        match poll {
+            Poll::Ready(ids) => {
+                backoff = BACKOFF_MIN;
+                if let Some(text) = claim(&client, base, &event, &ids).await {
+                    eprintln!("{text}");
+                    return EXIT_WAKE;
+                }
+                // Another path delivered them first (or the daemon went away): wait again.
+            }
+            Poll::Again => backoff = BACKOFF_MIN,
+            Poll::Quit => return EXIT_OK,
+            Poll::Unreachable => {
+                let pause = backoff.min(left);
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = &mut claude_gone => return EXIT_OK,
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+        }
+    }
+}
+
+async fn poll(
+    client: &reqwest::Client,
+    base: &str,
+    body: &Map<String, Value>,
+    budget: Duration,
+) -> Poll {
+    let response = match client
+        .post(format!("{base}/hooks/claude/wait"))
+        .timeout(budget)
+        .json(body)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(_) => return Poll::Unreachable,
+    };
+    let status = response.status();
+    if status.is_client_error() {
+        // The daemon refuses this event for good (bad session name…): nothing to wait for.
+        return Poll::Quit;
+    }
+    if !status.is_success() {
+        return Poll::Unreachable;
+    }
+    let Ok(answer) = response.json::<Value>().await else {
+        return Poll::Unreachable;
+    };
+    match answer.get("outcome").and_then(Value::as_str) {
+        Some("ready") => Poll::Ready(
+            answer["ids"]
+                .as_array()
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|i| i.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        Some("timeout") => Poll::Again,
+        Some("superseded") | Some("off") => Poll::Quit,
+        _ => Poll::Unreachable,
+    }
+}
+
+/// Claims `ids`; the text for the model, or `None` when nothing was left to claim.
+async fn claim(
+    client: &reqwest::Client,
+    base: &str,
+    event: &Map<String, Value>,
+    ids: &[String],
+) -> Option<String> {
+    let mut body = event.clone();
+    body.insert("claim".into(), json!({ "ids": ids }));
+    let response = client
+        .post(format!("{base}/hooks/claude/claim"))
+        .timeout(Duration::from_secs(10))
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let answer: Value = response.json().await.ok()?;
+    answer["text"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+/// Resolves when the Claude Code process (`CLAUDE_PID`) has exited; never, when unknown.
+/// A pidfd makes it an event, not a poll; without one it checks every 30 s.
+async fn claude_exit() {
+    let Some(pid) = std::env::var("CLAUDE_PID")
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok())
+        .filter(|p| *p > 1)
+    else {
+        return std::future::pending().await;
+    };
+    // SAFETY: the AsyncFd owns the OwnedFd, which stays open (the same descriptor) for as
+    // long as the AsyncFd lives.
+    if let Some(fd) = pidfd(pid)
+        && let Ok(readable) = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+        }
+    {
+        let _ = readable.readable().await;
+        return;
+    }
+    loop {
+        // SAFETY: kill with signal 0 only checks that the process exists.
+        if unsafe { libc::kill(pid, 0) } != 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+}
+
+/// A pidfd for `pid` (readable once it exits), where the kernel has them.
+fn pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: the descriptor was just created and is owned by nobody else.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_only_in_interactive_sessions_unless_told() {
+        assert!(should_wait(Some("cli"), None));
+        assert!(!should_wait(Some("sdk-cli"), None), "claude -p would hang");
+        assert!(!should_wait(None, None));
+        assert!(!should_wait(Some("cli"), Some("off")));
+        assert!(should_wait(Some("sdk-cli"), Some("always")));
+    }
+}

@@ -1,0 +1,170 @@
+//! Claude Code session id → coordination session name: which session an agent's MCP
+//! connection becomes when `bind_session` (the UserPromptSubmit `mcp_tool` hook) names its
+//! Claude id.
+//!
+//! The hooks write the binding (SessionStart and every later event), `bind_session` reads it,
+//! SessionEnd drops it. The store holds it ([`crate::store::BindingStore`]), so a restarted
+//! daemon still knows it: an agent that reconnects after the restart is bound to the session
+//! it had. This daemon remembers what it wrote recently ([`RecentBindings`]), so the hook
+//! that runs after every tool call does not write the store each time.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::Coordinator;
+use crate::domain::session_name;
+
+/// Most Claude ids remembered (one per agent session; thousands is plenty for one box).
+const MAX_REMEMBERED: usize = 10_000;
+
+/// Bindings this daemon wrote, and when: a binding is written again only when it is new to
+/// this daemon, names another session, or was written longer than the refresh interval ago.
+#[derive(Debug, Default)]
+pub struct RecentBindings {
+    inner: Mutex<Remembered>,
+}
+
+#[derive(Debug, Default)]
+struct Remembered {
+    by_id: HashMap<String, (String, Instant)>,
+    /// Insertion order, oldest first, to forget the oldest past [`MAX_REMEMBERED`].
+    order: VecDeque<String>,
+}
+
+impl RecentBindings {
+    /// True when `claude_id → name` should be written now (and records it as written).
+    pub fn due(&self, claude_id: &str, name: &str, every: Duration) -> bool {
+        let mut g = self.inner.lock();
+        let fresh = g
+            .by_id
+            .get(claude_id)
+            .is_some_and(|(n, at)| n == name && at.elapsed() < every);
+        if fresh {
+            return false;
+        }
+        let known = g
+            .by_id
+            .insert(claude_id.to_string(), (name.to_string(), Instant::now()))
+            .is_some();
+        if !known {
+            g.order.push_back(claude_id.to_string());
+            while g.order.len() > MAX_REMEMBERED {
+                if let Some(old) = g.order.pop_front() {
+                    g.by_id.remove(&old);
+                }
+            }
+        }
+        drop(g);
+        true
+    }
+
+    /// What this daemon last wrote for `claude_id` (the fallback when the store fails).
+    pub fn lookup(&self, claude_id: &str) -> Option<String> {
+        self.inner
+            .lock()
+            .by_id
+            .get(claude_id)
+            .map(|(name, _)| name.clone())
+    }
+
+    pub fn forget(&self, claude_id: &str) {
+        let mut g = self.inner.lock();
+        if g.by_id.remove(claude_id).is_some() {
+            g.order.retain(|id| id != claude_id);
+        }
+    }
+}
+
+impl Coordinator {
+    /// How long a binding outlives the last hook event that wrote it: a Claude session
+    /// silent that long is abandoned anyway.
+    fn binding_ttl(&self) -> Duration {
+        Duration::from_secs(self.settings().sessions.stale_seconds.max(1))
+    }
+
+    /// Records that Claude session `claude_id` is session `name` (at most once per quarter
+    /// of the binding's lifetime unless it changes). A store failure is logged: the hook
+    /// goes on, and the next event tries again.
+    pub async fn remember_claude_session(&self, claude_id: &str, name: &str) {
+        // Claude's ids are UUIDs; anything else never becomes a store key.
+        if session_name::validate(claude_id).is_err() {
+            tracing::debug!(
+                claude_id,
+                "hook event with an unusable session_id; not bound"
+            );
+            return;
+        }
+        let ttl = self.binding_ttl();
+        if !self.recent_bindings().due(claude_id, name, ttl / 4) {
+            return;
+        }
+        let written = self
+            .store()
+            .put_claude_binding(claude_id, name, ttl.as_millis() as u64)
+            .await;
+        if let Err(e) = written {
+            self.recent_bindings().forget(claude_id);
+            tracing::warn!(claude_id, session = name, "hook binding not recorded: {e}");
+        }
+    }
+
+    /// The session Claude session `claude_id` was registered as, from the store (this
+    /// daemon's memory when the store does not answer).
+    pub async fn claude_session(&self, claude_id: &str) -> Option<String> {
+        session_name::validate(claude_id).ok()?;
+        match self.store().claude_binding(claude_id).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(
+                    claude_id,
+                    "hook binding not readable, using this daemon's: {e}"
+                );
+                self.recent_bindings().lookup(claude_id)
+            }
+        }
+    }
+
+    /// SessionEnd: the binding goes with the session (unless it names another one by now).
+    pub async fn forget_claude_session(&self, claude_id: &str, name: &str) {
+        self.recent_bindings().forget(claude_id);
+        if let Err(e) = self.store().drop_claude_binding(claude_id, name).await {
+            tracing::debug!(
+                claude_id,
+                "hook binding not dropped (it lapses by itself): {e}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_once_per_interval_unless_the_name_changes() {
+        let r = RecentBindings::default();
+        let every = Duration::from_secs(60);
+        assert!(r.due("c1", "a", every));
+        assert!(!r.due("c1", "a", every));
+        assert!(r.due("c1", "b", every));
+        assert!(r.due("c1", "b", Duration::ZERO));
+        r.forget("c1");
+        assert_eq!(r.lookup("c1"), None);
+        assert!(r.due("c1", "b", every));
+    }
+
+    #[test]
+    fn bounded() {
+        let r = RecentBindings::default();
+        for i in 0..MAX_REMEMBERED + 5 {
+            r.due(&format!("id{i}"), "n", Duration::from_secs(60));
+        }
+        assert_eq!(r.lookup("id0"), None);
+        assert_eq!(
+            r.lookup(&format!("id{}", MAX_REMEMBERED + 4)).as_deref(),
+            Some("n")
+        );
+    }
+}
