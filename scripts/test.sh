@@ -27,6 +27,18 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "== no systemd-analyze and no apt-get: the unit-file check will be skipped"
   fi
 fi
+# Headless Chromium and its WebDriver for the dashboard's browser tests (tests/it/dashboard.rs);
+# without them those tests print "SKIPPED … chromium is not installed".
+if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "== installing chromium and chromium-driver (browser tests of the dashboard)"
+    { as_root apt-get update -qq \
+      && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+      || echo "== could not install chromium: the dashboard's browser tests will be skipped"
+  else
+    echo "== no chromium and no apt-get: the dashboard's browser tests will be skipped"
+  fi
+fi
 # The Python MCP SDK is an outside client the suite drives (skipped with a note if absent).
 if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import mcp' 2>/dev/null; then
   echo "== installing the Python mcp SDK"

@@ -1,6 +1,7 @@
 //! The axum router: `/sse` + `/message` (legacy SSE), `/mcp` (Streamable HTTP), `/health`,
-//! `/metrics`, `/hooks/claude`, `/events`, and the guards every route passes (Origin/Host, session name).
+//! `/metrics`, `/hooks/claude`, `/events`, the dashboard (`/`), and the guards every route passes (Origin/Host, session name).
 
+pub mod dashboard;
 pub mod events;
 pub mod guard;
 pub mod health;
@@ -55,7 +56,8 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
                 settings.server.max_body_bytes,
             )),
         )
-        .with_state(coord)
+        .with_state(coord.clone())
+        .merge(dashboard::routes(coord, shutdown.clone()))
         .layer(axum::Extension(events::StreamStop(shutdown)))
         .merge(mcp)
         .layer(axum::middleware::from_fn_with_state(

@@ -54,8 +54,14 @@ fn changed_by(event: &Event) -> Vec<Changed> {
         | Event::TierChanged { session: s, .. }
         | Event::StatusReported { session: s, .. }
         | Event::SessionEnded { session: s, .. } => session(s),
-        Event::LockGranted { .. } | Event::LockTakenOver { .. } | Event::LockReleased { .. } => {
-            vec![Changed::Uri(LOCKS.to_string())]
+        Event::LockGranted { .. }
+        | Event::LockTakenOver { .. }
+        | Event::LockReleased { .. }
+        | Event::LockExtended { .. } => vec![Changed::Uri(LOCKS.to_string())],
+        // Heartbeats and queue moves change no resource's contents (coord://locks lists
+        // holders, not waiters; a session's resource does not follow every tool call).
+        Event::SessionSeen { .. } | Event::LockQueued { .. } | Event::LockQueueLeft { .. } => {
+            vec![]
         }
         Event::MessageSent { to, .. } => vec![Changed::Inbox(to.clone())],
     }

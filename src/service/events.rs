@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::session::StatusReport;
+use crate::domain::session::{Role, SessionRecord, StatusReport};
 use crate::domain::tiers::Tier;
 
 /// Events a subscriber can lag behind by before it starts missing them.
@@ -24,13 +24,27 @@ const CAPACITY: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// A session was registered (explicitly, implicitly by its first tool call, or revived).
+    /// A session was registered (explicitly, implicitly by its first tool call, revived, or
+    /// linked to a parent), with what it said about itself (so a page can show it at once).
     SessionRegistered {
         session: String,
         parent: Option<String>,
         implicit: bool,
         at_ms: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<Role>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cwd: Option<String>,
     },
+    /// A live session was active again (a tool call); published at most once per
+    /// [`SEEN_EVERY_MS`] of the store clock per session, so "last active" stays close.
+    SessionSeen { session: String, at_ms: i64 },
     /// A live session moved to another tier (`from` is `None` when unknown).
     TierChanged {
         session: String,
@@ -51,12 +65,17 @@ pub enum Event {
         reason: String,
         at_ms: i64,
     },
-    /// A lock was granted (a re-entrant acquire is not an event).
+    /// A lock was granted (a re-entrant acquire is a `lock_extended`).
     LockGranted {
         lock: String,
         holder: String,
         token: u64,
         at_ms: i64,
+        /// Store clock (ms) at which the lock expires unless extended.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// A lock was taken from a stale or dead holder.
     LockTakenOver {
@@ -64,6 +83,35 @@ pub enum Event {
         holder: String,
         from: String,
         token: u64,
+        at_ms: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// Until then only `holder` may take the lock again (lock-delay after a takeover).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lock_delay_until: Option<i64>,
+    },
+    /// A held lock got a new expiry (`extend_lock`, or its holder acquired it again).
+    LockExtended {
+        lock: String,
+        holder: String,
+        token: u64,
+        expires_at: i64,
+        at_ms: i64,
+    },
+    /// A session joined a lock's queue (it waits for it; `position` is 1-based).
+    LockQueued {
+        lock: String,
+        session: String,
+        position: u32,
+        at_ms: i64,
+    },
+    /// A session left a lock's queue: `granted`, `timed_out` or `cancelled`.
+    LockQueueLeft {
+        lock: String,
+        session: String,
+        outcome: QueueExit,
         at_ms: i64,
     },
     /// A lock was released by its holder, or because its holder ended.
@@ -82,11 +130,44 @@ pub enum Event {
     },
 }
 
+/// Why a waiter left a lock's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueExit {
+    Granted,
+    TimedOut,
+    Cancelled,
+}
+
+/// `session_seen` is published when a heartbeat moves the store clock into a new window of
+/// this many milliseconds: often enough for a page's "last active", rare enough (≤ one event
+/// per session per window) for 200 busy sessions.
+pub const SEEN_EVERY_MS: i64 = 5000;
+
 impl Event {
+    /// `session_registered` for `record` as just written.
+    pub fn registered(record: &SessionRecord, implicit: bool, at_ms: i64) -> Event {
+        Event::SessionRegistered {
+            session: record.name.clone(),
+            parent: record.parent.clone(),
+            implicit,
+            at_ms,
+            role: Some(record.role),
+            project: record.project.clone(),
+            task: record.task.clone(),
+            branch: record.branch.clone(),
+            cwd: record.cwd.clone(),
+        }
+    }
+
     /// The `event` tag (`session_registered`, `message_sent`, …).
     pub fn kind(&self) -> &'static str {
         match self {
             Event::SessionRegistered { .. } => "session_registered",
+            Event::SessionSeen { .. } => "session_seen",
+            Event::LockExtended { .. } => "lock_extended",
+            Event::LockQueued { .. } => "lock_queued",
+            Event::LockQueueLeft { .. } => "lock_queue_left",
             Event::TierChanged { .. } => "tier_changed",
             Event::StatusReported { .. } => "status_reported",
             Event::SessionEnded { .. } => "session_ended",
@@ -105,22 +186,23 @@ struct Envelope {
     event: Event,
 }
 
-/// The daemon's event channel.
-#[derive(Debug)]
+/// The daemon's event channel. Cloning gives another handle on the same channel (for code
+/// that publishes from a `Drop`, such as a lock waiter leaving its queue).
+#[derive(Debug, Clone)]
 pub struct Events {
     tx: broadcast::Sender<Event>,
     /// This daemon's id, tagged on the events it sends to the others.
-    origin: String,
+    origin: Arc<str>,
     /// Set once the relay runs: events to send to the other daemons.
-    outbound: OnceLock<mpsc::UnboundedSender<String>>,
+    outbound: Arc<OnceLock<mpsc::UnboundedSender<String>>>,
 }
 
 impl Default for Events {
     fn default() -> Self {
         Self {
             tx: broadcast::channel(CAPACITY).0,
-            origin: uuid::Uuid::new_v4().simple().to_string(),
-            outbound: OnceLock::new(),
+            origin: uuid::Uuid::new_v4().simple().to_string().into(),
+            outbound: Arc::new(OnceLock::new()),
         }
     }
 }
@@ -135,7 +217,7 @@ impl Events {
     pub fn publish(&self, event: Event) {
         if let Some(out) = self.outbound.get()
             && let Ok(json) = serde_json::to_string(&Envelope {
-                origin: self.origin.clone(),
+                origin: self.origin.to_string(),
                 event: event.clone(),
             })
         {
@@ -147,7 +229,7 @@ impl Events {
     /// An event another daemon published.
     fn deliver_remote(&self, payload: &str) {
         match serde_json::from_str::<Envelope>(payload) {
-            Ok(env) if env.origin != self.origin => {
+            Ok(env) if *env.origin != *self.origin => {
                 let _ = self.tx.send(env.event);
             }
             Ok(_) => {}

@@ -152,11 +152,25 @@ fn optional_gauge(
     gauge
 }
 
+/// Counter readings since the daemon started (`/metrics` has the same numbers).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct MetricTotals {
+    pub tool_calls: u64,
+    pub lock_grants: u64,
+    pub lock_refusals: u64,
+    pub lock_takeovers: u64,
+    pub messages_sent: u64,
+    pub messages_delivered: u64,
+    pub store_errors: u64,
+}
+
 /// Every metric of the daemon. Cheap to share: each metric is an `Arc` inside.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     tool_calls: Family<ToolOutcomeLabels, Counter>,
+    /// All tool calls, summed over the family above (for [`Metrics::totals`]).
+    tool_calls_total: Counter,
     tool_call_duration: Family<ToolLabels, Histogram>,
     connections: Family<TransportLabels, Gauge>,
     sessions: Family<TierLabels, Gauge>,
@@ -269,6 +283,7 @@ impl Metrics {
         Self {
             registry,
             tool_calls,
+            tool_calls_total: Counter::default(),
             tool_call_duration,
             connections,
             sessions,
@@ -308,11 +323,25 @@ impl Metrics {
                 outcome,
             })
             .inc();
+        self.tool_calls_total.inc();
         self.tool_call_duration
             .get_or_create(&ToolLabels {
                 tool: tool.to_string(),
             })
             .observe(duration.as_secs_f64());
+    }
+
+    /// The counters a dashboard turns into rates (it differences two readings).
+    pub fn totals(&self) -> MetricTotals {
+        MetricTotals {
+            tool_calls: self.tool_calls_total.get(),
+            lock_grants: self.lock_grants.get(),
+            lock_refusals: self.lock_refusals.get(),
+            lock_takeovers: self.lock_takeovers.get(),
+            messages_sent: self.messages_sent.get(),
+            messages_delivered: self.messages_delivered.get(),
+            store_errors: self.store_errors.get(),
+        }
     }
 
     // ---- connections (read from `Coordinator::connections()` at scrape time) ----

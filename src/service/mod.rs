@@ -8,6 +8,7 @@ pub mod caller;
 pub mod children;
 pub mod claude_bindings;
 pub mod connections;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod health;

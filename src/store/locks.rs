@@ -226,6 +226,22 @@ pub struct LockListing {
     pub now_ms: i64,
 }
 
+/// One lock's queue and lock-delay, as a dashboard shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockQueue {
+    /// Canonical name.
+    pub name: String,
+    /// Sessions waiting for it, first in line first (waiters whose liveness key expired —
+    /// a crashed daemon's — are left out).
+    #[serde(default, deserialize_with = "lua_vec")]
+    pub waiters: Vec<String>,
+    /// A lock-delay after a takeover runs until then, for `reserved_for` only.
+    #[serde(default)]
+    pub delay_until: Option<i64>,
+    #[serde(default)]
+    pub reserved_for: Option<String>,
+}
+
 /// Store operations for locks. Each method is one atomic operation.
 #[async_trait]
 pub trait LockStore: Send + Sync {
@@ -260,6 +276,10 @@ pub trait LockStore: Send + Sync {
     /// Every held lock (read from the index, never by scanning keys).
     async fn list(&self, tiers: TierThresholds) -> Result<LockListing, StoreError>;
 
+    /// The queues and lock-delays of `names` (canonical), in one read; locks with neither
+    /// are left out. Read-only: dead waiters are skipped, not pruned.
+    async fn queues(&self, names: &[String]) -> Result<Vec<LockQueue>, StoreError>;
+
     /// Removes a waiter from a lock's queue (timed out, cancelled, or granted elsewhere);
     /// wakes the next waiter if it was at the head.
     async fn leave_queue(&self, name: &str, waiter_id: &str) -> Result<(), StoreError>;
@@ -274,7 +294,7 @@ pub trait LockStore: Send + Sync {
 }
 
 /// Lua's cjson encodes an empty table as `{}`; accept that as an empty list.
-fn lua_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+pub(crate) fn lua_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: serde::de::DeserializeOwned,

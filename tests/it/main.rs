@@ -7,6 +7,7 @@ mod claude_code;
 mod cli_run;
 mod cli_setup;
 mod conformance;
+mod dashboard;
 mod embedded;
 mod faults;
 mod foundation;

@@ -151,7 +151,7 @@ impl Coordinator {
             }
             match self.store().acquire(&req).await? {
                 AcquireOutcome::Granted(g) => {
-                    queued.disarm();
+                    queued.disarm(g.now_ms);
                     if !wait.open() {
                         // Nobody is left to use it: give it straight back.
                         let _ = self
@@ -173,9 +173,12 @@ impl Coordinator {
                     return Ok(granted(g, started.elapsed(), warnings));
                 }
                 AcquireOutcome::Refused(r) => {
+                    if let Some(position) = r.queue_position {
+                        queued.announce(self.events(), position, r.now_ms);
+                    }
                     let now = Instant::now();
                     if now >= deadline {
-                        queued.leave().await;
+                        queued.leave(r.now_ms).await;
                         self.metrics().lock_refused();
                         return Err(self.refusal_error(&name, caller, &r, wait_seconds, warnings));
                     }
@@ -219,6 +222,9 @@ impl Coordinator {
                     from: old.lock.holder.clone(),
                     token: lock.token,
                     at_ms: g.now_ms,
+                    expires_at: Some(lock.expires_at),
+                    reason: lock.reason.clone(),
+                    lock_delay_until: g.delay_until,
                 });
                 let note = TakeoverNote {
                     lock: lock.name.clone(),
@@ -237,8 +243,16 @@ impl Coordinator {
                 holder: lock.holder.clone(),
                 token: lock.token,
                 at_ms: g.now_ms,
+                expires_at: Some(lock.expires_at),
+                reason: lock.reason.clone(),
             }),
-            None => {}
+            None => self.events().publish(Event::LockExtended {
+                lock: lock.name.clone(),
+                holder: lock.holder.clone(),
+                token: lock.token,
+                expires_at: lock.expires_at,
+                at_ms: g.now_ms,
+            }),
         }
     }
 }

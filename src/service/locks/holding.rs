@@ -76,14 +76,23 @@ impl Coordinator {
             .extend(name.as_str(), &caller.session, ttl_ms, self.tiers())
             .await?
         {
-            ExtendOutcome::Extended { lock, now_ms } => Ok(Extended {
-                lock: lock.name,
-                token: lock.token,
-                expires_at: lock.expires_at,
-                expires_at_utc: utc_time(lock.expires_at),
-                expires_in_seconds: secs_until(lock.expires_at, now_ms),
-                warnings,
-            }),
+            ExtendOutcome::Extended { lock, now_ms } => {
+                self.events().publish(Event::LockExtended {
+                    lock: lock.name.clone(),
+                    holder: lock.holder.clone(),
+                    token: lock.token,
+                    expires_at: lock.expires_at,
+                    at_ms: now_ms,
+                });
+                Ok(Extended {
+                    lock: lock.name,
+                    token: lock.token,
+                    expires_at: lock.expires_at,
+                    expires_at_utc: utc_time(lock.expires_at),
+                    expires_in_seconds: secs_until(lock.expires_at, now_ms),
+                    warnings,
+                })
+            }
             ExtendOutcome::NotHeld { note, now_ms } => {
                 let message = match &note {
                     Some(n) => taken_over_sentence(&name, n, now_ms),

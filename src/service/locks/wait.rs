@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::lock_name::LockName;
 use crate::service::Coordinator;
+use crate::service::events::{Event, Events, QueueExit};
 use crate::store::locks::AcquireRequest;
 
 /// Ties a wait to its caller's connection: a wait ends when the request is cancelled or the
@@ -37,11 +38,16 @@ pub struct WaitProgress {
 }
 
 /// Leaves the queue on every exit path that did not end in a grant, including the future
-/// being dropped (request cancelled, client gone): the drop spawns the removal.
+/// being dropped (request cancelled, client gone): the drop spawns the removal. Once the
+/// wait was announced (`lock_queued`), every exit announces `lock_queue_left` with why.
 pub(super) struct QueueGuard {
     store: Option<Arc<dyn crate::store::Store>>,
     name: String,
+    session: String,
     waiter: Option<String>,
+    /// Set by [`QueueGuard::announce`]: the channel to announce the exit on, and the store
+    /// clock at the last attempt (with when that was, to date an exit by drop).
+    announced: Option<(Events, i64, Instant)>,
 }
 
 impl QueueGuard {
@@ -49,15 +55,50 @@ impl QueueGuard {
         Self {
             store: Some(coord.store().clone()),
             name: req.name.clone(),
+            session: req.session.clone(),
             waiter: req.waiter.as_ref().map(|w| w.id.clone()),
+            announced: None,
         }
     }
 
-    pub(super) fn disarm(&mut self) {
-        self.waiter = None;
+    /// Publishes `lock_queued` the first time the caller is seen in the queue.
+    pub(super) fn announce(&mut self, events: &Events, position: u32, now_ms: i64) {
+        if self.waiter.is_none() {
+            return;
+        }
+        match &mut self.announced {
+            Some((_, at, seen)) => (*at, *seen) = (now_ms, Instant::now()),
+            None => {
+                events.publish(Event::LockQueued {
+                    lock: self.name.clone(),
+                    session: self.session.clone(),
+                    position,
+                    at_ms: now_ms,
+                });
+                self.announced = Some((events.clone(), now_ms, Instant::now()));
+            }
+        }
     }
 
-    pub(super) async fn leave(&mut self) {
+    fn announce_exit(&mut self, outcome: QueueExit, at_ms: Option<i64>) {
+        if let Some((events, last, seen)) = self.announced.take() {
+            events.publish(Event::LockQueueLeft {
+                lock: self.name.clone(),
+                session: self.session.clone(),
+                outcome,
+                at_ms: at_ms.unwrap_or(last + seen.elapsed().as_millis() as i64),
+            });
+        }
+    }
+
+    /// Granted: the store took the waiter out of the queue itself.
+    pub(super) fn disarm(&mut self, now_ms: i64) {
+        self.waiter = None;
+        self.announce_exit(QueueExit::Granted, Some(now_ms));
+    }
+
+    pub(super) async fn leave(&mut self, now_ms: i64) {
+        self.announce_exit(QueueExit::TimedOut, Some(now_ms));
         if let (Some(store), Some(w)) = (&self.store, self.waiter.take())
             && let Err(e) = store.leave_queue(&self.name, &w).await
         {
@@ -68,6 +109,7 @@ impl QueueGuard {
 
 impl Drop for QueueGuard {
     fn drop(&mut self) {
+        self.announce_exit(QueueExit::Cancelled, None);
         let (Some(store), Some(w)) = (self.store.take(), self.waiter.take()) else {
             return;
         };

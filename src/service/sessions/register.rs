@@ -8,7 +8,7 @@ use super::{ATTEMPTS, RegisterArgs, Registered};
 use crate::domain::hierarchy::place;
 use crate::domain::session::{Role, SessionEntry, SessionRecord, normalize_metadata};
 use crate::domain::tiers::Tier;
-use crate::service::events::Event;
+use crate::service::events::{Event, SEEN_EVERY_MS};
 use crate::service::{Caller, Coordinator, ServiceError};
 use crate::store::sessions::{PutOutcome, PutSession};
 
@@ -24,6 +24,12 @@ impl Coordinator {
         match previous {
             Some(prev) => {
                 let from = self.tiers().tier_of(now - prev);
+                if from == Tier::Active && now / SEEN_EVERY_MS != prev / SEEN_EVERY_MS {
+                    self.events().publish(Event::SessionSeen {
+                        session: caller.session.clone(),
+                        at_ms: now,
+                    });
+                }
                 if from != Tier::Active {
                     tracing::info!(session = %caller.session, %from, "session is active again");
                     self.events().publish(Event::TierChanged {
@@ -89,12 +95,7 @@ impl Coordinator {
             match self.store().put_session(put).await? {
                 PutOutcome::Written(_) => {
                     tracing::info!(session = %name, parent = ?record.parent, "session registered by its first tool call");
-                    self.events().publish(Event::SessionRegistered {
-                        session: name.clone(),
-                        parent: record.parent.clone(),
-                        implicit: true,
-                        at_ms: now,
-                    });
+                    self.events().publish(Event::registered(&record, true, now));
                     return Ok(());
                 }
                 PutOutcome::Refused(refusal) => {
@@ -149,12 +150,8 @@ impl Coordinator {
             match self.store().put_session(put).await? {
                 PutOutcome::Written(entry) => {
                     tracing::info!(session = %name, parent = ?record.parent, connection = %caller.connection_id, "session registered");
-                    self.events().publish(Event::SessionRegistered {
-                        session: name.clone(),
-                        parent: record.parent.clone(),
-                        implicit: false,
-                        at_ms: now,
-                    });
+                    self.events()
+                        .publish(Event::registered(&record, false, now));
                     let replaced = if *name != caller.session {
                         self.end_replaced(caller, name).await
                     } else {

@@ -64,6 +64,9 @@ impl Coordinator {
             match self.store().put_session(put).await? {
                 PutOutcome::Written(entry) => {
                     tracing::info!(master, child, "sessions related");
+                    let implicit = !entry.record.registered;
+                    self.events()
+                        .publish(Event::registered(&entry.record, implicit, now));
                     return Ok(Related {
                         master_session: master.to_string(),
                         child_session: child.to_string(),

@@ -15,8 +15,9 @@ use super::{MemoryStore, State, wall_clock_ms};
 use crate::domain::tiers::{Tier, TierThresholds};
 use crate::store::StoreError;
 use crate::store::locks::{
-    AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, HeldLock, LockListing, LockRecord,
-    LockStatus, LockStore, Refusal, RefusalKind, ReleaseOutcome, TakeoverNote, next_fencing_token,
+    AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, HeldLock, LockListing, LockQueue,
+    LockRecord, LockStatus, LockStore, Refusal, RefusalKind, ReleaseOutcome, TakeoverNote,
+    next_fencing_token,
 };
 
 /// Takeover notes are kept this long for the old holder to be told.
@@ -579,6 +580,35 @@ impl LockStore for MemoryStore {
                 (a.lock.expires_at, &a.lock.name).cmp(&(b.lock.expires_at, &b.lock.name))
             });
             LockListing { locks, now_ms: now }
+        })
+        .await
+    }
+
+    async fn queues(&self, names: &[String]) -> Result<Vec<LockQueue>, StoreError> {
+        self.apply(|st| {
+            let now = wall_clock_ms();
+            names
+                .iter()
+                .filter_map(|name| {
+                    let waiters: Vec<String> = st
+                        .locks
+                        .queues
+                        .get(name)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|id| st.locks.waiters.get(id))
+                        .filter(|w| w.expires_at > now)
+                        .map(|w| w.session.clone())
+                        .collect();
+                    let delay = st.locks.delays.get(name).filter(|d| d.until > now);
+                    (!waiters.is_empty() || delay.is_some()).then(|| LockQueue {
+                        name: name.clone(),
+                        waiters,
+                        delay_until: delay.map(|d| d.until),
+                        reserved_for: delay.map(|d| d.reserved_for.clone()),
+                    })
+                })
+                .collect()
         })
         .await
     }

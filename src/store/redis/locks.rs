@@ -14,9 +14,16 @@ use super::RedisStore;
 use crate::domain::tiers::TierThresholds;
 use crate::store::StoreError;
 use crate::store::locks::{
-    AcquireOutcome, AcquireRequest, ExtendOutcome, LockListing, LockStatus, LockStore,
+    AcquireOutcome, AcquireRequest, ExtendOutcome, LockListing, LockQueue, LockStatus, LockStore,
     ReleaseOutcome,
 };
+
+/// What `queues.lua` returns (an object, so an empty list survives cjson).
+#[derive(serde::Deserialize)]
+struct QueueListing {
+    #[serde(default, deserialize_with = "crate::store::locks::lua_vec")]
+    queues: Vec<LockQueue>,
+}
 
 /// Takeover notes are kept this long for the old holder to be told.
 pub const NOTE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -38,6 +45,7 @@ static EXTEND: LazyLock<Script> = lock_script!("extend.lua");
 static CHECK: LazyLock<Script> = lock_script!("check.lua");
 static LIST: LazyLock<Script> = lock_script!("list.lua");
 static LEAVE_QUEUE: LazyLock<Script> = lock_script!("leave_queue.lua");
+static QUEUES: LazyLock<Script> = lock_script!("queues.lua");
 static RELEASE_ALL: LazyLock<Script> = lock_script!("release_all.lua");
 
 /// Fans the `events:locks` channel out to waiters: one subscriber connection per store
@@ -252,6 +260,17 @@ impl LockStore for RedisStore {
             vec![k.prefix().to_string(), active, idle, stale],
         )
         .await
+    }
+
+    async fn queues(&self, names: &[String]) -> Result<Vec<LockQueue>, StoreError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let k = self.keys();
+        let mut args = vec![k.prefix().to_string()];
+        args.extend(names.iter().cloned());
+        let found: QueueListing = self.eval_json(&QUEUES, vec![], args).await?;
+        Ok(found.queues)
     }
 
     async fn leave_queue(&self, name: &str, waiter_id: &str) -> Result<(), StoreError> {

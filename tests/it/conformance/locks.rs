@@ -373,7 +373,57 @@ pub async fn release_all_held_by_frees_only_that_session(store: Arc<dyn Store>) 
     assert!(got.is_ok(), "release events are delivered");
 }
 
+pub async fn queues_list_waiters_in_order_and_lock_delays(store: Arc<dyn Store>) {
+    grant(&store, &req("pytest", "a")).await;
+    grant(&store, &req("issue:9", "a")).await;
+    for (session, id, ttl_ms) in [
+        ("w1", "q1", 60_000),
+        ("ghost", "q-ghost", 50),
+        ("w2", "q2", 60_000),
+    ] {
+        let mut r = req("pytest", session);
+        r.waiter = Some(Waiter {
+            id: id.to_string(),
+            ttl_ms,
+        });
+        refusal(&store, &r).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let names = vec![
+        "resource:pytest".to_string(),
+        "issue:9".to_string(),
+        "resource:never".to_string(),
+    ];
+    let q = store.queues(&names).await.unwrap();
+    assert_eq!(q.len(), 1, "only locks with a queue or a lock-delay: {q:?}");
+    assert_eq!(q[0].name, "resource:pytest");
+    assert_eq!(
+        q[0].waiters,
+        vec!["w1", "w2"],
+        "FIFO, the expired waiter left out"
+    );
+    assert_eq!(q[0].delay_until, None);
+
+    // A takeover with a lock-delay shows the reservation.
+    let mut b = req("issue:9", "b");
+    b.tiers = ALL_STALE;
+    b.force = true;
+    b.lock_delay_ms = 60_000;
+    let g = grant(&store, &b).await;
+    let q = store.queues(&names[1..2]).await.unwrap();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0].waiters, Vec::<String>::new());
+    assert_eq!(q[0].delay_until, g.delay_until);
+    assert_eq!(q[0].reserved_for.as_deref(), Some("b"));
+
+    store.leave_queue("resource:pytest", "q1").await.unwrap();
+    let q = store.queues(&names[..1]).await.unwrap();
+    assert_eq!(q[0].waiters, vec!["w2"]);
+    assert!(store.queues(&[]).await.unwrap().is_empty());
+}
+
 crate::conformance!(
+    queues_list_waiters_in_order_and_lock_delays,
     exclusion_and_owner_only_release,
     reentrant_keeps_token_and_extends,
     hierarchy_conflicts_both_ways,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod browser;
 pub mod claude;
 pub mod client;
 pub mod daemon;
