@@ -19,7 +19,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mcp_coord::config::{Settings, Sources};
-use mcp_coord::domain::tiers::TierThresholds;
 use mcp_coord::store::locks::{AcquireOutcome, AcquireRequest};
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::RunningService;
@@ -121,7 +120,7 @@ async fn raw_ping(url: &str) -> Stats {
 
 async fn raw_acquire(settings: &Settings) -> Stats {
     let store = mcp_coord::store::open(settings).await.expect("store");
-    let tiers = TierThresholds::from_settings(&settings.sessions);
+    let tiers = mcp_coord::service::policy::tier_thresholds(&settings.sessions);
     let req = AcquireRequest {
         name: "resource:bench-raw".into(),
         ancestors: Vec::new(),

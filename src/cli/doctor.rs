@@ -2,10 +2,13 @@
 //! coordination daemon, and prints one line per check — `ok`, `warn` or `FAIL` — with what to
 //! do about it. Exit 0 when nothing failed, 1 otherwise.
 //!
-//! Checks: the settings load; Redis answers and is at least 7.0 (skipped for the embedded
-//! store); the daemon answers `/health` at the URL (and it is mcp-coord, with a reachable
+//! Checks: the settings load; the daemon answers `/health` at the URL (and it is mcp-coord,
+//! with a reachable store); its Redis answers and is at least 7.0 (skipped for the embedded
 //! store); an MCP round trip (initialize + tools/list) over Streamable HTTP and over legacy
 //! SSE; `claude` on PATH, our server in Claude Code's config, our hooks installed.
+//!
+//! The store is checked through the daemon (`/health` reports its kind, reachability and
+//! server version): the CLI is a client of the daemon and never opens the store itself.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,8 +20,9 @@ use serde_json::Value;
 
 use super::install_service::find_on_path;
 use super::sse_probe;
+use crate::config::redact_url;
 use crate::config::{LoadOptions, Settings};
-use crate::store::redis::redact_url;
+use crate::service::health::HealthReport;
 
 /// Bound of each network check, so a doctor never hangs on a dead peer.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -121,17 +125,19 @@ pub async fn run_checks(args: &DoctorArgs) -> Vec<Check> {
             Settings::default()
         }
     };
-    out.push(redis_check(&settings).await);
-
     let base = args
         .url
         .clone()
         .unwrap_or_else(|| format!("http://{}:{}", settings.server.host, settings.server.port))
         .trim_end_matches('/')
         .to_string();
-    let (daemon, daemon_up) = daemon_check(&base).await;
+    let (daemon, health) = match fetch_health(&base).await {
+        Ok(report) => (daemon_verdict(&base, &report), Some(report)),
+        Err(failed) => (failed, None),
+    };
+    out.push(redis_check(&settings, &base, health.as_ref()));
     out.push(daemon);
-    if daemon_up {
+    if health.is_some() {
         out.push(streamable_check(&base).await);
         out.push(sse_check(&base).await);
     }
@@ -155,90 +161,80 @@ pub async fn run_checks(args: &DoctorArgs) -> Vec<Check> {
     out
 }
 
-async fn redis_check(settings: &Settings) -> Check {
-    let url = &settings.store.redis_url;
-    if url.is_empty() {
+/// The daemon's store as its `/health` reports it; without an answer, only what the
+/// settings say.
+fn redis_check(settings: &Settings, base: &str, health: Option<&HealthReport>) -> Check {
+    let Some(report) = health else {
+        return if settings.store.redis_url.is_empty() {
+            check(
+                "redis",
+                Level::Ok,
+                "no REDIS_URL: the daemon uses the embedded store (state local to one daemon); \
+                 set REDIS_URL to share state across daemons",
+            )
+        } else {
+            check(
+                "redis",
+                Level::Warn,
+                format!(
+                    "Redis at {} not checked: doctor asks the daemon about its store, and nothing \
+                     answers at {base}; start the daemon, then run doctor again",
+                    redact_url(&settings.store.redis_url)
+                ),
+            )
+        };
+    };
+    let store = &report.store;
+    if store.kind != "redis" {
         return check(
             "redis",
             Level::Ok,
-            "no REDIS_URL: the daemon uses the embedded store (state local to one daemon); \
-             set REDIS_URL to share state across daemons",
+            format!(
+                "the daemon uses the {} store ({}): state local to one daemon; set REDIS_URL to \
+                 share state across daemons",
+                store.kind, store.description
+            ),
         );
     }
-    let shown = redact_url(url);
-    let fix = "start it (`sudo systemctl start redis-server`), check with `redis-cli -u URL ping`, \
-               or fix REDIS_URL";
-    let client = match redis::Client::open(url.as_str()) {
-        Ok(c) => c,
-        Err(e) => return check("redis", Level::Fail, format!("bad REDIS_URL {shown}: {e}")),
-    };
-    let info = async {
-        let mut conn = client.get_multiplexed_async_connection().await?;
-        redis::cmd("PING").query_async::<String>(&mut conn).await?;
-        redis::cmd("INFO")
-            .arg("server")
-            .arg("persistence")
-            .query_async::<String>(&mut conn)
-            .await
-    };
-    let info = match tokio::time::timeout(CHECK_TIMEOUT, info).await {
-        Ok(Ok(info)) => info,
-        Ok(Err(e)) => {
-            return check(
-                "redis",
-                Level::Fail,
-                format!("Redis at {shown} does not answer ({e}): {fix}"),
-            );
-        }
-        Err(_) => {
-            return check(
-                "redis",
-                Level::Fail,
-                format!(
-                    "Redis at {shown} does not answer within {} s: {fix}",
-                    CHECK_TIMEOUT.as_secs()
-                ),
-            );
-        }
-    };
-    let version = info
-        .lines()
-        .find_map(|l| l.strip_prefix("redis_version:"))
-        .map(|v| v.trim().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let aof_off = info
-        .lines()
-        .find_map(|l| l.strip_prefix("aof_enabled:"))
-        .is_some_and(|v| v.trim() == "0");
-    match parse_major_minor(&version) {
-        Some(v) if v >= (7, 0) && aof_off => check(
+    let shown = &store.description;
+    if !store.reachable {
+        return check(
+            "redis",
+            Level::Fail,
+            format!(
+                "Redis does not answer the daemon ({}): {shown}; start it (`sudo systemctl start \
+                 redis-server`), check with `redis-cli -u URL ping`, or fix REDIS_URL",
+                store.error.as_deref().unwrap_or("no detail")
+            ),
+        );
+    }
+    let version = store.server_version.as_deref().unwrap_or("unknown");
+    match parse_major_minor(version) {
+        Some(v) if v >= (7, 0) && store.persistence_warning.is_some() => check(
             "redis",
             Level::Warn,
             format!(
-                "Redis {version} at {shown} answers, but has no AOF (appendonly no): a restart \
-                 loses what it acknowledged since its last RDB snapshot, and the daemon then holds \
-                 lock grants back for locks.max_timeout_seconds ({} s). Set `appendonly yes` \
-                 (appendfsync everysec or always) in redis.conf",
-                settings.locks.max_timeout_seconds
+                "Redis {version} answers: {shown}; but {}",
+                store.persistence_warning.as_deref().unwrap_or_default()
             ),
         ),
         Some(v) if v >= (7, 0) => check(
             "redis",
             Level::Ok,
-            format!("Redis {version} at {shown} answers (AOF on)"),
+            format!("Redis {version} answers: {shown}"),
         ),
         Some(_) => check(
             "redis",
             Level::Warn,
             format!(
-                "Redis {version} at {shown} is older than 7.0, the command set mcp-coord targets; \
+                "Redis {version} ({shown}) is older than 7.0, the command set mcp-coord targets; \
                  upgrade Redis (Debian 12 ships 7.0)"
             ),
         ),
         None => check(
             "redis",
             Level::Warn,
-            format!("Redis at {shown} answers but reports version {version:?}"),
+            format!("Redis answers ({shown}) but reports version {version:?}"),
         ),
     }
 }
@@ -248,78 +244,64 @@ fn parse_major_minor(v: &str) -> Option<(u32, u32)> {
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
 }
 
-/// The daemon's `/health`, and whether mcp-coord answered at all (so the transport checks
-/// are worth running).
-async fn daemon_check(base: &str) -> (Check, bool) {
+/// The daemon's `/health` report, or the failed `daemon` check saying why there is none
+/// (nothing listens, or something that is not mcp-coord does).
+async fn fetch_health(base: &str) -> Result<HealthReport, Check> {
     let url = format!("{base}/health");
     let port = reqwest::Url::parse(base)
         .ok()
         .and_then(|u| u.port_or_known_default())
         .map(|p| p.to_string())
         .unwrap_or_else(|| "PORT".into());
-    let client = reqwest::Client::builder().timeout(CHECK_TIMEOUT).build();
-    let resp = match client {
-        Ok(c) => c.get(&url).send().await,
-        Err(e) => {
-            return (
-                check("daemon", Level::Fail, format!("HTTP client: {e}")),
-                false,
-            );
-        }
-    };
-    let resp = match resp {
+    let client = reqwest::Client::builder()
+        .timeout(CHECK_TIMEOUT)
+        .build()
+        .map_err(|e| check("daemon", Level::Fail, format!("HTTP client: {e}")))?;
+    let resp = match client.get(&url).send().await {
         Ok(r) => r,
         Err(e) if e.is_connect() => {
-            return (
-                check(
-                    "daemon",
-                    Level::Fail,
-                    format!(
-                        "nothing answers at {base} (connection refused): start the daemon \
-                     (`mcp-coord serve`, `systemctl start mcp-coord`, or \
-                     `scripts/start-server.sh --daemon`), or point --url / SERVER_PORT at the \
-                     port it listens on"
-                    ),
-                ),
-                false,
-            );
-        }
-        Err(e) => {
-            return (
-                check(
-                    "daemon",
-                    Level::Fail,
-                    format!(
-                        "GET {url} failed: {e} (is the port right? `ss -ltnp 'sport = :{port}'`)"
-                    ),
-                ),
-                false,
-            );
-        }
-    };
-    let status = resp.status();
-    let body: Option<Value> = resp.json().await.ok();
-    let Some(report) = body.filter(|b| b.get("store").is_some() && b.get("version").is_some())
-    else {
-        return (
-            check(
+            return Err(check(
                 "daemon",
                 Level::Fail,
                 format!(
-                    "{base} answers HTTP {status} but is not mcp-coord: another program holds port \
+                    "nothing answers at {base} (connection refused): start the daemon \
+                     (`mcp-coord serve`, `systemctl start mcp-coord`, or \
+                     `scripts/start-server.sh --daemon`), or point --url / SERVER_PORT at the \
+                     port it listens on"
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(check(
+                "daemon",
+                Level::Fail,
+                format!("GET {url} failed: {e} (is the port right? `ss -ltnp 'sport = :{port}'`)"),
+            ));
+        }
+    };
+    let status = resp.status();
+    resp.json::<HealthReport>().await.map_err(|_| {
+        check(
+            "daemon",
+            Level::Fail,
+            format!(
+                "{base} answers HTTP {status} but is not mcp-coord: another program holds port \
                  {port} (`ss -ltnp 'sport = :{port}'` shows which); run the daemon on another \
                  port and point --url at it"
-                ),
             ),
-            false,
-        );
-    };
-    let version = report["version"].as_str().unwrap_or("?");
-    let kind = report["store"]["kind"].as_str().unwrap_or("?");
-    let verdict = if report["status"] == "ok" {
+        )
+    })
+}
+
+/// The `daemon` check of an mcp-coord that answered.
+fn daemon_verdict(base: &str, report: &HealthReport) -> Check {
+    let version = &report.version;
+    let kind = &report.store.kind;
+    if report.status == "ok" {
         let mut msg = format!(
             "mcp-coord {version} at {base}, up {} s, store {kind} reachable ({} ms)",
-            report["uptime_seconds"], report["store"]["round_trip_ms"]
+            report.uptime_seconds,
+            report.store.round_trip_ms.unwrap_or_default()
         );
         if version != env!("CARGO_PKG_VERSION") {
             msg.push_str(&format!(
@@ -327,15 +309,15 @@ async fn daemon_check(base: &str) -> (Check, bool) {
                 env!("CARGO_PKG_VERSION")
             ));
         }
-        match report["store"].get("grants_held") {
+        match &report.store.grants_held {
             Some(hold) => {
                 msg.push_str(&format!(
                     "; but lock grants are HELD BACK until {} (store clock ms {}): {}. They resume \
                      by themselves then; `mcp-coord resume-grants` ends the hold now, once every \
                      session that held a lock before is known to be gone",
-                    crate::service::human_time::utc_time(hold["until_ms"].as_i64().unwrap_or(0)),
-                    hold["until_ms"],
-                    hold["reason"].as_str().unwrap_or("the store lost its data")
+                    crate::service::human_time::utc_time(hold.until_ms),
+                    hold.until_ms,
+                    hold.reason
                 ));
                 check("daemon", Level::Warn, msg)
             }
@@ -349,11 +331,10 @@ async fn daemon_check(base: &str) -> (Check, bool) {
                 "mcp-coord {version} at {base} is degraded: its store ({kind}) is unreachable: {} \
                  — tools answer `store unavailable` until it is back; start Redis \
                  (`sudo systemctl start redis-server`); the daemon reconnects by itself",
-                report["store"]["error"].as_str().unwrap_or("no detail")
+                report.store.error.as_deref().unwrap_or("no detail")
             ),
         )
-    };
-    (verdict, true)
+    }
 }
 
 async fn streamable_check(base: &str) -> Check {

@@ -277,3 +277,17 @@ impl Settings {
         PathBuf::from(".mcp-coord")
     }
 }
+
+/// `redis://user:secret@host` → `redis://user:***@host`, so logs never carry a password.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => format!("{scheme}://***@{host}"),
+        },
+        None => url.to_string(),
+    }
+}

@@ -168,3 +168,14 @@ fn env_example_lists_every_variable() {
         );
     }
 }
+
+#[test]
+fn passwords_never_reach_logs() {
+    assert_eq!(
+        redact_url("redis://127.0.0.1:6379/0"),
+        "redis://127.0.0.1:6379/0"
+    );
+    assert_eq!(redact_url("redis://u:pw@h:1/0"), "redis://u:***@h:1/0");
+    assert_eq!(redact_url("redis://:pw@h:1"), "redis://:***@h:1");
+    assert_eq!(redact_url("redis://pw@h"), "redis://***@h");
+}

@@ -4,8 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::SessionSettings;
-
 #[derive(
     Debug,
     Clone,
@@ -60,14 +58,6 @@ pub struct TierThresholds {
 }
 
 impl TierThresholds {
-    pub fn from_settings(s: &SessionSettings) -> Self {
-        Self {
-            active_ms: (s.active_seconds as i64).saturating_mul(1000),
-            idle_ms: (s.idle_seconds as i64).saturating_mul(1000),
-            stale_ms: (s.stale_seconds as i64).saturating_mul(1000),
-        }
-    }
-
     /// The tier of a session last seen `age_ms` ago (a negative age, from clock skew, is active).
     pub fn tier_of(&self, age_ms: i64) -> Tier {
         if age_ms < self.active_ms {

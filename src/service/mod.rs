@@ -17,6 +17,7 @@ pub mod human_time;
 pub mod locks;
 pub mod messages;
 pub mod metrics;
+pub mod policy;
 pub mod reaper;
 pub mod recovery;
 pub mod sessions;
@@ -36,6 +37,8 @@ pub use reaper::ReaperStats;
 use crate::config::Settings;
 use crate::domain::tiers::TierThresholds;
 use crate::store::Store;
+use crate::store::messages::InboxPolicy;
+use crate::store::sessions::SessionPolicy;
 
 /// The service layer: one per daemon, shared by every connection.
 pub struct Coordinator {
@@ -44,6 +47,8 @@ pub struct Coordinator {
     started: Instant,
     connections: Connections,
     tiers: TierThresholds,
+    session_policy: SessionPolicy,
+    inbox_policy: InboxPolicy,
     events: Events,
     reaper: ReaperStats,
     tmux: tmux::TmuxRuntime,
@@ -54,7 +59,9 @@ pub struct Coordinator {
 
 impl Coordinator {
     pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>) -> Arc<Self> {
-        let tiers = TierThresholds::from_settings(&settings.sessions);
+        let tiers = policy::tier_thresholds(&settings.sessions);
+        let session_policy = policy::session_policy(&settings.sessions);
+        let inbox_policy = policy::inbox_policy(&settings.messages);
         let tmux = tmux::TmuxRuntime::new(&settings.tmux);
         Arc::new(Self {
             store,
@@ -62,6 +69,8 @@ impl Coordinator {
             started: Instant::now(),
             connections: Connections::default(),
             tiers,
+            session_policy,
+            inbox_policy,
             events: Events::default(),
             reaper: ReaperStats::new(),
             tmux,
@@ -90,6 +99,16 @@ impl Coordinator {
 
     pub fn tiers(&self) -> TierThresholds {
         self.tiers
+    }
+
+    /// What the store checks session writes against (from `[sessions]`).
+    pub fn session_policy(&self) -> SessionPolicy {
+        self.session_policy
+    }
+
+    /// The inbox rules the store applies (from `[messages]`).
+    pub fn inbox_policy(&self) -> InboxPolicy {
+        self.inbox_policy
     }
 
     /// Hook bindings this daemon wrote recently (see [`claude_bindings`]).

@@ -218,6 +218,7 @@ impl Coordinator {
             limit: MAX_WAKE_MESSAGES,
             peek: true,
             kinds: Some(peek_kinds(&policy)),
+            inbox: self.inbox_policy(),
         };
         // Subscribe before the first read, so a message sent in between wakes us.
         let mut hints = self.store().inbox_events();

@@ -22,6 +22,15 @@ pub enum SendOutcome {
     NotLive,
 }
 
+/// The inbox rules a store applies, handed in by the service (the store holds no settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxPolicy {
+    /// Messages kept per inbox; older ones are trimmed.
+    pub cap: usize,
+    /// An inbox nobody writes to (or reads) expires after this long.
+    pub ttl_ms: i64,
+}
+
 /// What a read returns and whether it consumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadQuery {
@@ -32,6 +41,8 @@ pub struct ReadQuery {
     /// Only these kinds. Without `peek`, the matching messages are removed from the inbox
     /// (taken out of order) and the cursor stays, so other kinds stay unread.
     pub kinds: Option<Vec<MessageKind>>,
+    /// The inbox's rules (a read refreshes its TTL).
+    pub inbox: InboxPolicy,
 }
 
 /// A reply a waiter is looking for: `reply_to` = `id`, sent by `from` (any sender when
@@ -47,12 +58,13 @@ pub struct WantedReply {
 pub trait MessageStore: Send + Sync {
     /// Appends `message` (its `to`, `from`, kind and body set; `id` and times are stamped
     /// here) to the recipient's inbox if the recipient is a live session: trims the inbox to
-    /// `messages.inbox_cap`, refreshes its TTL and its cursor's, and wakes the recipient's
+    /// `inbox.cap`, refreshes its TTL and its cursor's, and wakes the recipient's
     /// long-polls. `ttl_ms` makes readers skip it once that much time has passed.
     async fn send_message(
         &self,
         message: &Message,
         ttl_ms: Option<i64>,
+        inbox: &InboxPolicy,
     ) -> Result<SendOutcome, StoreError>;
 
     /// Unread messages of `session`, oldest first, skipping expired ones; advances the

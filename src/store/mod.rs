@@ -72,8 +72,15 @@ pub trait Store:
     /// every daemon sharing one Redis agrees on "now".
     async fn now_ms(&self) -> Result<i64, StoreError>;
 
-    /// Where this store points, for logs (a Redis URL without its password, or a data dir).
+    /// Where this store points, for logs and `/health` (a Redis URL without its password,
+    /// or a data dir).
     fn describe(&self) -> String;
+
+    /// The store server's version (Redis `INFO server`), for `doctor`; `None` when there is
+    /// no separate server (the embedded store).
+    async fn server_version(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 
     /// Store calls that failed since start (for `mcp_coord_store_errors_total`). Redis counts
     /// every failed or timed-out call in `RedisStore::run`; the embedded store cannot be

@@ -11,6 +11,24 @@ use async_trait::async_trait;
 use super::StoreError;
 use crate::domain::hierarchy::PlacementRefusal;
 use crate::domain::session::{SessionEntry, SessionRecord, StatusReport};
+use crate::domain::tiers::TierThresholds;
+
+/// The session rules a store enforces, handed in by the service with every call that needs
+/// them: the store holds no settings of its own (as lock calls get their tiers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// Tier boundaries. A name is in use by its connection while that is active; the seed's
+    /// `heartbeat:{name}` key lives for the active threshold.
+    pub tiers: TierThresholds,
+    /// Live children one parent may have.
+    pub max_children: usize,
+    /// Depth of the session tree (1 = masters with children).
+    pub max_depth: usize,
+    /// Status reports kept per session.
+    pub status_history: usize,
+    /// How long an ended session stays listable.
+    pub ended_retention_ms: i64,
+}
 
 /// A record write: registration, re-registration, implicit registration, revival.
 #[derive(Debug, Clone)]
@@ -25,6 +43,8 @@ pub struct PutSession {
     /// `Some(connection)`: refuse when the session is live, active and owned by another
     /// connection (someone else is using the name right now).
     pub claim: Option<String>,
+    /// The limits and thresholds this write is checked against.
+    pub policy: SessionPolicy,
 }
 
 /// What a [`PutSession`] did.
@@ -68,7 +88,11 @@ pub trait SessionStore: Send + Sync {
     /// to the store's now (and the seed's `heartbeat:{name}` key, TTL = active threshold) and
     /// returns `(now, previous last activity)`. When it is not live, changes nothing and
     /// returns `(now, None)`: the caller registers it with [`SessionStore::put_session`].
-    async fn touch_session(&self, name: &str) -> Result<(i64, Option<i64>), StoreError>;
+    async fn touch_session(
+        &self,
+        name: &str,
+        policy: &SessionPolicy,
+    ) -> Result<(i64, Option<i64>), StoreError>;
 
     /// Writes a record and makes the session live (see [`PutSession`]).
     async fn put_session(&self, put: PutSession) -> Result<PutOutcome, StoreError>;
@@ -89,6 +113,7 @@ pub trait SessionStore: Send + Sync {
         record: SessionRecord,
         expected_rev: u64,
         report: &StatusReport,
+        policy: &SessionPolicy,
     ) -> Result<ReportOutcome, StoreError>;
 
     /// The newest `limit` status reports, newest first.

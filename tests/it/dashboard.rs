@@ -273,6 +273,17 @@ async fn the_dashboard_shows_the_swarm_live_in_a_real_browser() {
         "message bodies stay off the page: {activity}"
     );
 
+    // The Daemon panel follows daemon_stats (every 5 s): the calls above get counted.
+    browser
+        .wait_for(
+            "the tool calls counted in the Daemon panel",
+            20,
+            r#"const dt = [...document.querySelectorAll('#daemon-facts dt')].find(d => d.textContent === 'Tool calls');
+return dt ? dt.nextElementSibling.textContent : null;"#,
+            |v| v.as_str().is_some_and(|t| !t.starts_with('0')),
+        )
+        .await;
+
     // Keyboard: Tab reaches the theme button (after the skip link and the filter); Enter
     // switches the theme.
     browser

@@ -36,6 +36,7 @@ impl Coordinator {
             limit,
             peek: req.peek,
             kinds,
+            inbox: self.inbox_policy(),
         };
         let deadline = Instant::now() + Duration::from_secs(secs);
         // Subscribe before the first read, so a message sent in between wakes us.

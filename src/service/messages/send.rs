@@ -128,7 +128,11 @@ impl Coordinator {
         message: &Message,
         ttl: Option<i64>,
     ) -> Result<Delivery, ServiceError> {
-        match self.store().send_message(message, ttl).await? {
+        match self
+            .store()
+            .send_message(message, ttl, &self.inbox_policy())
+            .await?
+        {
             SendOutcome::Sent { id, at_ms } => {
                 self.metrics().messages_sent(1);
                 self.events().publish(Event::MessageSent {

@@ -17,7 +17,10 @@ impl Coordinator {
     /// registering it the first time (generated names too, so every lock holder has a
     /// record) and reviving it when it had ended.
     pub async fn touch(&self, caller: &Caller) -> Result<(), ServiceError> {
-        let (now, previous) = self.store().touch_session(&caller.session).await?;
+        let (now, previous) = self
+            .store()
+            .touch_session(&caller.session, &self.session_policy())
+            .await?;
         match previous {
             Some(prev) => {
                 let from = self.tiers().tier_of(now - prev);
@@ -87,6 +90,7 @@ impl Coordinator {
                 expected: existing.map(|e| e.record),
                 expected_parent_depth: parent_depth,
                 claim: None,
+                policy: self.session_policy(),
             };
             match self.store().put_session(put).await? {
                 PutOutcome::Written(_) => {
@@ -141,6 +145,7 @@ impl Coordinator {
                 expected: existing.map(|e| e.record),
                 expected_parent_depth: parent_depth,
                 claim: claim.clone(),
+                policy: self.session_policy(),
             };
             match self.store().put_session(put).await? {
                 PutOutcome::Written(entry) => {

@@ -59,6 +59,7 @@ impl Coordinator {
                 expected: existing.map(|e| e.record),
                 expected_parent_depth: parent_depth,
                 claim: None,
+                policy: self.session_policy(),
             };
             match self.store().put_session(put).await? {
                 PutOutcome::Written(entry) => {
@@ -115,7 +116,12 @@ impl Coordinator {
             record.rev += 1;
             match self
                 .store()
-                .report_status(record.clone(), entry.record.rev, &report)
+                .report_status(
+                    record.clone(),
+                    entry.record.rev,
+                    &report,
+                    &self.session_policy(),
+                )
                 .await?
             {
                 ReportOutcome::Stored(stored) => {

@@ -11,7 +11,7 @@ use super::table::{Table, TableRef};
 use super::{MemoryStore, wall_clock_ms};
 use crate::domain::message::{Message, parse_id};
 use crate::store::StoreError;
-use crate::store::messages::{MessageStore, ReadQuery, SendOutcome, WantedReply};
+use crate::store::messages::{InboxPolicy, MessageStore, ReadQuery, SendOutcome, WantedReply};
 
 /// The messages part of the embedded state.
 #[derive(Debug)]
@@ -130,9 +130,9 @@ impl MessageStore for MemoryStore {
         &self,
         message: &Message,
         ttl_ms: Option<i64>,
+        inbox: &InboxPolicy,
     ) -> Result<SendOutcome, StoreError> {
-        let s = &self.settings().messages;
-        let (cap, inbox_ttl) = (s.inbox_cap, (s.inbox_ttl_seconds as i64) * 1000);
+        let (cap, inbox_ttl) = (inbox.cap, inbox.ttl_ms);
         let now = wall_clock_ms();
         self.apply(|st| {
             if !st.sessions.last_seen.contains_key(&message.to) {

@@ -98,7 +98,6 @@ struct Guarded {
 #[derive(Clone)]
 pub struct MemoryStore {
     guarded: Arc<Mutex<Guarded>>,
-    settings: Arc<Settings>,
     disk: Option<Arc<Disk>>,
 }
 
@@ -109,15 +108,20 @@ struct Disk {
     dir: persist::DataDir,
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl MemoryStore {
     /// A store that lives only in memory (nothing survives the process).
-    pub fn new(settings: &Settings) -> Self {
+    pub fn new() -> Self {
         Self {
             guarded: Arc::new(Mutex::new(Guarded {
                 state: State::default(),
                 queued: 0,
             })),
-            settings: Arc::new(settings.clone()),
             disk: None,
         }
     }
@@ -173,7 +177,6 @@ impl MemoryStore {
         }
         let store = Self {
             guarded: Arc::new(Mutex::new(Guarded { state, queued: 0 })),
-            settings: Arc::new(settings.clone()),
             disk: Some(Arc::new(Disk { journal, dir })),
         };
         // Commits the first start's meta rows (and a migration) before anything is served.
@@ -198,10 +201,6 @@ impl MemoryStore {
     /// The SQLite file, when persisted.
     pub fn db_path(&self) -> Option<&std::path::Path> {
         self.disk.as_ref().map(|d| d.journal.path())
-    }
-
-    pub fn settings(&self) -> &Settings {
-        &self.settings
     }
 
     /// Runs one decision `f` under the state mutex — the embedded equivalent of one Lua

@@ -9,7 +9,7 @@ use super::table::{Table, TableRef};
 use super::{MemoryStore, wall_clock_ms};
 use crate::domain::hierarchy::check_placement;
 use crate::domain::session::{SessionEntry, SessionRecord, StatusReport};
-use crate::store::sessions::{EndOutcome, PutOutcome, PutSession, ReportOutcome};
+use crate::store::sessions::{EndOutcome, PutOutcome, PutSession, ReportOutcome, SessionPolicy};
 use crate::store::{SessionStore, StoreError};
 
 /// The sessions part of the embedded state.
@@ -166,7 +166,11 @@ impl SessionState {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
-    async fn touch_session(&self, name: &str) -> Result<(i64, Option<i64>), StoreError> {
+    async fn touch_session(
+        &self,
+        name: &str,
+        _policy: &SessionPolicy,
+    ) -> Result<(i64, Option<i64>), StoreError> {
         let now = wall_clock_ms();
         self.apply(|st| match st.sessions.last_seen.get_mut(name) {
             Some(seen) => {
@@ -180,12 +184,8 @@ impl SessionStore for MemoryStore {
     }
 
     async fn put_session(&self, put: PutSession) -> Result<PutOutcome, StoreError> {
-        let s = &self.settings().sessions;
-        let (active_ms, max_children, max_depth) = (
-            (s.active_seconds as i64).saturating_mul(1000),
-            s.max_children,
-            s.max_depth,
-        );
+        let p = put.policy;
+        let (active_ms, max_children, max_depth) = (p.tiers.active_ms, p.max_children, p.max_depth);
         let now = wall_clock_ms();
         self.apply(|st| {
             st.sessions
@@ -228,8 +228,9 @@ impl SessionStore for MemoryStore {
         record: SessionRecord,
         expected_rev: u64,
         report: &StatusReport,
+        policy: &SessionPolicy,
     ) -> Result<ReportOutcome, StoreError> {
-        let cap = self.settings().sessions.status_history;
+        let cap = policy.status_history;
         self.apply(|st| {
             let s = &mut st.sessions;
             let name = record.name.clone();

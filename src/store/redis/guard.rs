@@ -54,6 +54,17 @@ static EPOCH_RESUME: LazyLock<Script> = LazyLock::new(|| {
 #[derive(Debug, Default)]
 pub struct Guard {
     state: Mutex<Seen>,
+    /// `locks.max_timeout_seconds`: the longest TTL a lock from before a loss can have.
+    max_ttl_s: u64,
+}
+
+impl Guard {
+    pub fn new(max_ttl_s: u64) -> Self {
+        Self {
+            state: Mutex::default(),
+            max_ttl_s,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -95,7 +106,7 @@ impl RedisStore {
     }
 
     fn hold_ms(&self) -> i64 {
-        (self.settings().locks.max_timeout_seconds as i64).saturating_mul(1000)
+        (self.guard.max_ttl_s as i64).saturating_mul(1000)
     }
 
     /// Compares the marker with what this daemon knows (creating it for a new Redis),
@@ -103,7 +114,7 @@ impl RedisStore {
     /// led here, for the reason recorded with a hold.
     pub(super) async fn check_epoch(&self, seen: &str) -> Result<(), StoreError> {
         let known = self.known_epoch();
-        let hold_s = self.settings().locks.max_timeout_seconds;
+        let hold_s = self.guard.max_ttl_s;
         let reason = format!(
             "Redis lost its data ({seen}): locks granted before may still be held by sessions \
              that do not know, so nothing is granted for locks.max_timeout_seconds ({hold_s} s), \
@@ -244,8 +255,7 @@ impl RedisStore {
                  since its last RDB snapshot, and the daemon then holds lock grants back for \
                  locks.max_timeout_seconds ({} s). Turn on `appendonly yes` (appendfsync \
                  everysec or always) in redis.conf",
-                self.url_for_logs,
-                self.settings().locks.max_timeout_seconds
+                self.url_for_logs, self.guard.max_ttl_s
             )
         })
     }

@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 use super::RedisStore;
 use crate::domain::message::Message;
 use crate::store::StoreError;
-use crate::store::messages::{MessageStore, ReadQuery, SendOutcome, WantedReply};
+use crate::store::messages::{InboxPolicy, MessageStore, ReadQuery, SendOutcome, WantedReply};
 
 static SEND: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/inbox_send.lua")));
@@ -130,10 +130,10 @@ impl MessageStore for RedisStore {
         &self,
         message: &Message,
         ttl_ms: Option<i64>,
+        inbox: &InboxPolicy,
     ) -> Result<SendOutcome, StoreError> {
         let k = self.keys().clone();
-        let s = &self.settings().messages;
-        let (cap, inbox_ttl) = (s.inbox_cap, (s.inbox_ttl_seconds as i64) * 1000);
+        let (cap, inbox_ttl) = (inbox.cap, inbox.ttl_ms);
         let to = message.to.clone();
         let json = message.to_stored_json();
         let ttl = ttl_ms.map(|t| t.to_string()).unwrap_or_default();
@@ -170,7 +170,7 @@ impl MessageStore for RedisStore {
         query: &ReadQuery,
     ) -> Result<Vec<Message>, StoreError> {
         let k = self.keys().clone();
-        let inbox_ttl = (self.settings().messages.inbox_ttl_seconds as i64) * 1000;
+        let inbox_ttl = query.inbox.ttl_ms;
         let session = session.to_string();
         let kinds = query
             .kinds

@@ -39,7 +39,8 @@ pub struct RedisStore {
     keys: Keys,
     timeout: Duration,
     url_for_logs: String,
-    settings: Arc<Settings>,
+    /// The Redis URL, for the dedicated pub/sub clients.
+    url: String,
     lock_events: locks::LockEvents,
     message_feeds: messages::MessageFeeds,
     /// Failed calls since start, shared by clones (`/metrics`).
@@ -69,12 +70,12 @@ impl RedisStore {
             shared: Default::default(),
             keys: Keys::new(&settings.store.key_prefix),
             timeout,
-            url_for_logs: redact_url(&settings.store.redis_url),
-            settings: Arc::new(settings.clone()),
+            url_for_logs: crate::config::redact_url(&settings.store.redis_url),
+            url: settings.store.redis_url.clone(),
             lock_events: locks::LockEvents::default(),
             message_feeds: messages::MessageFeeds::default(),
             errors: Arc::new(AtomicU64::new(0)),
-            guard: Arc::default(),
+            guard: Arc::new(guard::Guard::new(settings.locks.max_timeout_seconds)),
         };
         store.spawn_guard_watch();
         Ok(store)
@@ -82,10 +83,6 @@ impl RedisStore {
 
     pub fn keys(&self) -> &Keys {
         &self.keys
-    }
-
-    pub fn settings(&self) -> &Settings {
-        &self.settings
     }
 
     /// Runs `f` with the shared connection, bounded by the store timeout.
@@ -174,8 +171,7 @@ impl RedisStore {
 
     /// A dedicated (non-pooled) client, for pub/sub subscriptions.
     pub fn client(&self) -> Result<redis::Client, StoreError> {
-        redis::Client::open(self.settings.store.redis_url.as_str())
-            .map_err(|e| StoreError::Internal(e.to_string()))
+        redis::Client::open(self.url.as_str()).map_err(|e| StoreError::Internal(e.to_string()))
     }
 }
 
@@ -215,6 +211,21 @@ impl Store for RedisStore {
         self.persistence_warning_text()
     }
 
+    async fn server_version(&self) -> Result<Option<String>, StoreError> {
+        let info: String = self
+            .run(|mut c| async move {
+                redis::cmd("INFO")
+                    .arg("server")
+                    .query_async::<String>(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(info
+            .lines()
+            .find_map(|l| l.strip_prefix("redis_version:"))
+            .map(|v| v.trim().to_string()))
+    }
+
     fn describe(&self) -> String {
         format!(
             "redis at {} (key prefix {})",
@@ -227,34 +238,4 @@ impl Store for RedisStore {
 /// Errors after which the connection cannot be trusted any more.
 fn is_connection_failure(e: &redis::RedisError) -> bool {
     e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
-}
-
-/// `redis://user:secret@host` → `redis://user:***@host`, so logs never carry a password.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => format!("{scheme}://***@{host}"),
-        },
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_never_reach_logs() {
-        assert_eq!(
-            redact_url("redis://127.0.0.1:6379/0"),
-            "redis://127.0.0.1:6379/0"
-        );
-        assert_eq!(redact_url("redis://u:pw@h:1/0"), "redis://u:***@h:1/0");
-        assert_eq!(redact_url("redis://:pw@h:1"), "redis://:***@h:1");
-        assert_eq!(redact_url("redis://pw@h"), "redis://***@h");
-    }
 }

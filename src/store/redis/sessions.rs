@@ -13,7 +13,7 @@ use redis::{AsyncCommands, Script};
 use super::RedisStore;
 use crate::domain::hierarchy::PlacementRefusal;
 use crate::domain::session::{SessionEntry, SessionRecord, StatusReport};
-use crate::store::sessions::{EndOutcome, PutOutcome, PutSession, ReportOutcome};
+use crate::store::sessions::{EndOutcome, PutOutcome, PutSession, ReportOutcome, SessionPolicy};
 use crate::store::{SessionStore, StoreError};
 
 static TOUCH: LazyLock<Script> =
@@ -28,10 +28,6 @@ static PURGE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/session_purge.lua")));
 static REAPER_UNLOCK: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/reaper_unlock.lua")));
-
-fn ms(seconds: u64) -> i64 {
-    (seconds as i64).saturating_mul(1000)
-}
 
 fn parse_record(raw: &str) -> Result<SessionRecord, StoreError> {
     Ok(serde_json::from_str(raw)?)
@@ -78,9 +74,13 @@ impl RedisStore {
 
 #[async_trait]
 impl SessionStore for RedisStore {
-    async fn touch_session(&self, name: &str) -> Result<(i64, Option<i64>), StoreError> {
+    async fn touch_session(
+        &self,
+        name: &str,
+        policy: &SessionPolicy,
+    ) -> Result<(i64, Option<i64>), StoreError> {
         let keys = self.keys().clone();
-        let ttl = ms(self.settings().sessions.active_seconds);
+        let ttl = policy.tiers.active_ms;
         let name = name.to_string();
         let parts: Vec<String> = self
             .run(|mut c| async move {
@@ -100,12 +100,12 @@ impl SessionStore for RedisStore {
 
     async fn put_session(&self, put: PutSession) -> Result<PutOutcome, StoreError> {
         let keys = self.keys().clone();
-        let s = &self.settings().sessions;
+        let p = &put.policy;
         let (active_ms, max_children, max_depth, ttl) = (
-            ms(s.active_seconds),
-            s.max_children,
-            s.max_depth,
-            ms(s.active_seconds),
+            p.tiers.active_ms,
+            p.max_children,
+            p.max_depth,
+            p.tiers.active_ms,
         );
         let record = put.record.clone();
         let name = record.name.clone();
@@ -237,11 +237,14 @@ impl SessionStore for RedisStore {
         record: SessionRecord,
         expected_rev: u64,
         report: &StatusReport,
+        policy: &SessionPolicy,
     ) -> Result<ReportOutcome, StoreError> {
         let keys = self.keys().clone();
-        let s = &self.settings().sessions;
-        let cap = s.status_history;
-        let ttl = ms(s.stale_seconds).saturating_add(ms(s.ended_retention_seconds));
+        let cap = policy.status_history;
+        let ttl = policy
+            .tiers
+            .stale_ms
+            .saturating_add(policy.ended_retention_ms);
         let json = record.to_json();
         let entry = serde_json::to_string(report)?;
         let name = record.name.clone();

@@ -3,12 +3,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_coord::config::Settings;
 use mcp_coord::domain::message::{Message, MessageKind};
 use mcp_coord::domain::session::{Role, SessionRecord};
+use mcp_coord::service::policy;
 use mcp_coord::store::Store;
-use mcp_coord::store::messages::{ReadQuery, SendOutcome, WantedReply};
+use mcp_coord::store::messages::{InboxPolicy, ReadQuery, SendOutcome, WantedReply};
 use mcp_coord::store::sessions::{PutOutcome, PutSession};
+
+/// The inbox rules every case passes (the store holds none): the defaults.
+fn inbox() -> InboxPolicy {
+    policy::inbox_policy(&Default::default())
+}
 
 async fn live(store: &Arc<dyn Store>, name: &str) {
     let mut r = SessionRecord::new(name, Role::Agent, 1_000);
@@ -19,6 +24,7 @@ async fn live(store: &Arc<dyn Store>, name: &str) {
             expected: None,
             expected_parent_depth: None,
             claim: None,
+            policy: policy::session_policy(&Default::default()),
         })
         .await
         .unwrap();
@@ -30,7 +36,7 @@ fn msg(from: &str, to: &str, kind: MessageKind, body: &str) -> Message {
 }
 
 async fn send(store: &Arc<dyn Store>, m: &Message, ttl: Option<i64>) -> String {
-    match store.send_message(m, ttl).await.unwrap() {
+    match store.send_message(m, ttl, &inbox()).await.unwrap() {
         SendOutcome::Sent { id, .. } => id,
         SendOutcome::NotLive => panic!("{} should be live", m.to),
     }
@@ -41,6 +47,7 @@ fn query(limit: usize, peek: bool) -> ReadQuery {
         limit,
         peek,
         kinds: None,
+        inbox: inbox(),
     }
 }
 
@@ -90,7 +97,11 @@ pub async fn send_read_and_the_cursor(store: Arc<dyn Store>) {
 
 pub async fn a_recipient_that_is_not_live_gets_nothing(store: Arc<dyn Store>) {
     let out = store
-        .send_message(&msg("a", "ghost", MessageKind::Info, "hello"), None)
+        .send_message(
+            &msg("a", "ghost", MessageKind::Info, "hello"),
+            None,
+            &inbox(),
+        )
         .await
         .unwrap();
     assert_eq!(out, SendOutcome::NotLive);
@@ -104,19 +115,13 @@ pub async fn a_recipient_that_is_not_live_gets_nothing(store: Arc<dyn Store>) {
     );
 }
 
-fn cap5(s: &mut Settings) {
-    s.messages.inbox_cap = 5;
-}
-
 pub async fn the_inbox_cap_holds(store: Arc<dyn Store>) {
     live(&store, "b").await;
+    let cap5 = InboxPolicy { cap: 5, ..inbox() };
     for i in 0..8 {
-        send(
-            &store,
-            &msg("a", "b", MessageKind::Info, &format!("m{i}")),
-            None,
-        )
-        .await;
+        let m = msg("a", "b", MessageKind::Info, &format!("m{i}"));
+        let sent = store.send_message(&m, None, &cap5).await.unwrap();
+        assert!(matches!(sent, SendOutcome::Sent { .. }), "{sent:?}");
     }
     let all = store.read_messages("b", &query(100, false)).await.unwrap();
     assert_eq!(bodies(&all), ["m3", "m4", "m5", "m6", "m7"]);
@@ -150,6 +155,7 @@ pub async fn a_kind_filter_takes_only_that_kind(store: Arc<dyn Store>) {
                 limit: 10,
                 peek: false,
                 kinds: Some(vec![MessageKind::Task]),
+                inbox: inbox(),
             },
         )
         .await
@@ -284,7 +290,7 @@ crate::conformance!(
     a_claim_delivers_each_message_once,
     send_read_and_the_cursor,
     a_recipient_that_is_not_live_gets_nothing,
-    the_inbox_cap_holds with super::cap5,
+    the_inbox_cap_holds,
     expired_messages_are_skipped,
     a_kind_filter_takes_only_that_kind,
     a_reply_is_taken_once,

@@ -3,11 +3,27 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_coord::config::Settings;
 use mcp_coord::domain::hierarchy::PlacementRefusal;
 use mcp_coord::domain::session::{Role, SessionEntry, SessionRecord, StatusReport};
+use mcp_coord::domain::tiers::TierThresholds;
 use mcp_coord::store::Store;
-use mcp_coord::store::sessions::{EndOutcome, PutOutcome, PutSession, ReportOutcome};
+use mcp_coord::store::sessions::{
+    EndOutcome, PutOutcome, PutSession, ReportOutcome, SessionPolicy,
+};
+
+/// The policy every case passes (the store holds none): short tiers (active below 1 s), two
+/// children per parent, depth 1, three status reports kept.
+const POLICY: SessionPolicy = SessionPolicy {
+    tiers: TierThresholds {
+        active_ms: 1_000,
+        idle_ms: 2_000,
+        stale_ms: 3_000,
+    },
+    max_children: 2,
+    max_depth: 1,
+    status_history: 3,
+    ended_retention_ms: 86_400_000,
+};
 
 /// A record for `name` owned by `conn`, as the service builds it (rev = previous + 1).
 fn record(
@@ -44,6 +60,7 @@ async fn put(
             expected: existing.map(|e| e.record),
             expected_parent_depth: parent_depth,
             claim: claim.then(|| conn.to_string()),
+            policy: POLICY,
         })
         .await
         .unwrap()
@@ -71,7 +88,7 @@ async fn end(store: &Arc<dyn Store>, name: &str, seen_before: Option<i64>) -> En
 
 pub async fn register_touch_and_read_back(store: Arc<dyn Store>) {
     assert_eq!(
-        store.touch_session("w1").await.unwrap().1,
+        store.touch_session("w1", &POLICY).await.unwrap().1,
         None,
         "unknown: not touched"
     );
@@ -81,7 +98,7 @@ pub async fn register_touch_and_read_back(store: Arc<dyn Store>) {
     assert_eq!(got.record, e.record);
     assert!(got.live);
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let (now, prev) = store.touch_session("w1").await.unwrap();
+    let (now, prev) = store.touch_session("w1", &POLICY).await.unwrap();
     let prev = prev.expect("live: touched");
     assert!(now > prev, "{now} > {prev}");
     assert_eq!(
@@ -103,6 +120,7 @@ pub async fn stale_writes_are_refused(store: Arc<dyn Store>) {
             expected: None,
             expected_parent_depth: None,
             claim: None,
+            policy: POLICY,
         })
         .await
         .unwrap();
@@ -116,6 +134,7 @@ pub async fn stale_writes_are_refused(store: Arc<dyn Store>) {
             expected: Some(first.record.clone()),
             expected_parent_depth: None,
             claim: None,
+            policy: POLICY,
         })
         .await
         .unwrap();
@@ -252,7 +271,10 @@ pub async fn status_history_is_capped_newest_first(store: Arc<dyn Store>) {
         let mut r = e.record.clone();
         r.status = Some(report.clone());
         r.rev += 1;
-        let out = store.report_status(r, e.record.rev, &report).await.unwrap();
+        let out = store
+            .report_status(r, e.record.rev, &report, &POLICY)
+            .await
+            .unwrap();
         assert!(matches!(out, ReportOutcome::Stored(_)), "{out:?}");
     }
     let history = store.status_history("w1", 100).await.unwrap();
@@ -271,7 +293,7 @@ pub async fn status_history_is_capped_newest_first(store: Arc<dyn Store>) {
     let e = store.get_session("w1").await.unwrap().unwrap();
     let report = StatusReport::build("done", None, None, 2_000).unwrap();
     let out = store
-        .report_status(e.record.clone(), e.record.rev - 1, &report)
+        .report_status(e.record.clone(), e.record.rev - 1, &report, &POLICY)
         .await
         .unwrap();
     assert_eq!(out, ReportOutcome::Changed);
@@ -289,7 +311,7 @@ pub async fn end_list_and_purge(store: Arc<dyn Store>) {
     assert!(!c.live);
     assert!(c.record.ended_at_ms.is_some());
     assert_eq!(
-        store.touch_session("c").await.unwrap().1,
+        store.touch_session("c", &POLICY).await.unwrap().1,
         None,
         "an ended session is not touched"
     );
@@ -320,7 +342,7 @@ pub async fn end_list_and_purge(store: Arc<dyn Store>) {
 
 pub async fn reaper_guard_spares_a_session_that_came_back(store: Arc<dyn Store>) {
     written(put(&store, "w1", "c1", None, false).await);
-    let (_, _) = store.touch_session("w1").await.unwrap();
+    let (_, _) = store.touch_session("w1", &POLICY).await.unwrap();
     let seen = store.get_session("w1").await.unwrap().unwrap().last_seen_ms;
     assert_eq!(end(&store, "w1", Some(seen - 1)).await, EndOutcome::NotDue);
     assert!(store.get_session("w1").await.unwrap().unwrap().live);
@@ -344,21 +366,13 @@ pub async fn reaper_guard_spares_a_session_that_came_back(store: Arc<dyn Store>)
     assert_eq!(store.swap_reaper_mark(6).await.unwrap(), Some(5));
 }
 
-fn short_tiers(s: &mut Settings) {
-    s.sessions.active_seconds = 1;
-    s.sessions.idle_seconds = 2;
-    s.sessions.stale_seconds = 3;
-    s.sessions.max_children = 2;
-    s.sessions.status_history = 3;
-}
-
 crate::conformance!(
     register_touch_and_read_back,
     stale_writes_are_refused,
-    an_active_name_of_another_connection_is_refused with super::short_tiers,
-    child_limit_counts_live_children with super::short_tiers,
+    an_active_name_of_another_connection_is_refused,
+    child_limit_counts_live_children,
     depth_limit_and_reparenting_rules,
-    status_history_is_capped_newest_first with super::short_tiers,
+    status_history_is_capped_newest_first,
     end_list_and_purge,
     reaper_guard_spares_a_session_that_came_back,
 );

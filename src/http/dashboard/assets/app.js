@@ -657,7 +657,7 @@ function lockRow(name) {
   const cells = {
     lock: el("td", null, el("code", { text: name })),
     holder: el("td", { class: "holder" }),
-    token: el("td", { class: "mono" }),
+    token: el("td", { class: "mono token" }),
     ttl: el("td", { class: "ttl" }),
     waiters: el("td"),
     notes: el("td", { class: "notes" }),
@@ -808,6 +808,7 @@ function renderDaemon() {
     ["Messages sent", perMin("messages_sent")],
     ["Messages read", String(t.messages_delivered)],
     ["Store errors", String(t.store_errors)],
+    ["As of", `${clock(d.now_ms)} (health and counters every ${STATS_EVERY_S} s; sessions and locks live)`],
   ];
   $("daemon-facts").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", null, v)]));
   const th = d.thresholds;
