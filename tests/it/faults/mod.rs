@@ -9,6 +9,7 @@ mod daemon_killed;
 mod fuzz;
 mod holder_stopped;
 mod holders_killed;
+mod hostile_input;
 mod killed_waiter;
 mod redis_data_loss;
 mod redis_stall;
