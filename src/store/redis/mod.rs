@@ -54,16 +54,25 @@ impl RedisStore {
     /// recovers when Redis appears.
     pub async fn connect(settings: &Settings) -> Result<Self, StoreError> {
         let timeout = Duration::from_millis(settings.store.timeout_ms);
-        let mut cfg = deadpool_redis::Config::from_url(settings.store.redis_url.clone());
+        // redis-rs gives every connection its own 500 ms response timeout and 1 s connect
+        // timeout by default; under load a slow script then failed as "timed out" although
+        // Redis applied it. `store.timeout_ms` is the one bound: `run` enforces it per call.
+        let connection = redis::AsyncConnectionConfig::new()
+            .set_response_timeout(None)
+            .set_connection_timeout(Some(timeout));
+        let manager =
+            deadpool_redis::Manager::new_with_config(settings.store.redis_url.as_str(), connection)
+                .map_err(|e| StoreError::Internal(format!("invalid Redis URL: {e}")))?;
         let mut pool_cfg = PoolConfig::new(settings.store.pool_size);
         pool_cfg.timeouts = Timeouts {
             wait: Some(timeout),
             create: Some(timeout),
             recycle: Some(timeout),
         };
-        cfg.pool = Some(pool_cfg);
-        let pool = cfg
-            .create_pool(Some(Runtime::Tokio1))
+        let pool = Pool::builder(manager)
+            .config(pool_cfg)
+            .runtime(Runtime::Tokio1)
+            .build()
             .map_err(|e| StoreError::Internal(format!("cannot build the Redis pool: {e}")))?;
         let store = Self {
             pool,

@@ -14,6 +14,7 @@ mod killed_waiter;
 mod redis_data_loss;
 mod redis_stall;
 mod resume_after_restart;
+mod slow_redis;
 
 use std::time::Duration;
 
