@@ -17,6 +17,7 @@ mod messages;
 mod ops;
 mod outside_clients;
 mod sessions;
+mod sse_transport;
 mod support;
 mod tmux;
 mod wake;
