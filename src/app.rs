@@ -45,7 +45,9 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
     let router = crate::http::router(coord.clone(), shutdown.clone());
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, router)
+        // Every request knows its TCP socket: a waiter asks whether its client hung up.
+        let app = router.into_make_service_with_connect_info::<crate::http::peer::PeerSocket>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
     });

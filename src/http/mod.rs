@@ -7,6 +7,7 @@ pub mod guard;
 pub mod health;
 pub mod hooks;
 pub mod metrics;
+pub mod peer;
 pub mod sse;
 pub mod streamable;
 
@@ -17,6 +18,7 @@ use axum::Router;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
+use crate::mcp::delivery::HungUp;
 use crate::mcp::subscriptions::Hub;
 use crate::mcp::{ConnectionIdentity, CoordServer};
 use crate::service::Coordinator;
@@ -32,7 +34,8 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
             streamable::service(coord.clone(), hub.clone(), shutdown.clone()),
         )
         .merge(legacy_sse(coord.clone(), hub, shutdown.clone()).router())
-        .layer(axum::middleware::from_fn(guard::session_name));
+        .layer(axum::middleware::from_fn(guard::session_name))
+        .layer(axum::middleware::from_fn(peer::mark_hang_up));
 
     Router::new()
         .route("/health", get(health::health))
@@ -82,12 +85,14 @@ fn legacy_sse(
     sse::SseServer::new(
         config,
         move |info: &sse::SseConnectionInfo| {
+            let stream_hung_up = info.parts.extensions.get::<HungUp>().cloned();
             let identity = ConnectionIdentity::new(
                 info.connection_id.clone(),
                 "sse",
                 info.requested_session.clone(),
                 coord.connections().open("sse"),
-            );
+            )
+            .with_stream_hung_up(stream_hung_up);
             CoordServer::new(coord.clone(), identity).with_hub(hub.clone())
         },
         shutdown,

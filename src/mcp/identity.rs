@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 
 use crate::domain::session_name;
+use crate::mcp::delivery::HungUp;
 use crate::service::Caller;
 use crate::service::connections::ConnectionGuard;
 
@@ -32,6 +33,8 @@ pub struct ConnectionIdentity {
     /// The transport's own session id (Streamable HTTP's `Mcp-Session-Id`), learnt from the
     /// first request that carries it.
     transport_session: std::sync::OnceLock<String>,
+    /// Legacy SSE: whether the client hung up the `GET /sse` stream, where every answer goes.
+    stream_hung_up: Option<HungUp>,
 }
 
 /// Answers "is the transport session with this id still open?" without blocking.
@@ -80,7 +83,15 @@ impl ConnectionIdentity {
             _open: open,
             open_check: None,
             transport_session: std::sync::OnceLock::new(),
+            stream_hung_up: None,
         }
+    }
+
+    /// Legacy SSE: answers go out on the stream, so a client that hung up there
+    /// cannot receive them (asked by [`ConnectionIdentity::is_open`]).
+    pub fn with_stream_hung_up(mut self, probe: Option<HungUp>) -> Self {
+        self.stream_hung_up = probe;
+        self
     }
 
     /// Lets [`ConnectionIdentity::is_open`] ask the transport. Streamable HTTP needs it: after
@@ -97,8 +108,12 @@ impl ConnectionIdentity {
         let _ = self.transport_session.set(id.to_string());
     }
 
-    /// False once the transport says this connection's session is gone.
+    /// False once the transport says this connection's session is gone, or the client
+    /// hung up its SSE stream.
     pub fn is_open(&self) -> bool {
+        if self.stream_hung_up.as_ref().is_some_and(HungUp::check) {
+            return false;
+        }
         match (&self.open_check, self.transport_session.get()) {
             (Some(check), Some(id)) => (check.0)(id),
             _ => true,

@@ -26,7 +26,6 @@ impl CoordServer {
         Parameters(args): Parameters<AcquireLockArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let identity = self.identity().clone();
         let progress = ctx.meta.get_progress_token().map(|token| {
             let peer = ctx.peer.clone();
             let f: Arc<dyn Fn(crate::service::locks::WaitProgress) + Send + Sync> =
@@ -47,9 +46,8 @@ impl CoordServer {
             f
         });
         let wait = WaitContext {
-            cancel: ctx.ct.clone(),
-            connection_open: Some(Arc::new(move || identity.is_open())),
             progress,
+            ..self.wait_context(&ctx)
         };
         respond(self.coord().acquire_lock(&self.caller(), args, wait).await)
     }

@@ -2,8 +2,6 @@
 //! and `coordinate_sessions` (seed 003). The inbox read is always the caller's own: no
 //! argument names an inbox.
 
-use std::sync::Arc;
-
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
@@ -11,20 +9,7 @@ use rmcp::{RoleServer, tool, tool_router};
 
 use crate::mcp::CoordServer;
 use crate::mcp::respond::respond;
-use crate::service::locks::WaitContext;
 use crate::service::messages::{CoordinateArgs, ReadArgs, SendArgs, WaitArgs};
-
-impl CoordServer {
-    /// A wait that ends when the request is cancelled or the connection closes.
-    pub(crate) fn wait_context(&self, ctx: &RequestContext<RoleServer>) -> WaitContext {
-        let identity = self.identity().clone();
-        WaitContext {
-            cancel: ctx.ct.clone(),
-            connection_open: Some(Arc::new(move || identity.is_open())),
-            progress: None,
-        }
-    }
-}
 
 #[tool_router(router = message_tools, vis = "pub(crate)")]
 impl CoordServer {

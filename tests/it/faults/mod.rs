@@ -5,6 +5,7 @@
 //! a daemon that wedges shows up as unanswered requests (and a failed assertion) instead of
 //! hanging the test's own runtime. Every wait is bounded.
 
+mod killed_waiter;
 mod redis_stall;
 mod resume_after_restart;
 
