@@ -8,6 +8,7 @@ mod cli_run;
 mod cli_setup;
 mod conformance;
 mod dashboard;
+mod differential;
 mod embedded;
 mod faults;
 mod foundation;
