@@ -3,8 +3,10 @@
 //! Starts its own redis-server on a free port and the daemon in-process, then measures, in
 //! one run: a raw Redis PING round trip, the acquire script called directly through the
 //! store, and acquire/release pairs through both MCP transports with 1, 8 and 32 concurrent
-//! connections (each on its own lock, so the figures are the daemon's cost, not waiting).
-//! Prints calls/s and p50/p99 per call. Nothing is asserted.
+//! connections (each on its own lock, so the figures are the daemon's cost, not waiting);
+//! then the same over Streamable HTTP on the embedded store, once per fsync policy
+//! (`MCP_COORD_BENCH_EMBEDDED_ONLY=1` runs only those rows). Prints calls/s and p50/p99
+//! per call. Nothing is asserted.
 //!
 //! `cargo test --all-targets` runs bench targets too; without `--bench` this exits at once.
 
@@ -220,6 +222,44 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
+        let embedded_only = std::env::var_os("MCP_COORD_BENCH_EMBEDDED_ONLY").is_some();
+        if !embedded_only {
+            redis_rows().await;
+        }
+        embedded_rows().await;
+    });
+}
+
+/// Acquire+release over Streamable HTTP on the embedded store, per fsync policy.
+async fn embedded_rows() {
+    use mcp_coord::config::FsyncPolicy;
+    for policy in [FsyncPolicy::Always, FsyncPolicy::Everysec, FsyncPolicy::No] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings::default();
+        settings.server.port = 0;
+        settings.store.data_dir = dir.path().display().to_string();
+        settings.store.fsync = policy;
+        settings.log.format = "text".into();
+        let daemon = mcp_coord::app::start(settings, &Sources(vec!["bench".into()]))
+            .await
+            .expect("daemon starts");
+        let base = format!("http://{}", daemon.addr);
+        for n in [1, 8, 32] {
+            let s = mcp_pairs(&base, "streamable-http", n).await;
+            print(
+                &format!(
+                    "embedded fsync={:<8} {n:>2} conns, acquire+release",
+                    policy.as_str()
+                ),
+                &s,
+            );
+        }
+        daemon.shutdown().await;
+    }
+}
+
+async fn redis_rows() {
+    {
         let redis = Redis::start();
         let mut settings = Settings::default();
         settings.server.port = 0;
@@ -253,5 +293,5 @@ fn main() {
             }
         }
         daemon.shutdown().await;
-    });
+    }
 }

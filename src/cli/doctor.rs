@@ -207,6 +207,14 @@ fn redis_check(settings: &Settings, base: &str, health: Option<&HealthReport>) -
     }
     let version = store.server_version.as_deref().unwrap_or("unknown");
     match parse_major_minor(version) {
+        Some(v) if v >= (7, 0) && store.persistence_warning.is_some() => check(
+            "redis",
+            Level::Warn,
+            format!(
+                "Redis {version} answers: {shown}; but {}",
+                store.persistence_warning.as_deref().unwrap_or_default()
+            ),
+        ),
         Some(v) if v >= (7, 0) => check(
             "redis",
             Level::Ok,
@@ -298,7 +306,20 @@ fn daemon_verdict(base: &str, report: &HealthReport) -> Check {
                 env!("CARGO_PKG_VERSION")
             ));
         }
-        check("daemon", Level::Ok, msg)
+        match &report.store.grants_held {
+            Some(hold) => {
+                msg.push_str(&format!(
+                    "; but lock grants are HELD BACK until {} (store clock ms {}): {}. They resume \
+                     by themselves then; `mcp-coord resume-grants` ends the hold now, once every \
+                     session that held a lock before is known to be gone",
+                    crate::service::human_time::utc_time(hold.until_ms),
+                    hold.until_ms,
+                    hold.reason
+                ));
+                check("daemon", Level::Warn, msg)
+            }
+            None => check("daemon", Level::Ok, msg),
+        }
     } else {
         check(
             "daemon",

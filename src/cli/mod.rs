@@ -21,6 +21,7 @@ pub mod lock;
 pub mod locks;
 pub mod mcp_config;
 pub mod output;
+pub mod resume_grants;
 pub mod run;
 pub mod send;
 pub mod sessions;
@@ -108,6 +109,8 @@ pub enum Command {
     Inbox(inbox::InboxArgs),
     /// Follow live events (sessions, locks, messages), one line each.
     Watch(watch::WatchArgs),
+    /// Admin: grant locks again now, ending the hold after a store data loss (see /health).
+    ResumeGrants(resume_grants::ResumeGrantsArgs),
     /// Claude Code hook handler: reads the hook JSON on stdin, answers for the daemon.
     Hook(hook::HookArgs),
     /// Install or remove our Claude Code hooks in a settings.json.
@@ -191,6 +194,7 @@ pub fn main(global: Global, command: Command) -> ExitCode {
             Command::Send(a) => send::main(&global, &out, a).await,
             Command::Inbox(a) => inbox::main(&global, &out, a).await,
             Command::Watch(a) => watch::main(&global, &out, a).await,
+            Command::ResumeGrants(a) => resume_grants::main(&global, &out, a).await,
             Command::Hook(a) => Ok(hook::main(&global, a).await),
             Command::Hooks { .. } | Command::McpConfig(_) => Ok(EXIT_OK),
         }

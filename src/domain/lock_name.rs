@@ -71,6 +71,9 @@ pub struct LockName {
 }
 
 const ALLOWED: &str = "ASCII letters, digits and . _ : / -";
+/// Longest issue number accepted (no tracker has more).
+const MAX_ISSUE_DIGITS: usize = 18;
+
 const FORMS: &str = "issue:42, wave:5c, wave:5c.1, path:src/auth/login.rs, a bare resource name like pytest or pr-create, or work (your git branch)";
 
 impl LockName {
@@ -120,6 +123,15 @@ impl LockName {
         let bad_char = |allowed: &dyn Fn(char) -> bool| id.chars().find(|c| !allowed(*c));
         let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
         match kind {
+            // An issue is its tracker's number: issue:42, never issue:-1 or issue:abc.
+            LockKind::Issue
+                if !id.bytes().all(|b| b.is_ascii_digit()) || id.len() > MAX_ISSUE_DIGITS =>
+            {
+                return Err(format!(
+                    "issue numbers are non-negative integers of at most {MAX_ISSUE_DIGITS} digits \
+                     (issue:42); {shown:?} is not one — for other names use a bare name or path:…"
+                ));
+            }
             LockKind::Issue | LockKind::Resource => {
                 if let Some(c) = bad_char(&|c| word(c) || c == '.') {
                     return Err(format!(
@@ -164,6 +176,13 @@ impl LockName {
                     ));
                 }
             }
+        }
+        // A wave's levels are letters and digits (wave:5c, wave:5c.1): no '_' or '-'.
+        if kind == LockKind::Wave && !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.') {
+            return Err(format!(
+                "wave ids are levels of letters and digits separated by '.' (wave:5c, \
+                 wave:5c.1); {shown:?} is not one"
+            ));
         }
         Ok(LockName { kind, canonical })
     }
@@ -327,7 +346,15 @@ mod tests {
             ("path:../x", "'..'"),
             ("wave:5c.", "trailing"),
             ("wave:5c/1", "contains"),
-            ("issue:4/2", "path:"),
+            ("issue:4/2", "non-negative integers"),
+            ("issue:-1", "non-negative integers"),
+            ("issue:+1", "contains"),
+            ("issue:4.2", "non-negative integers"),
+            ("issue:abc", "non-negative integers"),
+            ("issue:1234567890123456789", "non-negative integers"),
+            ("wave:-1", "letters and digits"),
+            ("wave:5c.-1", "letters and digits"),
+            ("wave:5_c", "letters and digits"),
             ("src/auth", "path:"),
             ("é", "allowed"),
         ];

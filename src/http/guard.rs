@@ -112,7 +112,9 @@ pub async fn origin_and_host(
 
 pub async fn session_name(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    if let Err(e) = requested_session(&parts) {
+    if let Err(e) = requested_session(&parts)
+        && !names_another_valid_session(&parts, &e)
+    {
         let message = e.to_string();
         return (
             StatusCode::BAD_REQUEST,
@@ -121,6 +123,21 @@ pub async fn session_name(req: Request, next: Next) -> Response {
             .into_response();
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// A legacy-SSE `POST /message?sessionId=…&session=mine` whose header names another valid
+/// session is not malformed: it asks to act as a session the connection is not, which the
+/// SSE handler refuses with 403 (README "Identity").
+fn names_another_valid_session(
+    parts: &http::request::Parts,
+    e: &crate::mcp::identity::SessionRequestError,
+) -> bool {
+    use crate::domain::session_name;
+    use crate::mcp::identity::{SessionRequestError, query_param};
+    parts.method == http::Method::POST
+        && query_param(parts, "sessionId").is_some()
+        && matches!(e, SessionRequestError::Conflict { query, header }
+            if session_name::validate(query).is_ok() && session_name::validate(header).is_ok())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 pub mod delivery;
 pub mod handler;
 pub mod identity;
+pub mod malformed;
 pub mod resources;
 pub mod respond;
 pub mod subscriptions;

@@ -31,6 +31,14 @@ pub struct StoreHealth {
     pub round_trip_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Set while lock grants are held back after the store lost its data (Redis restarted
+    /// without persistence, flushed, an old backup): until when, since when, and why.
+    /// Everything else keeps working; `mcp-coord resume-grants` ends it early.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grants_held: Option<crate::store::GrantHold>,
+    /// How little the store keeps across its own restarts (Redis without AOF), if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence_warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -56,6 +64,8 @@ impl Coordinator {
                 server_version: self.store().server_version().await.ok().flatten(),
                 round_trip_ms: Some((rtt.as_secs_f64() * 1e6).round() / 1e3),
                 error: None,
+                grants_held: self.store().grant_hold(),
+                persistence_warning: self.store().persistence_warning(),
             },
             Err(e) => StoreHealth {
                 kind,
@@ -64,6 +74,8 @@ impl Coordinator {
                 server_version: None,
                 round_trip_ms: None,
                 error: Some(e.to_string()),
+                grants_held: self.store().grant_hold(),
+                persistence_warning: self.store().persistence_warning(),
             },
         };
         let sse = self.connections().sse();

@@ -19,6 +19,7 @@ pub mod messages;
 pub mod metrics;
 pub mod policy;
 pub mod reaper;
+pub mod recovery;
 pub mod sessions;
 pub mod tmux;
 pub mod wake;

@@ -143,6 +143,10 @@ pub enum RefusalKind {
     LockDelay,
     /// Free, but live waiters are queued ahead of the caller.
     Queued,
+    /// The store lost its data (Redis restarted without persistence, flushed, an old
+    /// backup): nothing is granted until `delay_until`, when every lock granted before
+    /// the loss has expired (see `store::GrantHold`).
+    StoreRecovering,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +161,9 @@ pub struct Refusal {
     pub delay_until: Option<i64>,
     #[serde(default)]
     pub reserved_for: Option<String>,
+    /// Why grants are held back (`StoreRecovering` only).
+    #[serde(default)]
+    pub hold_reason: Option<String>,
     /// 1-based place in the queue when the caller is waiting.
     #[serde(default)]
     pub queue_position: Option<u32>,

@@ -44,6 +44,20 @@ impl StoreKind {
     }
 }
 
+/// Grants held back after the store lost its data (see `redis/guard.rs`): until `until_ms`
+/// every lock granted before the loss has expired, so no one can still hold one.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct GrantHold {
+    /// Store clock (ms) at which grants resume by themselves.
+    pub until_ms: i64,
+    /// Store clock (ms) at which the loss was seen.
+    pub since_ms: i64,
+    /// What was seen (`the epoch marker vanished: Redis restarted without persistence…`).
+    pub reason: String,
+}
+
 /// Everything the service layer needs from persistence.
 #[async_trait]
 pub trait Store:
@@ -73,6 +87,25 @@ pub trait Store:
     /// unreachable, so it reports 0.
     fn errors_total(&self) -> u64 {
         0
+    }
+
+    /// The running data-loss hold, as last seen (no store call). The embedded store never
+    /// loses acknowledged data, so it has none.
+    fn grant_hold(&self) -> Option<GrantHold> {
+        None
+    }
+
+    /// Ends a running data-loss hold early (an admin's decision: every holder from before
+    /// the loss is known to be gone). Returns the hold that was ended, if one was running.
+    async fn resume_grants(&self, _by: &str) -> Result<Option<GrantHold>, StoreError> {
+        Ok(None)
+    }
+
+    /// A warning about how little this store keeps across its own restarts (Redis without
+    /// AOF), for the start-up log and `doctor`; `None` when there is nothing to say or the
+    /// store was not reached yet.
+    fn persistence_warning(&self) -> Option<String> {
+        None
     }
 
     /// Called once when the daemon stops: the embedded store closes its SQLite file.

@@ -115,9 +115,7 @@ pub(crate) async fn post_message(
         .get(&connection_id)
         .filter(|connection| !connection.ct.is_cancelled())
         .ok_or_else(|| SseError::UnknownConnection(connection_id.clone()))?;
-    if let Some(requested) = identity::requested_session(&parts)?
-        && connection.bound_session.as_deref() != Some(requested.as_str())
-    {
+    if let Some(requested) = foreign_session(&parts, connection.bound_session.as_deref())? {
         let bound = match &connection.bound_session {
             Some(name) => format!("session {name:?}"),
             None => "no named session".to_owned(),
@@ -151,6 +149,20 @@ pub(crate) async fn post_message(
         }
         Err(SendTimeoutError::Closed(_)) => Err(SseError::UnknownConnection(connection_id)),
     }
+}
+
+/// A valid session name the POST gives (`?session=` or `X-Coord-Session`) that is not the
+/// one the stream is bound to; an invalid name is an error of its own (400).
+fn foreign_session(parts: &Parts, bound: Option<&str>) -> Result<Option<String>, SseError> {
+    let names = match identity::requested_session(parts) {
+        Ok(name) => name.into_iter().collect::<Vec<_>>(),
+        // Two valid names that disagree: one of them is not ours.
+        Err(crate::mcp::identity::SessionRequestError::Conflict { query, header }) => {
+            vec![query, header]
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(names.into_iter().find(|n| Some(n.as_str()) != bound))
 }
 
 /// The relative URI announced in the `endpoint` event. Keeps the GET's `?session=` so a

@@ -1,5 +1,6 @@
-//! `whoami` and `health_check`.
+//! `whoami`, `health_check` and `resume_grants`.
 
+use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use serde::Serialize;
@@ -7,6 +8,7 @@ use serde::Serialize;
 use crate::mcp::CoordServer;
 use crate::mcp::respond::respond;
 use crate::service::ServiceError;
+use crate::service::recovery::ResumeGrantsArgs;
 
 #[derive(Debug, Serialize)]
 struct WhoAmI {
@@ -40,5 +42,15 @@ impl CoordServer {
     )]
     async fn health_check(&self) -> CallToolResult {
         respond(Ok::<_, ServiceError>(self.coord().health().await))
+    }
+
+    #[tool(
+        description = "Admin only: end the hold on lock grants that follows a store data loss (Redis restarted without persistence, flushed, or restored from an old backup), before it runs out by itself. Only do this when every session that held a lock before the loss is known to be gone or told; health_check shows the running hold (store.grants_held)."
+    )]
+    async fn resume_grants(
+        &self,
+        Parameters(args): Parameters<ResumeGrantsArgs>,
+    ) -> CallToolResult {
+        respond(self.coord().resume_grants(&self.caller(), &args).await)
     }
 }

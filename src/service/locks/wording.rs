@@ -65,6 +65,23 @@ impl Coordinator {
                 ));
                 ("conflict", m)
             }
+            (RefusalKind::StoreRecovering, _) => {
+                let until = r.delay_until.unwrap_or(now);
+                (
+                    "store_recovering",
+                    format!(
+                        "No lock is granted until {} ({} from now): {}. Sessions that held \
+                         locks before may still be working under them. Retry then, or, once \
+                         every session from before the loss is known to be gone, an admin can \
+                         resume grants now with `mcp-coord resume-grants`.",
+                        utc_time(until),
+                        human_ms(until - now),
+                        r.hold_reason
+                            .as_deref()
+                            .unwrap_or("the store lost its data")
+                    ),
+                )
+            }
             (RefusalKind::LockDelay, _) => (
                 "lock_delay",
                 format!(
@@ -115,9 +132,16 @@ impl Coordinator {
         if let Some(p) = r.queue_position {
             obj.insert("queue_position".into(), json!(p));
         }
-        if let Some(d) = r.delay_until {
-            obj.insert("lock_delay_until".into(), json!(d));
-            obj.insert("reserved_for".into(), json!(r.reserved_for));
+        match (r.refusal, r.delay_until) {
+            (RefusalKind::StoreRecovering, Some(d)) => {
+                obj.insert("grants_held_until".into(), json!(d));
+                obj.insert("hold_reason".into(), json!(r.hold_reason));
+            }
+            (_, Some(d)) => {
+                obj.insert("lock_delay_until".into(), json!(d));
+                obj.insert("reserved_for".into(), json!(r.reserved_for));
+            }
+            _ => {}
         }
         if waited > 0 {
             obj.insert("waited_seconds".into(), json!(waited));

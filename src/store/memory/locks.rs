@@ -265,6 +265,7 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
         related_lock: None,
         delay_until: None,
         reserved_for: None,
+        hold_reason: None,
         queue_position: None,
         queue_length: 0,
         now_ms: now,

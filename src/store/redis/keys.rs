@@ -150,6 +150,12 @@ impl Keys {
         format!("{}reaper:lock", self.prefix)
     }
 
+    /// The data-loss guard's marker hash (`id`, `created_at_ms`, `hold_until`, …): see
+    /// `guard.rs`. Deleting it (or all keys) makes running daemons hold grants back.
+    pub fn store_epoch(&self) -> String {
+        format!("{}store:epoch", self.prefix)
+    }
+
     pub fn reaper_last_run(&self) -> String {
         format!("{}reaper:last_run", self.prefix)
     }

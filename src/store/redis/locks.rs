@@ -165,6 +165,7 @@ impl LockStore for RedisStore {
             k.locks_held(&req.session),
             k.lock_notes(&req.session),
             k.lock_waiter(if waiter_id.is_empty() { "-" } else { waiter_id }),
+            k.store_epoch(),
         ];
         keys.extend(req.ancestors.iter().map(|a| k.lock(a)));
         let [active, idle, stale] = Self::tier_args(req.tiers);
@@ -189,9 +190,33 @@ impl LockStore for RedisStore {
             k.lock_events(),
             NOTE_TTL_MS.to_string(),
             req.ancestors.len().to_string(),
+            String::new(), // the known epoch id, set below
         ];
         args.extend(req.ancestors.iter().cloned());
-        self.eval_json(&ACQUIRE, keys, args).await
+        const EPOCH_ARG: usize = 16;
+        // At most twice: a changed marker is checked (a new Redis, or a loss declared) and
+        // the decision asked again with the id now known.
+        for attempt in 0..2 {
+            args[EPOCH_ARG] = self.known_epoch();
+            let answer: serde_json::Value =
+                self.eval_json(&ACQUIRE, keys.clone(), args.clone()).await?;
+            if answer["outcome"] != "epoch_changed" {
+                return serde_json::from_value(answer.clone()).map_err(|e| {
+                    StoreError::Internal(format!("unexpected lock script result ({e}): {answer}"))
+                });
+            }
+            let seen = if attempt == 0 && !args[EPOCH_ARG].is_empty() {
+                "the epoch marker vanished or changed under a grant"
+            } else {
+                "the epoch marker changed again"
+            };
+            self.check_epoch(seen).await?;
+        }
+        Err(StoreError::Unavailable(format!(
+            "the data-loss guard's marker {} keeps changing under this daemon; something is \
+             deleting keys (FLUSHALL? a cleanup script?)",
+            k.store_epoch()
+        )))
     }
 
     async fn release(

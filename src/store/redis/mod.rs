@@ -11,6 +11,7 @@
 //! the next call checks out a fresh one — so the daemon reconnects by itself.
 
 mod bindings;
+mod guard;
 pub mod keys;
 mod locks;
 mod messages;
@@ -44,6 +45,8 @@ pub struct RedisStore {
     message_feeds: messages::MessageFeeds,
     /// Failed calls since start, shared by clones (`/metrics`).
     errors: Arc<AtomicU64>,
+    /// What the data-loss guard knows (marker id, hold, run_id, AOF); see `guard.rs`.
+    guard: Arc<guard::Guard>,
 }
 
 impl RedisStore {
@@ -62,7 +65,7 @@ impl RedisStore {
         let pool = cfg
             .create_pool(Some(Runtime::Tokio1))
             .map_err(|e| StoreError::Internal(format!("cannot build the Redis pool: {e}")))?;
-        Ok(Self {
+        let store = Self {
             pool,
             shared: Default::default(),
             keys: Keys::new(&settings.store.key_prefix),
@@ -72,7 +75,10 @@ impl RedisStore {
             lock_events: locks::LockEvents::default(),
             message_feeds: messages::MessageFeeds::default(),
             errors: Arc::new(AtomicU64::new(0)),
-        })
+            guard: Arc::new(guard::Guard::new(settings.locks.max_timeout_seconds)),
+        };
+        store.spawn_guard_watch();
+        Ok(store)
     }
 
     pub fn keys(&self) -> &Keys {
@@ -191,6 +197,18 @@ impl Store for RedisStore {
 
     fn errors_total(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
+    }
+
+    fn grant_hold(&self) -> Option<crate::store::GrantHold> {
+        self.grant_hold_seen()
+    }
+
+    async fn resume_grants(&self, by: &str) -> Result<Option<crate::store::GrantHold>, StoreError> {
+        self.resume_grants_now(by).await
+    }
+
+    fn persistence_warning(&self) -> Option<String> {
+        self.persistence_warning_text()
     }
 
     async fn server_version(&self) -> Result<Option<String>, StoreError> {

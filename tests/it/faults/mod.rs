@@ -5,7 +5,13 @@
 //! a daemon that wedges shows up as unanswered requests (and a failed assertion) instead of
 //! hanging the test's own runtime. Every wait is bounded.
 
+mod daemon_killed;
+mod fuzz;
+mod holder_stopped;
+mod holders_killed;
+mod hostile_input;
 mod killed_waiter;
+mod redis_data_loss;
 mod redis_stall;
 mod resume_after_restart;
 
@@ -41,4 +47,23 @@ pub async fn health(base: &str) -> Option<u16> {
     tokio::task::spawn_blocking(move || crate::support::process::health_status(&addr))
         .await
         .expect("health probe thread")
+}
+
+/// A small seeded generator (xorshift64*), so a fault run can be replayed from its seed.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0.max(1);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
 }

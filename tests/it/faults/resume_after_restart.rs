@@ -49,13 +49,13 @@ impl Subject {
 }
 
 /// One raw legacy-SSE connection: JSON-RPC messages in, replies out, no handshake of its own.
-struct RawSse {
+pub(super) struct RawSse {
     transport: SseClientTransport,
     next_id: u64,
 }
 
 impl RawSse {
-    async fn open(url: &str, headers: &[(&str, &str)]) -> Self {
+    pub(super) async fn open(url: &str, headers: &[(&str, &str)]) -> Self {
         let mut map = http::HeaderMap::new();
         for (k, v) in headers {
             map.insert(
@@ -72,7 +72,7 @@ impl RawSse {
         }
     }
 
-    async fn request(&mut self, method: &str, params: Value) -> Value {
+    pub(super) async fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
         let message: ClientJsonRpcMessage = serde_json::from_value(
@@ -103,7 +103,7 @@ impl RawSse {
         self.transport.send(message).await.expect("POST accepted");
     }
 
-    async fn initialize(&mut self) {
+    pub(super) async fn initialize(&mut self) {
         let reply = self
             .request(
                 "initialize",

@@ -34,7 +34,8 @@ fn line<'a>(out: &'a str, check: &str) -> &'a str {
 
 #[tokio::test]
 async fn doctor_passes_against_a_healthy_daemon_over_both_transports() {
-    let redis = RedisServer::start();
+    // Healthy includes persistence: without AOF the redis line is a warning (next test).
+    let redis = RedisServer::start_persistent();
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -55,6 +56,30 @@ async fn doctor_passes_against_a_healthy_daemon_over_both_transports() {
     assert!(line(&out, "claude-config").starts_with("ok "), "{out}");
     assert!(line(&out, "claude-hooks").starts_with("warn"), "{out}");
     assert!(!out.contains("FAIL"), "{out}");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn doctor_warns_when_redis_has_no_aof() {
+    let redis = RedisServer::start();
+    let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
+    // The daemon's data-loss watcher reads AOF a couple of seconds after the start.
+    let started = std::time::Instant::now();
+    while d.coord().store().persistence_warning().is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "AOF never read"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out) = doctor(dir.path(), &["--url", &d.base], Some(&redis.url())).await;
+    let redis_line = line(&out, "redis");
+    assert!(redis_line.starts_with("warn"), "{out}");
+    assert!(
+        redis_line.contains("no AOF") && redis_line.contains("appendonly yes"),
+        "{out}"
+    );
     d.stop().await;
 }
 

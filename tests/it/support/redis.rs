@@ -9,13 +9,36 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// With AOF (`appendfsync always`) in this directory: a restart keeps everything.
+    aof_dir: Option<std::path::PathBuf>,
 }
 
 impl RedisServer {
     /// Starts a fresh server and waits until it answers PING.
     pub fn start() -> Self {
         let port = free_port();
-        let mut server = Self { port, child: None };
+        let mut server = Self {
+            port,
+            child: None,
+            aof_dir: None,
+        };
+        server.spawn();
+        server
+    }
+
+    /// A server with AOF on (`appendfsync always`, in its own temp dir): what it
+    /// acknowledged survives [`RedisServer::restart`].
+    pub fn start_persistent() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("mcp-coord-redis-aof-")
+            .tempdir()
+            .expect("temp dir")
+            .keep();
+        let mut server = Self {
+            port: free_port(),
+            child: None,
+            aof_dir: Some(dir),
+        };
         server.spawn();
         server
     }
@@ -36,13 +59,24 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port (empty: nothing is persisted).
+    /// Starts the server again on the same port (empty unless started persistent).
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();
     }
 
     fn spawn(&mut self) {
+        let persistence: Vec<String> = match &self.aof_dir {
+            Some(dir) => vec![
+                "--appendonly".into(),
+                "yes".into(),
+                "--appendfsync".into(),
+                "always".into(),
+                "--dir".into(),
+                dir.display().to_string(),
+            ],
+            None => vec!["--appendonly".into(), "no".into()],
+        };
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -51,13 +85,12 @@ impl RedisServer {
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
                 "--protected-mode",
                 "yes",
                 "--loglevel",
                 "warning",
             ])
+            .args(&persistence)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

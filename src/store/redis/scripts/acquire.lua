@@ -1,20 +1,22 @@
 -- acquire: grant, re-enter, take over, or refuse (and queue the caller when it waits).
 -- KEYS: 1 lock, 2 fence counter, 3 index zset, 4 names lex zset, 5 queue list,
 --       6 lock-delay, 7 sessions last_seen zset, 8 caller's held set, 9 caller's notes hash,
---       10 caller's waiter key (unused when not waiting), 11.. ancestor lock keys
+--       10 caller's waiter key (unused when not waiting), 11 the epoch marker (guard.rs),
+--       12.. ancestor lock keys
 -- ARGV: 1 name, 2 caller, 3 ttl ms, 4 reason ('' = none), 5 force '1'/'0',
 --       6 active ms, 7 idle ms, 8 stale ms, 9 lock-delay ms, 10 waiter id ('' = not waiting),
 --       11 waiter ttl ms, 12 key prefix, 13 descendant prefix ('' = none), 14 events channel,
---       15 note ttl ms, 16 number of ancestors, 17.. ancestor names (same order as KEYS 11..)
+--       15 note ttl ms, 16 number of ancestors, 17 the epoch id the daemon knows,
+--       18.. ancestor names (same order as KEYS 12..)
 local lock_key, fence_key, index_key, names_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local queue_key, delay_key, last_seen, held_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local notes_key, waiter_key = KEYS[9], KEYS[10]
+local notes_key, waiter_key, epoch_key = KEYS[9], KEYS[10], KEYS[11]
 local name, caller, ttl, reason = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local force = ARGV[5] == '1'
 local active, idle, stale = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local delay_ms, waiter, waiter_ttl = tonumber(ARGV[9]), ARGV[10], tonumber(ARGV[11])
 local prefix, desc_prefix, note_ttl = ARGV[12], ARGV[13], tonumber(ARGV[15])
-local n_anc = tonumber(ARGV[16])
+local n_anc, known_epoch = tonumber(ARGV[16]), ARGV[17]
 local now = now_ms()
 
 local function view(rec) return held_view(rec, last_seen, now, active, idle, stale) end
@@ -43,6 +45,20 @@ local function leave_queue()
     redis.call('LREM', queue_key, 0, waiter)
     redis.call('DEL', waiter_key)
   end
+end
+
+-- 0. The data-loss guard: a vanished or replaced epoch marker means the data was lost
+-- (the daemon then declares it, see guard.rs, and asks again); while a hold runs after a
+-- loss, nothing is granted — somebody may still hold a lock this Redis forgot.
+local epoch_id = redis.call('HGET', epoch_key, 'id')
+if not epoch_id or epoch_id ~= known_epoch then
+  return cjson.encode({ outcome = 'epoch_changed', now_ms = now })
+end
+local hold = tonumber(redis.call('HGET', epoch_key, 'hold_until') or '0') or 0
+if hold > now then
+  return refuse('store_recovering', {
+    delay_until = hold, hold_reason = redis.call('HGET', epoch_key, 'hold_reason') or ''
+  })
 end
 
 -- 1. Re-entrant: the caller holds it. Extend (never shorten), keep the token.
@@ -86,9 +102,9 @@ local function consider(rname, rec)
   return nil
 end
 for i = 1, n_anc do
-  local rec = read_json(KEYS[10 + i])
+  local rec = read_json(KEYS[11 + i])
   if rec then
-    local r = consider(ARGV[16 + i], rec)
+    local r = consider(ARGV[17 + i], rec)
     if r then return r end
   end
 end
