@@ -10,6 +10,7 @@ pub mod http;
 pub mod logging;
 pub mod mcp;
 pub mod ops;
+pub mod runtime;
 pub mod service;
 pub mod store;
 pub mod tmux;

@@ -96,13 +96,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     mcp_coord::logging::init(&settings.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match mcp_coord::runtime::build(mcp_coord::runtime::Flavor::Daemon) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("mcp-coord: cannot start the async runtime: {e}");
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };

@@ -75,13 +75,10 @@ fn check(check: &'static str, level: Level, message: impl Into<String>) -> Check
 }
 
 pub fn run(args: DoctorArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime::build(crate::runtime::Flavor::Client) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("mcp-coord: cannot start the async runtime: {e}");
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };

@@ -175,13 +175,10 @@ pub fn main(global: Global, command: Command) -> ExitCode {
         Command::McpConfig(args) => return mcp_config::main(&global, args),
         _ => {}
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime::build(crate::runtime::Flavor::Client) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("mcp-coord: cannot start the async runtime: {e}");
+            eprintln!("{e}");
             return ExitCode::from(EXIT_FAILED);
         }
     };

@@ -57,18 +57,51 @@ pub struct TierThresholds {
     pub stale_ms: i64,
 }
 
+/// A threshold of [`TierThresholds`], named as the Redis scripts pass it (`active`, `idle`,
+/// `stale`).
+pub struct Bound {
+    pub name: &'static str,
+    pub of: fn(&TierThresholds) -> i64,
+}
+
+/// The tier rule, stated once: each tier but the oldest with the threshold its ages stay
+/// below, youngest first; an age at or past the last threshold is [`Tier::Abandoned`].
+/// [`TierThresholds::tier_of`] reads it, and the Redis store renders it as the scripts'
+/// Lua `tier_of` (`store::redis::locks::lua_tier_of`).
+pub const TIER_ENDS: [(Tier, Bound); 3] = [
+    (
+        Tier::Active,
+        Bound {
+            name: "active",
+            of: |t| t.active_ms,
+        },
+    ),
+    (
+        Tier::Idle,
+        Bound {
+            name: "idle",
+            of: |t| t.idle_ms,
+        },
+    ),
+    (
+        Tier::Stale,
+        Bound {
+            name: "stale",
+            of: |t| t.stale_ms,
+        },
+    ),
+];
+
+/// The tier of ages past every bound of [`TIER_ENDS`].
+pub const OLDEST: Tier = Tier::Abandoned;
+
 impl TierThresholds {
     /// The tier of a session last seen `age_ms` ago (a negative age, from clock skew, is active).
     pub fn tier_of(&self, age_ms: i64) -> Tier {
-        if age_ms < self.active_ms {
-            Tier::Active
-        } else if age_ms < self.idle_ms {
-            Tier::Idle
-        } else if age_ms < self.stale_ms {
-            Tier::Stale
-        } else {
-            Tier::Abandoned
-        }
+        TIER_ENDS
+            .iter()
+            .find(|(_, bound)| age_ms < (bound.of)(self))
+            .map_or(OLDEST, |(tier, _)| *tier)
     }
 }
 

@@ -45,6 +45,9 @@ pub fn next_fencing_token(last: u64, now_ms: i64) -> u64 {
     last.saturating_add(1).max(on_clock)
 }
 
+/// Takeover notes are kept this long for the old holder to be told (both stores).
+pub const NOTE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
 /// A lock together with what the store knows of its holder's liveness.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldLock {

@@ -516,13 +516,27 @@ async fn bad_input_gets_a_clear_error_and_creates_no_keys() {
 
 /// 16 clients contend for one lock through the service layer; each holder bumps a shared
 /// counter inside its critical section. No two are ever inside at once, and every grant's
-/// token is above every earlier grant's.
+/// token is above every earlier grant's. Run on both stores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn property_sixteen_clients_never_overlap_and_tokens_increase() {
+async fn property_sixteen_clients_never_overlap_and_tokens_increase_on_redis() {
+    let redis = RedisServer::start();
+    sixteen_clients(TestDaemon::on_redis(&redis, patient_store).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn property_sixteen_clients_never_overlap_and_tokens_increase_embedded() {
+    sixteen_clients(TestDaemon::embedded(patient_store).await).await;
+}
+
+/// 3200 lock round trips on a loaded 2-core machine: give store calls time (the property is
+/// exclusion, not speed).
+fn patient_store(s: &mut mcp_coord::config::Settings) {
+    s.store.timeout_ms = 10_000;
+}
+
+async fn sixteen_clients(mut d: TestDaemon) {
     const CLIENTS: usize = 16;
     const ROUNDS: usize = 200;
-    let redis = RedisServer::start();
-    let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
     let coord = d.coord().clone();
     let inside = Arc::new(AtomicBool::new(false));
     let counter = Arc::new(AtomicU64::new(0));

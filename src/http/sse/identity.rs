@@ -3,10 +3,8 @@
 //! The GET that opens a stream binds the connection to that name (or to none); every later
 //! POST may repeat the name but never change it, so one connection cannot act as two sessions.
 
-/// Header naming the session, for clients that cannot put it in the URL.
-pub const SESSION_HEADER: &str = "x-coord-session";
-/// Query parameter naming the session.
-pub const SESSION_QUERY: &str = "session";
+/// The header and query parameter naming the session: the same for both transports.
+pub use crate::mcp::identity::{SESSION_HEADER, SESSION_QUERY};
 /// Query parameter carrying the connection id on POSTs (name fixed by the 2024-11-05 spec).
 pub const CONNECTION_QUERY: &str = "sessionId";
 

@@ -24,9 +24,6 @@ mod resume;
 mod stream;
 mod transport;
 
-#[cfg(test)]
-mod tests;
-
 use std::sync::Arc;
 
 use axum::{

@@ -16,12 +16,9 @@ use crate::domain::tiers::{Tier, TierThresholds};
 use crate::store::StoreError;
 use crate::store::locks::{
     AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, HeldLock, LockListing, LockQueue,
-    LockRecord, LockStatus, LockStore, Refusal, RefusalKind, ReleaseOutcome, TakeoverNote,
-    next_fencing_token,
+    LockRecord, LockStatus, LockStore, NOTE_TTL_MS, Refusal, RefusalKind, ReleaseOutcome,
+    TakeoverNote, next_fencing_token,
 };
-
-/// Takeover notes are kept this long for the old holder to be told.
-const NOTE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// The locks part of the embedded state.
 #[derive(Debug)]

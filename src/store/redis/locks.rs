@@ -11,11 +11,11 @@ use redis::Script;
 use tokio::sync::broadcast;
 
 use super::RedisStore;
-use crate::domain::tiers::TierThresholds;
+use crate::domain::tiers::{OLDEST, TIER_ENDS, TierThresholds};
 use crate::store::StoreError;
 use crate::store::locks::{
     AcquireOutcome, AcquireRequest, ExtendOutcome, LockListing, LockQueue, LockStatus, LockStore,
-    ReleaseOutcome,
+    NOTE_TTL_MS, ReleaseOutcome,
 };
 
 /// What `queues.lua` returns (an object, so an empty list survives cjson).
@@ -25,18 +25,43 @@ struct QueueListing {
     queues: Vec<LockQueue>,
 }
 
-/// Takeover notes are kept this long for the old holder to be told.
-pub const NOTE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
-
 macro_rules! lock_script {
     ($file:literal) => {
         LazyLock::new(|| {
-            Script::new(concat!(
-                include_str!("scripts/common.lua"),
-                include_str!(concat!("scripts/", $file))
-            ))
+            Script::new(&lock_script_source(include_str!(concat!(
+                "scripts/", $file
+            ))))
         })
     };
+}
+
+/// A lock script as Redis runs it: the generated `tier_of`, the shared helpers
+/// (`scripts/common.lua`), then the script.
+fn lock_script_source(script: &str) -> String {
+    format!(
+        "{}{}{script}",
+        lua_tier_of(),
+        include_str!("scripts/common.lua")
+    )
+}
+
+/// The tier rule of [`TIER_ENDS`] as the Lua function the scripts call:
+/// `tier_of(age, active, idle, stale)` → the tier's name, or `nil` for a session that is not
+/// in the live index (`age == nil`).
+pub fn lua_tier_of() -> String {
+    let params: Vec<&str> = TIER_ENDS.iter().map(|(_, b)| b.name).collect();
+    let mut lua = format!(
+        "local function tier_of(age, {})\n  if age == nil then return nil end\n",
+        params.join(", ")
+    );
+    for (tier, bound) in &TIER_ENDS {
+        lua.push_str(&format!(
+            "  if age < {} then return '{tier}' end\n",
+            bound.name
+        ));
+    }
+    lua.push_str(&format!("  return '{OLDEST}'\nend\n"));
+    lua
 }
 
 static ACQUIRE: LazyLock<Script> = lock_script!("acquire.lua");
@@ -331,5 +356,20 @@ impl LockStore for RedisStore {
             .sender
             .get_or_init(|| self.start_lock_events())
             .subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lua_tier_of;
+
+    #[test]
+    fn the_lua_tier_rule_is_generated_from_the_domain_rule() {
+        assert_eq!(
+            lua_tier_of(),
+            "local function tier_of(age, active, idle, stale)\n  if age == nil then return nil end\n  \
+             if age < active then return 'active' end\n  if age < idle then return 'idle' end\n  \
+             if age < stale then return 'stale' end\n  return 'abandoned'\nend\n"
+        );
     }
 }

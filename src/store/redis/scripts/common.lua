@@ -1,5 +1,7 @@
 -- Helpers prepended to every lock script (the Rust side concatenates this file with the
--- script, so these locals are in scope; Redis forbids globals). Keys built here from the
+-- script, so these locals are in scope; Redis forbids globals). `tier_of(age, active, idle,
+-- stale)` comes before this file: it is generated from the one tier rule in
+-- src/domain/tiers.rs (store/redis/locks.rs, lua_tier_of). Keys built here from the
 -- prefix must match src/store/redis/keys.rs: {prefix}locks:{name}, {prefix}locks:held:{session},
 -- {prefix}locks:notes:{session}, {prefix}locks:waiter:{id}.
 
@@ -14,15 +16,6 @@ local function session_age(last_seen_key, session, now)
   local score = redis.call('ZSCORE', last_seen_key, session)
   if not score then return nil end
   return now - tonumber(score)
-end
-
--- Tier names as in src/domain/tiers.rs; nil = not in the index (ended or never seen).
-local function tier_of(age, active, idle, stale)
-  if age == nil then return nil end
-  if age < active then return 'active' end
-  if age < idle then return 'idle' end
-  if age < stale then return 'stale' end
-  return 'abandoned'
 end
 
 local function read_json(key)

@@ -3,9 +3,8 @@
 //! through the test SSE client transport.
 //!
 //! Waits use generous deadlines only to turn a hang into a failure; nothing asserts timings.
-
-#[path = "../../../tests/it/support/sse_client.rs"]
-mod sse_client;
+//! They live in tests/ (not next to the adapter) so they share the test SSE client in
+//! `support/sse_client.rs` with the other integration tests.
 
 use std::{
     collections::VecDeque,
@@ -35,8 +34,8 @@ use serde_json::{Value, json};
 use tokio::{io::AsyncWriteExt, sync::Notify};
 use tokio_util::sync::CancellationToken;
 
-use self::sse_client::{SseClientTransport, SseEvent, SseEventParser};
-use super::{SseConfig, SseConnectionInfo, SseServer, SseSessionBinding};
+use crate::support::sse_client::{SseClientTransport, SseEvent, SseEventParser};
+use mcp_coord::http::sse::{SseConfig, SseConnectionInfo, SseServer, SseSessionBinding};
 
 /// Upper bound for anything that should happen "soon"; only reached when something hangs.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -84,7 +83,7 @@ impl TestServer {
     #[tool(description = "Report the session named by the POST (query, header) and the binding")]
     fn whoami(&self, ctx: RequestContext<RoleServer>) -> String {
         let parts = ctx.extensions.get::<http::request::Parts>();
-        let query = parts.and_then(|parts| super::identity::query_param(parts, "session"));
+        let query = parts.and_then(|parts| mcp_coord::mcp::identity::query_param(parts, "session"));
         let header = parts
             .and_then(|parts| parts.headers.get("x-coord-session"))
             .and_then(|value| value.to_str().ok());
