@@ -20,5 +20,6 @@ mod outside_clients;
 mod sessions;
 mod sse_transport;
 mod support;
+mod tasks;
 mod tmux;
 mod wake;
