@@ -65,12 +65,14 @@ pub struct Waiting {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClaimOutcome {
     /// Now in progress, assigned to the claimer.
-    Claimed(TaskRecord),
+    Claimed(Box<TaskRecord>),
     /// No ready task (for that role).
     NothingReady,
     NotFound,
     /// The named task's dependencies are not all done.
-    NotReady { waiting_on: Vec<Waiting> },
+    NotReady {
+        waiting_on: Vec<Waiting>,
+    },
     /// The named task is not pending (someone has it, or it is finished).
     NotPending {
         status: TaskStatus,
@@ -96,7 +98,7 @@ pub struct UpdateTask {
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateOutcome {
     Updated {
-        task: TaskRecord,
+        task: Box<TaskRecord>,
         /// The status before (of the subtask, when one was addressed).
         previous: TaskStatus,
         /// Dependents that became ready through this change.
@@ -105,7 +107,9 @@ pub enum UpdateOutcome {
     NotFound,
     NoSubtask,
     /// Someone else's task: only its assignee or its creator may change it.
-    NotYours { assignee: String },
+    NotYours {
+        assignee: String,
+    },
     /// `in-progress` while dependencies are not done.
     WaitingOn(Vec<Waiting>),
 }

@@ -41,13 +41,22 @@ async fn master_children_flow(d: &TestDaemon) {
     assert_eq!(got["task"]["status"], "in-progress");
     assert_eq!(got["task"]["assignee"], "child_web_task_a");
     assert_eq!(got["task"]["testStrategy"], "migrations run twice");
-    let got = call(&b, "next_task", json!({ "role": "tester" })).await.ok().clone();
+    let got = call(&b, "next_task", json!({ "role": "tester" }))
+        .await
+        .ok()
+        .clone();
     assert!(got["task"].is_null(), "3 is for writers: {got}");
     assert!(
-        got["reason"].as_str().unwrap().contains("other roles (writer)"),
+        got["reason"]
+            .as_str()
+            .unwrap()
+            .contains("other roles (writer)"),
         "{got}"
     );
-    let got = call(&b, "next_task", json!({ "role": "writer" })).await.ok().clone();
+    let got = call(&b, "next_task", json!({ "role": "writer" }))
+        .await
+        .ok()
+        .clone();
     assert_eq!(got["task"]["id"], "3");
     let none = call(&b, "next_task", json!({})).await.ok().clone();
     assert!(none["task"].is_null());
@@ -58,7 +67,11 @@ async fn master_children_flow(d: &TestDaemon) {
     // b may not report on a's task; a reports progress, then done.
     let err = call(&b, "update_task", json!({ "task_id": 1, "status": "done" })).await;
     assert_eq!(err.err()["error"], "not_owner");
-    assert!(err.text.contains("assigned to child_web_task_a"), "{}", err.text);
+    assert!(
+        err.text.contains("assigned to child_web_task_a"),
+        "{}",
+        err.text
+    );
     call(
         &a,
         "update_task",
@@ -75,7 +88,12 @@ async fn master_children_flow(d: &TestDaemon) {
     assert_eq!(got["task"]["id"], "2");
     assert_eq!(got["task"]["subtasks"][1]["id"], "2.2");
     assert_eq!(got["task"]["subtasks"][1]["dependencies"], json!(["2.1"]));
-    let sub = call(&a, "update_task", json!({ "task_id": "2.1", "status": "done" })).await;
+    let sub = call(
+        &a,
+        "update_task",
+        json!({ "task_id": "2.1", "status": "done" }),
+    )
+    .await;
     assert_eq!(sub.ok()["status"], "done");
     assert_eq!(sub.ok()["task"]["subtasks"][0]["status"], "done");
     assert_eq!(sub.ok()["task"]["status"], "in-progress");
@@ -94,7 +112,12 @@ async fn master_children_flow(d: &TestDaemon) {
     assert_eq!(four["ready"], false);
     assert_eq!(four["waiting_on"].as_array().unwrap().len(), 2);
     assert_eq!(four["metadata"]["owner"], "lead");
-    let mine = call(&master, "list_tasks", json!({ "assignee": "child_web_task_a" })).await;
+    let mine = call(
+        &master,
+        "list_tasks",
+        json!({ "assignee": "child_web_task_a" }),
+    )
+    .await;
     let ids: Vec<&str> = mine.ok()["tasks"]
         .as_array()
         .unwrap()
@@ -103,14 +126,26 @@ async fn master_children_flow(d: &TestDaemon) {
         .collect();
     assert_eq!(ids, vec!["1", "2"]);
     let running = call(&master, "list_tasks", json!({ "status": "in-progress" })).await;
-    assert!(running.ok()["tasks"][0]["running_seconds"].as_f64().is_some());
-    let one = call(&master, "get_task", json!({ "task_id": 1 })).await.ok().clone();
+    assert!(
+        running.ok()["tasks"][0]["running_seconds"]
+            .as_f64()
+            .is_some()
+    );
+    let one = call(&master, "get_task", json!({ "task_id": 1 }))
+        .await
+        .ok()
+        .clone();
     assert_eq!(one["notes"][0]["text"], "schema drafted");
     assert_eq!(one["notes"][0]["by"], "child_web_task_a");
     assert_eq!(one["dependents"], json!(["2"]));
     assert_eq!(one["details"], "tables users, sessions");
     let batch = made["batch"].as_str().unwrap();
-    let of_batch = call(&master, "list_tasks", json!({ "batch": batch, "ready": false })).await;
+    let of_batch = call(
+        &master,
+        "list_tasks",
+        json!({ "batch": batch, "ready": false }),
+    )
+    .await;
     assert_eq!(of_batch.ok()["total"], 4);
 }
 
@@ -126,7 +161,10 @@ async fn master_plans_children_claim_report_and_done_unblocks_on_redis() {
         .arg("2")
         .query(&mut c)
         .unwrap();
-    assert!(state.contains("\"assignee\":\"child_web_task_a\""), "{state}");
+    assert!(
+        state.contains("\"assignee\":\"child_web_task_a\""),
+        "{state}"
+    );
     let ready: Vec<String> = ::redis::cmd("ZRANGE")
         .arg("claude:tasks:web:ready")
         .arg(0)
@@ -162,8 +200,17 @@ async fn bad_plans_are_refused_with_the_reason_and_change_nothing() {
     )
     .await;
     assert_eq!(cycle.err()["error"], "invalid_argument");
-    assert!(cycle.text.contains("cycle: 1 → 3 → 2 → 1"), "{}", cycle.text);
-    let me = call(&m, "create_tasks", json!({ "tasks": [{"id": 1, "title": "a", "dependencies": [1]}] })).await;
+    assert!(
+        cycle.text.contains("cycle: 1 → 3 → 2 → 1"),
+        "{}",
+        cycle.text
+    );
+    let me = call(
+        &m,
+        "create_tasks",
+        json!({ "tasks": [{"id": 1, "title": "a", "dependencies": [1]}] }),
+    )
+    .await;
     assert!(me.text.contains("depends on itself"), "{}", me.text);
     let unknown = call(
         &m,
@@ -172,7 +219,11 @@ async fn bad_plans_are_refused_with_the_reason_and_change_nothing() {
     )
     .await;
     assert!(unknown.text.contains("depends on 7"), "{}", unknown.text);
-    assert!(unknown.text.contains("Nothing was created"), "{}", unknown.text);
+    assert!(
+        unknown.text.contains("Nothing was created"),
+        "{}",
+        unknown.text
+    );
     let big = call(
         &m,
         "create_tasks",
@@ -183,21 +234,48 @@ async fn bad_plans_are_refused_with_the_reason_and_change_nothing() {
     let board = call(&m, "list_tasks", json!({})).await.ok().clone();
     assert_eq!(board["total"], 0, "nothing was created: {board}");
 
-    call(&m, "create_tasks", json!({ "tasks": [{"id": 1, "title": "a"}] })).await.ok();
-    let dup = call(&m, "create_tasks", json!({ "tasks": [{"id": 1, "title": "again"}] })).await;
+    call(
+        &m,
+        "create_tasks",
+        json!({ "tasks": [{"id": 1, "title": "a"}] }),
+    )
+    .await
+    .ok();
+    let dup = call(
+        &m,
+        "create_tasks",
+        json!({ "tasks": [{"id": 1, "title": "again"}] }),
+    )
+    .await;
     assert_eq!(dup.err()["error"], "conflict");
-    let status = call(&m, "update_task", json!({ "task_id": 1, "status": "finished" })).await;
-    assert!(status.text.contains("pending, in-progress"), "{}", status.text);
+    let status = call(
+        &m,
+        "update_task",
+        json!({ "task_id": 1, "status": "finished" }),
+    )
+    .await;
+    assert!(
+        status.text.contains("pending, in-progress"),
+        "{}",
+        status.text
+    );
     let missing = call(&m, "get_task", json!({ "task_id": 9 })).await;
     assert_eq!(missing.err()["error"], "not_found");
     let nothing = call(&m, "update_task", json!({ "task_id": 1 })).await;
-    assert!(nothing.text.contains("nothing to update"), "{}", nothing.text);
+    assert!(
+        nothing.text.contains("nothing to update"),
+        "{}",
+        nothing.text
+    );
 
     // No project: say how to get one. Another project by argument works.
     let loner = as_session(&d, "loner").await;
     let err = call(&loner, "next_task", json!({})).await;
     assert!(err.text.contains("belong to no project"), "{}", err.text);
-    let other = call(&loner, "next_task", json!({ "project": "api" })).await.ok().clone();
+    let other = call(&loner, "next_task", json!({ "project": "api" }))
+        .await
+        .ok()
+        .clone();
     assert_eq!(other["task"]["id"], "1");
     let bad = call(&loner, "list_tasks", json!({ "project": "a:b" })).await;
     assert_eq!(bad.err()["error"], "invalid_argument");
@@ -208,7 +286,9 @@ async fn the_embedded_store_keeps_tasks_across_a_restart() {
     let mut d = TestDaemon::embedded(|_| {}).await;
     let dir = d.coord().settings().store.data_dir.clone();
     let m = as_session(&d, "master_project_web").await;
-    call(&m, "create_tasks", json!({ "tasks": plan() })).await.ok();
+    call(&m, "create_tasks", json!({ "tasks": plan() }))
+        .await
+        .ok();
     let c = as_session(&d, "child_web_task_a").await;
     call(&c, "next_task", json!({})).await.ok();
     d.stop().await;

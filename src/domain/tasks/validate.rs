@@ -156,7 +156,9 @@ fn check_one(t: &mut TaskSpec) -> Result<(), String> {
     let id = t.id.clone();
     t.title = t.title.trim().to_string();
     if t.title.is_empty() {
-        return Err(format!("task {id} has no title; give it one line saying what to do"));
+        return Err(format!(
+            "task {id} has no title; give it one line saying what to do"
+        ));
     }
     bounded("title", &id, &t.title, MAX_TITLE)?;
     bounded("description", &id, &t.description, MAX_DESCRIPTION)?;
@@ -367,7 +369,10 @@ mod tests {
         let mut bad = t.clone();
         bad.subtasks[0].dependencies = vec!["3".into()];
         let err = check_one(&mut bad).unwrap_err();
-        assert!(err.contains("7.1 → 7.3 → 7.2 → 7.1") || err.contains("cycle"), "{err}");
+        assert!(
+            err.contains("7.1 → 7.3 → 7.2 → 7.1") || err.contains("cycle"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -386,6 +391,10 @@ mod tests {
     fn sizes_are_bounded() {
         let mut t = task("1", &[]);
         t.title = "x".repeat(201);
-        assert!(validate_batch(&mut [t]).unwrap_err().contains("limit is 200"));
+        assert!(
+            validate_batch(&mut [t])
+                .unwrap_err()
+                .contains("limit is 200")
+        );
     }
 }

@@ -15,9 +15,8 @@ impl Coordinator {
     ) -> Result<CreatedTasks, ServiceError> {
         let project = self.task_project(caller, args.project).await?;
         let mut tasks = args.tasks;
-        validate_batch(&mut tasks).map_err(|e| {
-            ServiceError::invalid(format!("{e}. Nothing was created"))
-        })?;
+        validate_batch(&mut tasks)
+            .map_err(|e| ServiceError::invalid(format!("{e}. Nothing was created")))?;
         let batch = format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let req = CreateTasks {
             project: project.clone(),
@@ -67,19 +66,28 @@ impl Coordinator {
 fn refusal(project: &str, r: CreateRefusal) -> ServiceError {
     let details = serde_json::to_value(&r).unwrap_or_default();
     let (code, message) = match r {
-        CreateRefusal::DuplicateId { id } => ("conflict", format!(
-            "project {project} already has a task {id}; ids are unique per project. Pick \
+        CreateRefusal::DuplicateId { id } => (
+            "conflict",
+            format!(
+                "project {project} already has a task {id}; ids are unique per project. Pick \
              another id (list_tasks shows the taken ones). Nothing was created"
-        )),
-        CreateRefusal::UnknownDependency { task, dependency } => ("invalid_argument", format!(
-            "task {task} depends on {dependency}, which project {project} does not have (not \
+            ),
+        ),
+        CreateRefusal::UnknownDependency { task, dependency } => (
+            "invalid_argument",
+            format!(
+                "task {task} depends on {dependency}, which project {project} does not have (not \
              in this batch, not created before). Add task {dependency} to the batch or remove \
              the dependency. Nothing was created"
-        )),
-        CreateRefusal::ProjectFull { existing, limit } => ("limit", format!(
-            "project {project} has {existing} tasks; with this batch it would exceed the \
+            ),
+        ),
+        CreateRefusal::ProjectFull { existing, limit } => (
+            "limit",
+            format!(
+                "project {project} has {existing} tasks; with this batch it would exceed the \
              limit of {limit}. Nothing was created"
-        )),
+            ),
+        ),
     };
     ServiceError::new(code, message).with_details(details)
 }

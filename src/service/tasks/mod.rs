@@ -24,7 +24,10 @@ impl Coordinator {
         caller: &Caller,
         project: Option<String>,
     ) -> Result<String, ServiceError> {
-        if let Some(p) = project.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()) {
+        if let Some(p) = project
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+        {
             check_project(&p).map_err(ServiceError::invalid)?;
             return Ok(p);
         }

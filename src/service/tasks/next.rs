@@ -16,7 +16,10 @@ impl Coordinator {
         args: NextTaskArgs,
     ) -> Result<NextTask, ServiceError> {
         let project = self.task_project(caller, args.project).await?;
-        let role = args.role.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+        let role = args
+            .role
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
         if let Some(r) = &role {
             check_id("role", r).map_err(ServiceError::invalid)?;
         }
@@ -52,9 +55,7 @@ impl Coordinator {
 /// Why nothing could be claimed, with the few facts a model needs to decide what to do.
 fn why_none(project: &str, all: &[TaskRecord], role: Option<&str>) -> String {
     if all.is_empty() {
-        return format!(
-            "project {project} has no tasks; a master creates them with create_tasks"
-        );
+        return format!("project {project} has no tasks; a master creates them with create_tasks");
     }
     let statuses = status_map(all);
     let pending: Vec<&TaskRecord> = all

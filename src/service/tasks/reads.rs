@@ -39,7 +39,10 @@ impl Coordinator {
             .map(TaskStatus::parse)
             .transpose()
             .map_err(ServiceError::invalid)?;
-        let batch = args.batch.map(|b| b.trim().to_string()).filter(|b| !b.is_empty());
+        let batch = args
+            .batch
+            .map(|b| b.trim().to_string())
+            .filter(|b| !b.is_empty());
         let all = self.store().list_tasks(&project).await?;
         let now = self.store().now_ms().await?;
         let statuses = status_map(&all);

@@ -146,7 +146,11 @@ pub struct SubtaskView {
     pub description: String,
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub details: String,
-    #[serde(rename = "testStrategy", skip_serializing_if = "String::is_empty", default)]
+    #[serde(
+        rename = "testStrategy",
+        skip_serializing_if = "String::is_empty",
+        default
+    )]
     pub test_strategy: String,
     pub dependencies: Vec<String>,
     pub status: TaskStatus,

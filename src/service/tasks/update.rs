@@ -29,7 +29,10 @@ impl Coordinator {
                 )));
             }
         };
-        let note = args.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        let note = args
+            .note
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
         if let Some(n) = &note {
             check_note(n).map_err(ServiceError::invalid)?;
         }
@@ -72,13 +75,12 @@ impl Coordinator {
                     Some(s) => task.state.subtasks.get(s).copied().unwrap_or(previous),
                     None => task.state.status,
                 };
-                let blocked_dependents = if target.subtask.is_none()
-                    && task.state.status == TaskStatus::Failed
-                {
-                    task.state.dependents.clone()
-                } else {
-                    Vec::new()
-                };
+                let blocked_dependents =
+                    if target.subtask.is_none() && task.state.status == TaskStatus::Failed {
+                        task.state.dependents.clone()
+                    } else {
+                        Vec::new()
+                    };
                 Ok(UpdatedTask {
                     project,
                     task_id: target.to_string(),

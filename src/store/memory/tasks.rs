@@ -169,7 +169,7 @@ impl TaskTables {
         t.state.claimed_at_ms = Some(now);
         t.state.progress = None;
         t.state.updated_at_ms = now;
-        ClaimOutcome::Claimed(t.clone())
+        ClaimOutcome::Claimed(Box::new(t.clone()))
     }
 
     fn update(&mut self, req: &UpdateTask, now: i64) -> UpdateOutcome {
@@ -235,7 +235,7 @@ impl TaskTables {
             return UpdateOutcome::NotFound;
         };
         rec.state = state;
-        let task = rec.clone();
+        let task = Box::new(rec.clone());
         if became_done {
             for d in &task.state.dependents {
                 if let Some(dep) = self.get(project, d)

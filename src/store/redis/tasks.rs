@@ -192,12 +192,12 @@ impl TaskStore for RedisStore {
                     id: a.id.unwrap_or_default(),
                 }))
             }
-            ("refused", Some("unknown_dependency")) => Ok(CreateOutcome::Refused(
-                CreateRefusal::UnknownDependency {
+            ("refused", Some("unknown_dependency")) => {
+                Ok(CreateOutcome::Refused(CreateRefusal::UnknownDependency {
                     task: a.task.unwrap_or_default(),
                     dependency: a.dependency.unwrap_or_default(),
-                },
-            )),
+                }))
+            }
             ("refused", Some("project_full")) => {
                 Ok(CreateOutcome::Refused(CreateRefusal::ProjectFull {
                     existing: a.existing.unwrap_or_default(),
@@ -219,7 +219,7 @@ impl TaskStore for RedisStore {
         ];
         let mut a = self.task_eval(&CLAIM, keys, args).await?;
         Ok(match a.outcome.as_str() {
-            "claimed" => ClaimOutcome::Claimed(a.record()?),
+            "claimed" => ClaimOutcome::Claimed(Box::new(a.record()?)),
             "nothing_ready" => ClaimOutcome::NothingReady,
             "not_found" => ClaimOutcome::NotFound,
             "not_ready" => ClaimOutcome::NotReady {
@@ -239,7 +239,9 @@ impl TaskStore for RedisStore {
             req.task_id.clone(),
             req.subtask.clone().unwrap_or_default(),
             req.session.clone(),
-            req.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            req.status
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
             req.progress.map(|p| p.to_string()).unwrap_or_default(),
             req.note.clone().unwrap_or_default(),
             req.notes_kept.to_string(),
@@ -249,7 +251,7 @@ impl TaskStore for RedisStore {
         let mut a = self.task_eval(&UPDATE, keys, args).await?;
         Ok(match a.outcome.as_str() {
             "updated" => UpdateOutcome::Updated {
-                task: a.record()?,
+                task: Box::new(a.record()?),
                 previous: a.previous.ok_or_else(|| bad("no previous status"))?,
                 unblocked: std::mem::take(&mut a.unblocked),
             },

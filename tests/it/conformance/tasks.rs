@@ -102,15 +102,25 @@ pub async fn claims_follow_priority_and_done_unblocks_dependents(store: Arc<dyn 
     assert_eq!(claim(&store, "b", None).await.as_deref(), Some("5"));
     assert_eq!(claim(&store, "c", None).await.as_deref(), Some("1"));
     assert_eq!(claim(&store, "d", None).await, None, "3 and 4 wait");
-    assert_eq!(unblocked(&set(&store, "2", "a", TaskStatus::Done).await), vec!["3"]);
-    assert_eq!(unblocked(&set(&store, "1", "c", TaskStatus::Done).await), vec!["4"]);
-    assert_eq!(claim(&store, "d", None).await.as_deref(), Some("4"), "high first");
+    assert_eq!(
+        unblocked(&set(&store, "2", "a", TaskStatus::Done).await),
+        vec!["3"]
+    );
+    assert_eq!(
+        unblocked(&set(&store, "1", "c", TaskStatus::Done).await),
+        vec!["4"]
+    );
+    assert_eq!(
+        claim(&store, "d", None).await.as_deref(),
+        Some("4"),
+        "high first"
+    );
     assert_eq!(claim(&store, "d", None).await.as_deref(), Some("3"));
     // Leaving `done` blocks the dependents again.
     assert_eq!(set(&store, "3", "d", TaskStatus::Pending).await, {
         let t = store.get_task("p", "3").await.unwrap().unwrap();
         UpdateOutcome::Updated {
-            task: t,
+            task: Box::new(t),
             previous: TaskStatus::InProgress,
             unblocked: vec![],
         }
@@ -167,16 +177,28 @@ pub async fn creation_is_all_or_nothing(store: Arc<dyn Store>) {
             limit: 2
         })
     );
-    assert_eq!(store.list_tasks("p").await.unwrap().len(), 1, "nothing written");
+    assert_eq!(
+        store.list_tasks("p").await.unwrap().len(),
+        1,
+        "nothing written"
+    );
     // A later batch may depend on an earlier one; the earlier task learns its dependent.
     assert!(matches!(
-        create(&store, "p", json!([{"id": 2, "title": "two", "dependencies": [1]}])).await,
+        create(
+            &store,
+            "p",
+            json!([{"id": 2, "title": "two", "dependencies": [1]}])
+        )
+        .await,
         CreateOutcome::Created(_)
     ));
     let one = store.get_task("p", "1").await.unwrap().unwrap();
     assert_eq!(one.state.dependents, vec!["2"]);
     assert_eq!(one.state.seq, 1);
-    assert_eq!(store.get_task("p", "2").await.unwrap().unwrap().state.seq, 2);
+    assert_eq!(
+        store.get_task("p", "2").await.unwrap().unwrap().state.seq,
+        2
+    );
     assert!(store.get_task("p", "9").await.unwrap().is_none());
     assert!(store.get_task("other", "1").await.unwrap().is_none());
     assert!(store.list_tasks("other").await.unwrap().is_empty());
@@ -210,8 +232,15 @@ pub async fn roles_and_named_claims(store: Arc<dyn Store>) {
         ]),
     )
     .await;
-    assert_eq!(claim(&store, "x", Some("writer")).await.as_deref(), Some("g"));
-    assert_eq!(claim(&store, "x", Some("writer")).await, None, "t is for testers");
+    assert_eq!(
+        claim(&store, "x", Some("writer")).await.as_deref(),
+        Some("g")
+    );
+    assert_eq!(
+        claim(&store, "x", Some("writer")).await,
+        None,
+        "t is for testers"
+    );
     let named = |id: &str| ClaimRequest {
         project: "p".into(),
         session: "child".into(),
@@ -294,7 +323,11 @@ pub async fn who_may_update_and_what_an_update_keeps(store: Arc<dyn Store>) {
     };
     assert_eq!(previous, TaskStatus::Pending);
     assert_eq!(task.state.subtasks.get("2"), Some(&TaskStatus::Done));
-    assert_eq!(task.state.status, TaskStatus::InProgress, "the task itself is unchanged");
+    assert_eq!(
+        task.state.status,
+        TaskStatus::InProgress,
+        "the task itself is unchanged"
+    );
     // Progress and notes; only the newest `notes_kept` notes stay.
     for i in 0..5 {
         let mut u = update("1", "x", None);
@@ -308,8 +341,7 @@ pub async fn who_may_update_and_what_an_update_keeps(store: Arc<dyn Store>) {
     assert_eq!(notes, vec!["step 2", "step 3", "step 4"]);
     assert_eq!(t.state.notes[0].by, "x");
     // The creator may act on an assigned task; pending hands it back.
-    let UpdateOutcome::Updated { task, .. } =
-        set(&store, "1", "master", TaskStatus::Pending).await
+    let UpdateOutcome::Updated { task, .. } = set(&store, "1", "master", TaskStatus::Pending).await
     else {
         panic!()
     };
@@ -319,7 +351,10 @@ pub async fn who_may_update_and_what_an_update_keeps(store: Arc<dyn Store>) {
     // Failed keeps its dependents blocked; done frees them.
     assert!(unblocked(&set(&store, "1", "z", TaskStatus::Failed).await).is_empty());
     assert_eq!(claim(&store, "z", None).await, None);
-    assert_eq!(unblocked(&set(&store, "1", "z", TaskStatus::Done).await), vec!["2"]);
+    assert_eq!(
+        unblocked(&set(&store, "1", "z", TaskStatus::Done).await),
+        vec!["2"]
+    );
     // The spec is kept exactly as written.
     let t = store.get_task("p", "1").await.unwrap().unwrap();
     assert_eq!(t.spec.subtasks.len(), 2);
@@ -352,7 +387,11 @@ pub async fn concurrent_claims_never_share_a_task(store: Arc<dyn Store>) {
     assert_eq!(all.len(), 40);
     assert_eq!(unique.len(), 40, "a task was claimed twice");
     let t = store.get_task("p", "3").await.unwrap().unwrap();
-    assert_eq!(t.spec.metadata["tags"], json!([]), "metadata survives as written");
+    assert_eq!(
+        t.spec.metadata["tags"],
+        json!([]),
+        "metadata survives as written"
+    );
 }
 
 crate::conformance!(
