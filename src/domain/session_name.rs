@@ -147,14 +147,20 @@ mod tests {
 
     #[test]
     fn readable_names_from_worktree_and_branch() {
-        assert_eq!(readable("/work/wt/claude", Some("claude")).unwrap(), "claude");
+        assert_eq!(
+            readable("/work/wt/claude", Some("claude")).unwrap(),
+            "claude"
+        );
         assert_eq!(
             readable("/home/ann/src/webapp/", Some("feature/login")).unwrap(),
             "webapp.feature-login"
         );
         assert_eq!(readable("/srv/web app", Some("HEAD")).unwrap(), "web-app");
         assert_eq!(readable("/srv/api", None).unwrap(), "api");
-        assert_eq!(readable("/srv/ünï code", Some("main")).unwrap(), "n-code.main");
+        assert_eq!(
+            readable("/srv/ünï code", Some("main")).unwrap(),
+            "n-code.main"
+        );
         assert_eq!(readable("/", Some("main")), None);
         assert_eq!(readable("/srv/ended", None), None, "reserved");
         let long = readable(&format!("/x/{}", "d".repeat(300)), Some("b")).unwrap();

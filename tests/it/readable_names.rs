@@ -52,7 +52,12 @@ async fn readable_unique_stable_with_alias(d: &mut TestDaemon) {
     let c = connect_http(&d.mcp_url(), &[]).await;
     // bind_session takes Claude's id.
     let bound = call(&c, "bind_session", json!({ "session_id": A })).await;
-    assert_eq!(bound.ok()["session"], "webapp.feature-login", "{}", bound.text);
+    assert_eq!(
+        bound.ok()["session"],
+        "webapp.feature-login",
+        "{}",
+        bound.text
+    );
     call(&c, "acquire_lock", json!({ "lock_name": "pytest" }))
         .await
         .ok();
@@ -140,7 +145,10 @@ async fn simultaneous_starts_get_distinct_names() {
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), 8, "{names:?}");
-    assert!(names.contains(&"webapp.feature-login".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"webapp.feature-login".to_string()),
+        "{names:?}"
+    );
     assert!(
         names.iter().all(|n| n.starts_with("webapp.feature-login")),
         "{names:?}"
@@ -156,14 +164,18 @@ async fn coord_session_wins_and_no_directory_means_claude_id() {
     named["coord"]["session"] = json!("child_web_task_3");
     let (_, answer) = post_hook(&d.base, &named).await;
     assert!(
-        answer.to_string().contains("you are session `child_web_task_3`"),
+        answer
+            .to_string()
+            .contains("you are session `child_web_task_3`"),
         "{answer}"
     );
     let bare = json!({ "hook_event_name": "SessionStart", "session_id": B });
     let (status, answer) = post_hook(&d.base, &bare).await;
     assert_eq!(status, 200);
     assert!(
-        answer.to_string().contains(&format!("you are session `{B}`")),
+        answer
+            .to_string()
+            .contains(&format!("you are session `{B}`")),
         "{answer}"
     );
     d.stop().await;

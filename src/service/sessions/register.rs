@@ -155,8 +155,7 @@ impl Coordinator {
     ) -> Result<Registered, ServiceError> {
         let reg = Registration::check(caller, bound, req)?;
         let name = &reg.name;
-        let claim =
-            (always_claim || *name != caller.session).then(|| caller.connection_id.clone());
+        let claim = (always_claim || *name != caller.session).then(|| caller.connection_id.clone());
         for _ in 0..ATTEMPTS {
             let existing = self.store().get_session(name).await?;
             let now = self.store().now_ms().await?;
