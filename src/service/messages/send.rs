@@ -191,8 +191,7 @@ impl Coordinator {
         to: &str,
     ) -> Result<Vec<String>, ServiceError> {
         if let Target::Session(name) = target {
-            // A Claude session id stands for the session its hooks registered.
-            return Ok(vec![self.resolve_alias(name).await]);
+            return Ok(vec![name.clone()]);
         }
         let me = self
             .store()
