@@ -43,22 +43,22 @@ pub fn lua_claim_order() -> String {
     )
 }
 
+/// A task script: the shared helpers ([`super::lua::source`]), the generated
+/// `claim_order`, `scripts/task_common.lua`, then the script.
 fn task_script_source(script: &str) -> String {
-    format!(
-        "{}{}{}{script}",
-        super::locks::lua_tier_of(),
-        include_str!("scripts/common.lua"),
+    super::lua::source(&format!(
+        "{}{}{script}",
         lua_claim_order(),
-    )
+        include_str!("scripts/task_common.lua")
+    ))
 }
 
 macro_rules! task_script {
     ($file:literal) => {
         LazyLock::new(|| {
-            Script::new(&task_script_source(concat!(
-                include_str!("scripts/task_common.lua"),
-                include_str!(concat!("scripts/", $file))
-            )))
+            Script::new(&task_script_source(include_str!(concat!(
+                "scripts/", $file
+            ))))
         })
     };
 }
