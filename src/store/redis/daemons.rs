@@ -41,12 +41,7 @@ pub const LEASE: Duration = Duration::from_secs(10);
 /// How often a daemon renews its lease (and looks for dead daemons on its host).
 pub const BEAT_EVERY: Duration = Duration::from_secs(2);
 
-static BEAT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(concat!(
-        include_str!("scripts/common.lua"),
-        include_str!("scripts/daemon_beat.lua")
-    ))
-});
+static BEAT: LazyLock<Script> = script!("daemon_beat.lua");
 
 /// This daemon's entry in the registry.
 pub struct Registration {
