@@ -24,11 +24,7 @@ pub struct TaskTables {
 
 impl TaskTables {
     pub(super) fn tables(&mut self) -> Vec<TableRef<'_>> {
-        vec![TableRef {
-            name: "tasks",
-            key_columns: &["project", "id"],
-            table: &mut self.tasks,
-        }]
+        vec![TableRef::new("tasks", &["project", "id"], &mut self.tasks)]
     }
 
     fn project(&self, project: &str) -> impl Iterator<Item = (&String, &TaskRecord)> {
