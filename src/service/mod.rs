@@ -9,6 +9,7 @@ pub mod children;
 pub mod claude_bindings;
 pub mod connections;
 pub mod dashboard;
+pub mod dashboard_tasks;
 pub mod error;
 pub mod events;
 pub mod health;
