@@ -257,6 +257,31 @@ async fn the_dashboard_shows_the_swarm_live_in_a_real_browser() {
     )
     .await
     .ok();
+    // A plan for the Tasks panel: the api worker claims the first task.
+    call(
+        &lead,
+        "create_tasks",
+        json!({ "project": "shop", "tasks": [
+            { "id": 1, "title": "Port the HTTP handlers", "priority": "high" },
+            { "id": 2, "title": "Checkout UI", "dependencies": [1] },
+            { "id": 3, "title": "Release notes", "priority": "low", "role": "writer" },
+            { "id": 4, "title": "Load test", "dependencies": [1, 2],
+              "subtasks": [{ "id": 1, "title": "script" }, { "id": 2, "title": "run" }] },
+        ] }),
+    )
+    .await
+    .ok();
+    call(&api, "next_task", json!({ "project": "shop" }))
+        .await
+        .ok();
+    browser
+        .wait_for(
+            "the claimed task on the board",
+            10,
+            "return document.querySelector('section.board li[data-task=\"1\"]')?.closest('.column').dataset.column ?? null;",
+            |v| v == "in-progress",
+        )
+        .await;
     let activity = browser
         .wait_for(
             "the report and the message in the feed",
@@ -310,6 +335,8 @@ return dt ? dt.nextElementSibling.textContent : null;"#,
         .eval("return getComputedStyle(document.body).backgroundColor;")
         .await;
     assert_eq!(background, "rgb(246, 247, 249)", "light colours applied");
+    // Tall enough for every panel, the Tasks board at the bottom included.
+    browser.client.set_window_size(1400, 1100).await.unwrap();
     let shots = screenshot_dir();
     screenshot(&browser, &shots, "dashboard-light.png").await;
     press(&browser, ENTER).await;
