@@ -16,8 +16,10 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use super::CoordServer;
+use super::delivery::PeerAddr;
 use super::identity::requested_session;
 use super::resources;
+use crate::service::audit;
 use crate::service::metrics::Outcome;
 
 const INSTRUCTIONS: &str = "Coordination between coding-agent sessions on this machine. \
@@ -137,9 +139,19 @@ impl ServerHandler for CoordServer {
         {
             self.identity().note_transport_session(id);
         }
-        self.implicit_heartbeat(&tool).await;
-        let tcc = ToolCallContext::new(self, request, context);
-        let result = self.tools.call(tcc).await;
+        let peer = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<PeerAddr>())
+            .map(|p| p.0.to_string());
+        let caller = self.caller();
+        // Everything this call changes is audited as done by this connection.
+        let result = audit::acting_as(audit::actor(&caller, peer), async {
+            self.implicit_heartbeat(&tool).await;
+            let tcc = ToolCallContext::new(self, request, context);
+            self.tools.call(tcc).await
+        })
+        .await;
         let outcome = match &result {
             Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => Outcome::refused,
             Ok(_) => Outcome::ok,

@@ -27,6 +27,7 @@
 //! | `claude:inbox:cursor:{session}` | string | stream id of the last message handed to the session (read cursor); same TTL as the inbox |
 //! | `claude:events:inbox` | pub/sub channel | a recipient name each time a message is sent (wakes its long-polls) |
 //! | `claude:events` | pub/sub channel | every daemon event as JSON `{origin, event}` (cross-daemon resources, `/events`) |
+//! | `claude:audit` | stream | the audit log: field `e` = entry JSON; trimmed to `audit.max_entries` and `audit.max_age_seconds` at each append (`XREVRANGE claude:audit + - COUNT 20`) |
 //!
 //! Session names cannot contain `:`, so `sessions:{name}` never collides with the
 //! `sessions:children:` / `sessions:history:` keys; the two fixed names `last_seen` and
@@ -134,6 +135,11 @@ impl Keys {
     /// Pub/sub channel carrying recipient names of sent messages.
     pub fn inbox_events(&self) -> String {
         format!("{}events:inbox", self.prefix)
+    }
+
+    /// The audit log stream.
+    pub fn audit(&self) -> String {
+        format!("{}audit", self.prefix)
     }
 
     /// Pub/sub channel carrying every daemon event (JSON), for the other daemons.
