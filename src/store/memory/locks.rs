@@ -15,9 +15,9 @@ use super::{MemoryStore, State, wall_clock_ms};
 use crate::domain::tiers::{Tier, TierThresholds};
 use crate::store::StoreError;
 use crate::store::locks::{
-    AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, HeldLock, LockListing, LockQueue,
-    LockRecord, LockStatus, LockStore, NOTE_TTL_MS, Refusal, RefusalKind, ReleaseOutcome,
-    TakeoverNote, next_fencing_token,
+    AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, HeldLock, HolderRefusal, LockListing,
+    LockQueue, LockRecord, LockStatus, LockStore, NOTE_TTL_MS, Refusal, RefusalKind,
+    ReleaseOutcome, TakeoverNote, next_fencing_token,
 };
 
 /// The locks part of the embedded state.
@@ -77,36 +77,12 @@ impl LockState {
     /// The tables, as `sqlite3` shows them.
     pub(super) fn tables(&mut self) -> Vec<TableRef<'_>> {
         vec![
-            TableRef {
-                name: "locks",
-                key_columns: &["name"],
-                table: &mut self.locks,
-            },
-            TableRef {
-                name: "fences",
-                key_columns: &["name"],
-                table: &mut self.fences,
-            },
-            TableRef {
-                name: "lock_queues",
-                key_columns: &["name"],
-                table: &mut self.queues,
-            },
-            TableRef {
-                name: "lock_waiters",
-                key_columns: &["waiter"],
-                table: &mut self.waiters,
-            },
-            TableRef {
-                name: "lock_delays",
-                key_columns: &["name"],
-                table: &mut self.delays,
-            },
-            TableRef {
-                name: "takeover_notes",
-                key_columns: &["session", "lock"],
-                table: &mut self.notes,
-            },
+            TableRef::new("locks", &["name"], &mut self.locks),
+            TableRef::new("fences", &["name"], &mut self.fences),
+            TableRef::new("lock_queues", &["name"], &mut self.queues),
+            TableRef::new("lock_waiters", &["waiter"], &mut self.waiters),
+            TableRef::new("lock_delays", &["name"], &mut self.delays),
+            TableRef::new("takeover_notes", &["session", "lock"], &mut self.notes),
         ]
     }
 
@@ -146,6 +122,29 @@ fn session_age(st: &State, session: &str, now: i64) -> Option<i64> {
     st.sessions.last_seen.get(session).map(|s| now - s)
 }
 
+/// `session`'s own live lock `name`, or why not (`common.lua`'s `own_lock`, for release and
+/// extend).
+fn own_lock(
+    st: &mut State,
+    name: &str,
+    session: &str,
+    now: i64,
+    tiers: TierThresholds,
+) -> Result<LockRecord, Box<HolderRefusal>> {
+    match st.locks.live(name, now) {
+        None => Err(Box::new(HolderRefusal::NotHeld {
+            note: st.locks.note(session, name, now),
+            now_ms: now,
+        })),
+        Some(cur) if cur.holder != session => Err(Box::new(HolderRefusal::NotOwner {
+            holder: view(st, &cur, now, tiers),
+            note: st.locks.note(session, name, now),
+            now_ms: now,
+        })),
+        Some(cur) => Ok(cur),
+    }
+}
+
 fn view(st: &State, rec: &LockRecord, now: i64, tiers: TierThresholds) -> HeldLock {
     let age = session_age(st, &rec.holder, now);
     HeldLock {
@@ -166,6 +165,15 @@ impl LockState {
             }
             None => None,
         }
+    }
+
+    /// Stores `rec` as held: the table row and the holder's index entry.
+    fn hold(&mut self, rec: LockRecord) {
+        self.held
+            .entry(rec.holder.clone())
+            .or_default()
+            .insert(rec.name.clone());
+        self.locks.insert(rec.name.clone(), rec);
     }
 
     fn drop_lock(&mut self, name: &str) -> Option<LockRecord> {
@@ -278,12 +286,7 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
         if req.reason.is_some() {
             cur.reason = req.reason.clone();
         }
-        st.locks.locks.insert(req.name.clone(), cur.clone());
-        st.locks
-            .held
-            .entry(caller.to_string())
-            .or_default()
-            .insert(req.name.clone());
+        st.locks.hold(cur.clone());
         st.sessions.last_seen.insert(caller.to_string(), now);
         if let Some(w) = waiter {
             st.locks.leave(name, &w.id);
@@ -419,12 +422,7 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
         acquired_at: now,
         expires_at: now + req.ttl_ms,
     };
-    st.locks.locks.insert(req.name.clone(), rec.clone());
-    st.locks
-        .held
-        .entry(caller.to_string())
-        .or_default()
-        .insert(req.name.clone());
+    st.locks.hold(rec.clone());
     st.sessions.last_seen.insert(caller.to_string(), now);
     st.locks
         .notes
@@ -468,29 +466,23 @@ impl LockStore for MemoryStore {
     ) -> Result<ReleaseOutcome, StoreError> {
         self.apply(|st| {
             let now = wall_clock_ms();
-            match st.locks.live(name, now) {
-                None => {
-                    if let Some(set) = st.locks.held.get_mut(session) {
+            let cur = match own_lock(st, name, session, now, tiers) {
+                Ok(cur) => cur,
+                Err(refusal) => {
+                    // Not held (expired): drop it from the caller's held set if it lingers.
+                    if matches!(*refusal, HolderRefusal::NotHeld { .. })
+                        && let Some(set) = st.locks.held.get_mut(session)
+                    {
                         set.remove(name);
                     }
-                    ReleaseOutcome::NotHeld {
-                        note: st.locks.note(session, name, now),
-                        now_ms: now,
-                    }
+                    return (*refusal).into();
                 }
-                Some(cur) if cur.holder != session => ReleaseOutcome::NotOwner {
-                    holder: view(st, &cur, now, tiers),
-                    note: st.locks.note(session, name, now),
-                    now_ms: now,
-                },
-                Some(cur) => {
-                    st.locks.drop_lock(name);
-                    st.locks.publish(name);
-                    ReleaseOutcome::Released {
-                        lock: cur,
-                        now_ms: now,
-                    }
-                }
+            };
+            st.locks.drop_lock(name);
+            st.locks.publish(name);
+            ReleaseOutcome::Released {
+                lock: cur,
+                now_ms: now,
             }
         })
         .await
@@ -505,25 +497,16 @@ impl LockStore for MemoryStore {
     ) -> Result<ExtendOutcome, StoreError> {
         self.apply(|st| {
             let now = wall_clock_ms();
-            match st.locks.live(name, now) {
-                None => ExtendOutcome::NotHeld {
-                    note: st.locks.note(session, name, now),
-                    now_ms: now,
-                },
-                Some(cur) if cur.holder != session => ExtendOutcome::NotOwner {
-                    holder: view(st, &cur, now, tiers),
-                    note: st.locks.note(session, name, now),
-                    now_ms: now,
-                },
-                Some(mut cur) => {
-                    cur.expires_at = now + ttl_ms;
-                    st.locks.locks.insert(name.to_string(), cur.clone());
-                    st.sessions.last_seen.insert(session.to_string(), now);
-                    ExtendOutcome::Extended {
-                        lock: cur,
-                        now_ms: now,
-                    }
-                }
+            let mut cur = match own_lock(st, name, session, now, tiers) {
+                Ok(cur) => cur,
+                Err(refusal) => return (*refusal).into(),
+            };
+            cur.expires_at = now + ttl_ms;
+            st.locks.locks.insert(name.to_string(), cur.clone());
+            st.sessions.last_seen.insert(session.to_string(), now);
+            ExtendOutcome::Extended {
+                lock: cur,
+                now_ms: now,
             }
         })
         .await

@@ -12,8 +12,7 @@ use super::RedisStore;
 use crate::store::StoreError;
 use crate::store::audit::{AuditPolicy, AuditQuery, AuditRecord, AuditStore};
 
-static APPEND: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/audit_append.lua")));
+static APPEND: LazyLock<Script> = script!("audit_append.lua");
 
 /// Entries read per `XREVRANGE` round trip.
 const PAGE: usize = 500;

@@ -10,6 +10,8 @@
 //! call. When the shared connection breaks, it goes back to the pool (which discards it) and
 //! the next call checks out a fresh one — so the daemon reconnects by itself.
 
+#[macro_use]
+mod lua;
 mod audit;
 mod bindings;
 mod guard;
