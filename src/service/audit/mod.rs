@@ -77,7 +77,7 @@ fn wall_clock_ms() -> i64 {
 
 /// What travels to the writer.
 pub(crate) enum Cmd {
-    Entry(AuditRecord),
+    Entry(Box<AuditRecord>),
     /// Answered once every entry queued before it is in the store.
     Flush(oneshot::Sender<()>),
 }
@@ -120,7 +120,7 @@ impl AuditSink {
         if entry.by.is_none() {
             entry.by = current_actor();
         }
-        if self.tx.try_send(Cmd::Entry(entry)).is_err() {
+        if self.tx.try_send(Cmd::Entry(Box::new(entry))).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed);
             if n.is_power_of_two() {
                 tracing::warn!(

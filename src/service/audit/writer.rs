@@ -49,7 +49,7 @@ pub fn spawn(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Option<Joi
             let mut next = Some(first);
             while let Some(cmd) = next.take() {
                 match cmd {
-                    Cmd::Entry(e) => batch.push(e),
+                    Cmd::Entry(e) => batch.push(*e),
                     Cmd::Flush(done) => flushes.push(done),
                 }
                 if batch.len() < BATCH {
