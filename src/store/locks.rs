@@ -99,7 +99,8 @@ pub struct AcquireRequest {
 }
 
 /// A queued caller. Its liveness key expires after `ttl_ms` unless the next attempt
-/// refreshes it, so a crashed daemon's waiters drop out by themselves.
+/// refreshes it, so a crashed daemon's waiters drop out by themselves (sooner when the store
+/// knows that daemon is gone: see `store/redis/daemons.rs`).
 #[derive(Debug, Clone)]
 pub struct Waiter {
     pub id: String,

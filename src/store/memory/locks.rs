@@ -27,9 +27,11 @@ pub struct LockState {
     locks: Table<String, LockRecord>,
     /// Fencing-token counters: the last token granted per lock. Never pruned.
     pub fences: Table<String, u64>,
-    /// Waiter ids per lock, FIFO.
-    queues: Table<String, VecDeque<String>>,
-    waiters: Table<String, WaiterEntry>,
+    /// Waiter ids per lock, FIFO. In memory only, like `waiters`: a waiter is a request
+    /// this daemon is serving, so none survives a restart (a crash would otherwise leave
+    /// entries that block the queue until they expire, issue 12).
+    queues: HashMap<String, VecDeque<String>>,
+    waiters: HashMap<String, WaiterEntry>,
     delays: Table<String, Delay>,
     /// (old holder, lock) → the note telling it who took the lock.
     pub(super) notes: Table<(String, String), NoteRow>,
@@ -38,7 +40,7 @@ pub struct LockState {
     events: broadcast::Sender<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub(super) struct WaiterEntry {
     pub session: String,
     pub expires_at: i64,
@@ -63,8 +65,8 @@ impl Default for LockState {
         Self {
             locks: Table::default(),
             fences: Table::default(),
-            queues: Table::default(),
-            waiters: Table::default(),
+            queues: HashMap::new(),
+            waiters: HashMap::new(),
             delays: Table::default(),
             notes: Table::default(),
             held: HashMap::new(),
@@ -79,8 +81,6 @@ impl LockState {
         vec![
             TableRef::new("locks", &["name"], &mut self.locks),
             TableRef::new("fences", &["name"], &mut self.fences),
-            TableRef::new("lock_queues", &["name"], &mut self.queues),
-            TableRef::new("lock_waiters", &["waiter"], &mut self.waiters),
             TableRef::new("lock_delays", &["name"], &mut self.delays),
             TableRef::new("takeover_notes", &["session", "lock"], &mut self.notes),
         ]
@@ -96,21 +96,17 @@ impl LockState {
         }
     }
 
-    /// Rows from an old snapshot (see `migrate.rs`).
-    #[allow(clippy::too_many_arguments)]
+    /// Rows from an old snapshot (see `migrate.rs`); its queues are left behind (their
+    /// waiters were requests of the daemon that wrote it).
     pub(super) fn from_parts(
         locks: Table<String, LockRecord>,
         fences: Table<String, u64>,
-        queues: Table<String, VecDeque<String>>,
-        waiters: Table<String, WaiterEntry>,
         delays: Table<String, Delay>,
         notes: Table<(String, String), NoteRow>,
     ) -> Self {
         Self {
             locks,
             fences,
-            queues,
-            waiters,
             delays,
             notes,
             ..Self::default()
@@ -246,7 +242,7 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
     let refuse = |st: &mut State, kind: RefusalKind, mut r: Refusal| {
         r.refusal = kind;
         if let Some(w) = waiter {
-            let q = st.locks.queues.get_or_default(req.name.clone());
+            let q = st.locks.queues.entry(req.name.clone()).or_default();
             let pos = match q.iter().position(|id| *id == w.id) {
                 Some(p) => p,
                 None => {

@@ -127,6 +127,7 @@ impl LockStore for RedisStore {
             k.lock_notes(&req.session),
             k.lock_waiter(if waiter_id.is_empty() { "-" } else { waiter_id }),
             k.store_epoch(),
+            k.daemons(),
         ];
         keys.extend(req.ancestors.iter().map(|a| k.lock(a)));
         let [active, idle, stale] = Self::tier_args(req.tiers);
@@ -152,6 +153,7 @@ impl LockStore for RedisStore {
             NOTE_TTL_MS.to_string(),
             req.ancestors.len().to_string(),
             String::new(), // the known epoch id, set below
+            self.daemon_id().to_string(),
         ];
         args.extend(req.ancestors.iter().cloned());
         const EPOCH_ARG: usize = 16;
@@ -280,7 +282,7 @@ impl LockStore for RedisStore {
         let k = self.keys();
         let mut args = vec![k.prefix().to_string()];
         args.extend(names.iter().cloned());
-        let found: QueueListing = self.eval_json(&QUEUES, vec![], args).await?;
+        let found: QueueListing = self.eval_json(&QUEUES, vec![k.daemons()], args).await?;
         Ok(found.queues)
     }
 

@@ -24,6 +24,16 @@ local function read_json(key)
   return cjson.decode(raw)
 end
 
+-- Is the daemon serving waiter `w` alive? Its instance id must hold a lease in the daemon
+-- registry (src/store/redis/daemons.rs); the calling daemon `own` is alive by definition,
+-- and entries written before waiters named their daemon are judged by their TTL only.
+local function waiter_daemon_alive(daemons_key, w, own, now)
+  if w.daemon == nil or w.daemon == own then return true end
+  local lease = redis.call('ZSCORE', daemons_key, w.daemon)
+  if not lease then return false end
+  return tonumber(lease) > now
+end
+
 -- A lock with its holder's liveness, as the Rust `HeldLock`.
 local function held_view(rec, last_seen_key, now, active, idle, stale)
   local age = session_age(last_seen_key, rec.holder, now)
