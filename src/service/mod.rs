@@ -23,6 +23,7 @@ pub mod policy;
 pub mod reaper;
 pub mod recovery;
 pub mod sessions;
+pub mod tasks;
 pub mod tmux;
 pub mod wake;
 

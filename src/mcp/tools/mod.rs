@@ -7,6 +7,7 @@ mod locks;
 mod messages;
 mod sessions;
 mod system;
+mod tasks;
 mod tmux;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -24,6 +25,7 @@ pub fn all() -> ToolRouter<CoordServer> {
         CoordServer::tmux_tools(),
         CoordServer::claude_tools(),
         CoordServer::audit_tools(),
+        CoordServer::task_tools(),
     ] {
         router.merge(extra);
     }
