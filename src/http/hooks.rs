@@ -16,7 +16,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::mcp::delivery::PeerAddr;
+use crate::mcp::peer_process::PeerAddrs;
 use crate::service::Coordinator;
 use crate::service::audit::{self, AuditActor};
 use crate::service::hooks::HookEvent;
@@ -25,7 +25,7 @@ use crate::service::wake::{ClaimArgs, WakeArgs};
 
 pub async fn claude(
     State(coord): State<Arc<Coordinator>>,
-    peer: Option<Extension<PeerAddr>>,
+    peer: Option<Extension<PeerAddrs>>,
     body: Result<Json<HookEvent>, JsonRejection>,
 ) -> Response {
     let event = match body {
@@ -45,7 +45,7 @@ pub async fn claude(
         session: event.session_name().unwrap_or_default(),
         connection: format!("hook:{}", event.session_id),
         transport: "hook".into(),
-        peer: peer.map(|Extension(p)| p.0.to_string()),
+        peer: peer.map(|Extension(p)| p.peer.to_string()),
     };
     match audit::acting_as(who, coord.handle_hook(event)).await {
         Ok(answer) => Json(answer).into_response(),

@@ -1,6 +1,6 @@
 //! Is the client at the other end of this request's TCP connection still there? Provides
-//! [`HungUp`] to every MCP request (see `mcp/delivery.rs` for who asks), and the client's
-//! address ([`PeerAddr`], for the audit log).
+//! [`HungUp`] to every MCP request (see `mcp/delivery.rs` for who asks), and the
+//! connection's addresses ([`PeerAddrs`], for `mcp/peer_process.rs` and the audit log).
 //!
 //! A lock waiter over Streamable HTTP waits inside one POST whose answer is an SSE stream;
 //! rmcp keeps the handler running when that stream's reader goes away (the spec allows a
@@ -27,7 +27,8 @@ use axum::response::Response;
 use axum::serve::IncomingStream;
 use tokio::net::TcpListener;
 
-use crate::mcp::delivery::{HungUp, PeerAddr};
+use crate::mcp::delivery::HungUp;
+use crate::mcp::peer_process::PeerAddrs;
 
 /// Middleware: gives the request a [`HungUp`] probe of its connection's socket (when the
 /// server records sockets; an in-process router without them serves as before).
@@ -37,10 +38,14 @@ pub async fn mark_hang_up(mut request: Request, next: Next) -> Response {
         .get::<ConnectInfo<PeerSocket>>()
         .cloned()
     {
-        request.extensions_mut().insert(PeerAddr(socket.peer()));
         request
             .extensions_mut()
             .insert(HungUp(Arc::new(move || socket.is_gone())));
+        // Who is at the other end (`mcp/peer_process.rs` binds a Claude agent's connection).
+        request.extensions_mut().insert(PeerAddrs {
+            peer: socket.peer,
+            local: socket.local,
+        });
     }
     next.run(request).await
 }

@@ -27,10 +27,6 @@ impl HungUp {
     }
 }
 
-/// The client's address, as the HTTP edge saw its TCP connection (for the audit log).
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub std::net::SocketAddr);
-
 impl std::fmt::Debug for HungUp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("HungUp(<probe>)")

@@ -16,8 +16,9 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use super::CoordServer;
-use super::delivery::PeerAddr;
 use super::identity::requested_session;
+use super::peer_process::PeerAddrs;
+use super::peer_process::{self, PeerAddrs};
 use super::resources;
 use crate::service::audit;
 use crate::service::metrics::Outcome;
@@ -58,6 +59,41 @@ impl CoordServer {
         if let Err(e) = self.coord().touch(&caller).await {
             tracing::debug!(session = %caller.session, "implicit heartbeat not recorded: {e}");
         }
+    }
+}
+
+impl CoordServer {
+    /// A connection not bound to a session yet, from a Claude Code process whose hooks
+    /// registered one, becomes that session (`peer_process.rs` says why and how).
+    async fn bind_to_claude_process(&self, context: &RequestContext<RoleServer>) {
+        let Some(addrs) = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<PeerAddrs>())
+            .copied()
+        else {
+            return;
+        };
+        let known = self.coord().claude_processes().all();
+        if known.is_empty() {
+            return;
+        }
+        let pids: Vec<u32> = known.iter().map(|(pid, _)| *pid).collect();
+        let found = tokio::task::spawn_blocking(move || peer_process::owner(addrs, &pids))
+            .await
+            .ok()
+            .flatten();
+        let Some(session) = found.and_then(|pid| {
+            known
+                .into_iter()
+                .find(|(p, _)| *p == pid)
+                .map(|(_, name)| (pid, name))
+        }) else {
+            return;
+        };
+        let (pid, name) = session;
+        tracing::info!(session = %name, claude_pid = pid, "connection bound to the session of its Claude Code process");
+        self.identity().bind(name);
     }
 }
 
@@ -139,11 +175,14 @@ impl ServerHandler for CoordServer {
         {
             self.identity().note_transport_session(id);
         }
+        if !self.identity().is_explicit() {
+            self.bind_to_claude_process(&context).await;
+        }
         let peer = context
             .extensions
             .get::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<PeerAddr>())
-            .map(|p| p.0.to_string());
+            .and_then(|p| p.extensions.get::<PeerAddrs>())
+            .map(|p| p.peer.to_string());
         let caller = self.caller();
         // Everything this call changes is audited as done by this connection.
         let result = audit::acting_as(audit::actor(&caller, peer), async {
