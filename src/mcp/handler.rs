@@ -17,7 +17,6 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use super::CoordServer;
 use super::identity::requested_session;
-use super::peer_process::PeerAddrs;
 use super::peer_process::{self, PeerAddrs};
 use super::resources;
 use crate::service::audit;
