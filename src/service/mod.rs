@@ -22,6 +22,7 @@ pub mod policy;
 pub mod reaper;
 pub mod recovery;
 pub mod sessions;
+pub mod tasks;
 pub mod tmux;
 pub mod wake;
 

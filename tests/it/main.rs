@@ -21,5 +21,6 @@ mod readable_names;
 mod sessions;
 mod sse_transport;
 mod support;
+mod tasks;
 mod tmux;
 mod wake;

@@ -29,6 +29,7 @@ mod migrate;
 pub mod persist;
 mod sessions;
 pub mod table;
+mod tasks;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -52,6 +53,7 @@ pub struct State {
     pub sessions: sessions::SessionState,
     pub messages: messages::MessageState,
     pub bindings: bindings::BindingState,
+    pub tasks: tasks::TaskTables,
 }
 
 impl State {
@@ -62,6 +64,7 @@ impl State {
         all.extend(self.sessions.tables());
         all.extend(self.messages.tables());
         all.extend(self.bindings.tables());
+        all.extend(self.tasks.tables());
         all
     }
 

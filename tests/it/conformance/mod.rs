@@ -17,6 +17,7 @@ mod bindings;
 pub(crate) mod locks;
 mod messages;
 mod sessions;
+mod tasks;
 
 /// A Redis store on `redis`, with `tweak` applied to the settings.
 pub async fn redis_store(redis: &RedisServer, tweak: impl FnOnce(&mut Settings)) -> Arc<dyn Store> {
