@@ -212,6 +212,12 @@ impl Coordinator {
         if !event.session_id.is_empty() && event.hook_event_name != "SessionEnd" {
             self.remember_claude_session(&event.session_id, &name).await;
         }
+        if let Some(pid) = event.coord.claude_pid {
+            match event.hook_event_name.as_str() {
+                "SessionEnd" => self.claude_processes().forget(pid),
+                _ => self.claude_processes().note(pid, &name),
+            }
+        }
         let caller = hook_caller_for(&name, &event.session_id);
         match event.hook_event_name.as_str() {
             "SessionStart" => {

@@ -56,6 +56,7 @@ pub struct Coordinator {
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
     recent_bindings: claude_bindings::RecentBindings,
+    claude_processes: claude_bindings::ClaudeProcesses,
     waiters: wake::Waiters,
 }
 
@@ -78,6 +79,7 @@ impl Coordinator {
             tmux,
             metrics: Metrics::new(),
             recent_bindings: claude_bindings::RecentBindings::default(),
+            claude_processes: claude_bindings::ClaudeProcesses::default(),
             waiters: wake::Waiters::default(),
         })
     }
@@ -116,6 +118,11 @@ impl Coordinator {
     /// Hook bindings this daemon wrote recently (see [`claude_bindings`]).
     fn recent_bindings(&self) -> &claude_bindings::RecentBindings {
         &self.recent_bindings
+    }
+
+    /// Claude Code processes the hooks reported, with their sessions.
+    pub fn claude_processes(&self) -> &claude_bindings::ClaudeProcesses {
+        &self.claude_processes
     }
 
     /// The wake-up waiters parked on this daemon, one per session.
