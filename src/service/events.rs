@@ -249,6 +249,8 @@ pub struct Events {
     origin: Arc<str>,
     /// Set once the relay runs: events to send to the other daemons.
     outbound: Arc<OnceLock<mpsc::UnboundedSender<String>>>,
+    /// Every event published here is also an audit entry (see `service/audit`).
+    audit: super::audit::AuditSink,
 }
 
 impl Default for Events {
@@ -257,6 +259,7 @@ impl Default for Events {
             tx: broadcast::channel(CAPACITY).0,
             origin: uuid::Uuid::new_v4().simple().to_string().into(),
             outbound: Arc::new(OnceLock::new()),
+            audit: super::audit::AuditSink::default(),
         }
     }
 }
@@ -266,9 +269,17 @@ impl Events {
         self.tx.subscribe()
     }
 
+    /// The audit log's sink (shared by every clone of this handle).
+    pub fn audit(&self) -> &super::audit::AuditSink {
+        &self.audit
+    }
+
     /// Sends to every current subscriber here, and (with a shared store) to the other
-    /// daemons; without subscribers the event is dropped.
+    /// daemons; without subscribers the event is dropped. Records it in the audit log (the
+    /// one place every state change passes; events relayed from other daemons are audited
+    /// there, not here).
     pub fn publish(&self, event: Event) {
+        self.audit.event(&event);
         if let Some(out) = self.outbound.get()
             && let Ok(json) = serde_json::to_string(&Envelope {
                 origin: self.origin.to_string(),
