@@ -10,6 +10,7 @@
 //! `run` exits with its command's status (128+N when the command died of signal N).
 
 pub mod client;
+pub mod credentials;
 pub mod doctor;
 pub mod hook;
 pub mod hook_wait;

@@ -49,12 +49,26 @@ impl CoordServer {
             return;
         }
         let caller = self.caller();
+        if self.identity().is_explicit() && !self.identity().is_proven(&caller.session) {
+            return;
+        }
         let every = self.coord().heartbeat_debounce();
         if !self.identity().touch_due(&caller.session, every) {
             return;
         }
         if let Err(e) = self.coord().touch(&caller).await {
             tracing::debug!(session = %caller.session, "implicit heartbeat not recorded: {e}");
+        }
+    }
+}
+
+impl CoordServer {
+    /// The metrics label of a tool: only known names, so a client cannot mint series.
+    fn tool_label<'a>(&self, tool: &'a str) -> &'a str {
+        if self.tools.get(tool).is_some() {
+            tool
+        } else {
+            "unknown"
         }
     }
 }
@@ -137,6 +151,19 @@ impl ServerHandler for CoordServer {
         {
             self.identity().note_transport_session(id);
         }
+        if !super::claim::UNCHECKED.contains(&tool.as_ref())
+            && let Err(refused) = self
+                .check_claim(context.extensions.get::<http::request::Parts>())
+                .await
+        {
+            let result = super::respond::refuse(refused);
+            self.coord().metrics().tool_call(
+                self.tool_label(&tool),
+                Outcome::refused,
+                started.elapsed(),
+            );
+            return Ok(CallToolResponse::Complete(result));
+        }
         self.implicit_heartbeat(&tool).await;
         let tcc = ToolCallContext::new(self, request, context);
         let result = self.tools.call(tcc).await;
@@ -146,13 +173,9 @@ impl ServerHandler for CoordServer {
             Err(_) => Outcome::error,
         };
         let duration = started.elapsed();
-        // Only known names become labels: a client must not be able to mint series.
-        let label = if self.tools.get(&tool).is_some() {
-            tool.as_ref()
-        } else {
-            "unknown"
-        };
-        self.coord().metrics().tool_call(label, outcome, duration);
+        self.coord()
+            .metrics()
+            .tool_call(self.tool_label(&tool), outcome, duration);
         tracing::debug!(
             tool = %tool,
             caller = %self.identity().session(),
@@ -207,8 +230,12 @@ impl ServerHandler for CoordServer {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        // coord://inbox reads this session's messages: only as a session it may act as.
+        self.check_claim(context.extensions.get::<http::request::Parts>())
+            .await
+            .map_err(|e| ErrorData::invalid_request(e.message, Some(e.details)))?;
         Ok(self.read_resource_uri(&request.uri).await?.into())
     }
 

@@ -6,6 +6,7 @@
 
 pub mod caller;
 pub mod children;
+pub mod claims;
 pub mod claude_bindings;
 pub mod connections;
 pub mod dashboard;
@@ -54,6 +55,7 @@ pub struct Coordinator {
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
     recent_bindings: claude_bindings::RecentBindings,
+    bound_connections: claude_bindings::BoundConnections,
     waiters: wake::Waiters,
 }
 
@@ -76,6 +78,7 @@ impl Coordinator {
             tmux,
             metrics: Metrics::new(),
             recent_bindings: claude_bindings::RecentBindings::default(),
+            bound_connections: claude_bindings::BoundConnections::default(),
             waiters: wake::Waiters::default(),
         })
     }
@@ -114,6 +117,11 @@ impl Coordinator {
     /// Hook bindings this daemon wrote recently (see [`claude_bindings`]).
     fn recent_bindings(&self) -> &claude_bindings::RecentBindings {
         &self.recent_bindings
+    }
+
+    /// Which MCP connection bound each Claude id (see [`claude_bindings::BoundConnections`]).
+    pub fn bound_connections(&self) -> &claude_bindings::BoundConnections {
+        &self.bound_connections
     }
 
     /// The wake-up waiters parked on this daemon, one per session.

@@ -1,12 +1,13 @@
 //! The one persistence trait and its implementations.
 //!
 //! Each capability has its own sub-trait in its own file ([`LockStore`], [`SessionStore`],
-//! [`MessageStore`], [`BindingStore`]); [`Store`] is all of them plus the basics every front-end needs.
+//! [`MessageStore`], [`BindingStore`], [`ClaimStore`] (session credentials)); [`Store`] is all of them plus the basics every front-end needs.
 //! Redis ([`redis::RedisStore`]) is the system of record; the embedded store
 //! ([`memory::MemoryStore`]) has the same semantics for a zero-setup start. Both run the
 //! same conformance suite (`tests/it/conformance`).
 
 pub mod bindings;
+pub mod claims;
 pub mod error;
 pub mod locks;
 pub mod memory;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use bindings::BindingStore;
+pub use claims::ClaimStore;
 pub use error::StoreError;
 pub use locks::LockStore;
 pub use messages::MessageStore;
@@ -61,7 +63,7 @@ pub struct GrantHold {
 /// Everything the service layer needs from persistence.
 #[async_trait]
 pub trait Store:
-    LockStore + SessionStore + MessageStore + BindingStore + Send + Sync + 'static
+    LockStore + SessionStore + MessageStore + BindingStore + ClaimStore + Send + Sync + 'static
 {
     fn kind(&self) -> StoreKind;
 

@@ -23,6 +23,7 @@
 //! 5. Add the table to the README's sqlite3 schema list.
 
 mod bindings;
+mod claims;
 mod journal;
 mod locks;
 mod messages;
@@ -53,6 +54,7 @@ pub struct State {
     pub sessions: sessions::SessionState,
     pub messages: messages::MessageState,
     pub bindings: bindings::BindingState,
+    pub claims: claims::ClaimState,
 }
 
 impl State {
@@ -67,6 +69,7 @@ impl State {
         all.extend(self.sessions.tables());
         all.extend(self.messages.tables());
         all.extend(self.bindings.tables());
+        all.extend(self.claims.tables());
         all
     }
 

@@ -11,6 +11,7 @@
 //! the next call checks out a fresh one — so the daemon reconnects by itself.
 
 mod bindings;
+mod claims;
 mod guard;
 pub mod keys;
 mod locks;

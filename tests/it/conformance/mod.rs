@@ -14,6 +14,7 @@ use crate::support::redis::RedisServer;
 
 mod basics;
 mod bindings;
+mod claims;
 pub(crate) mod locks;
 mod messages;
 mod sessions;
