@@ -13,9 +13,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::EXIT_OK;
+use crate::service::wake::{ClaimArgs, Claimed, WakeArgs, WakeOutcome};
 
 /// Exit status that makes Claude Code wake the model with our stderr.
 pub const EXIT_WAKE: u8 = 2;
@@ -102,9 +103,14 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
             coord.insert("credential".into(), Value::String(c));
         }
         let mut body = event.clone();
+        let wait = WakeArgs {
+            wait_seconds: secs,
+            waiter: waiter.clone(),
+            armed_at_ms,
+        };
         body.insert(
             "wait".into(),
-            json!({ "wait_seconds": secs, "waiter": waiter, "armed_at_ms": armed_at_ms }),
+            serde_json::to_value(wait).unwrap_or_default(),
         );
         let poll = tokio::select! {
             p = poll(&client, base, &body, Duration::from_secs(secs) + POLL_SLACK) => p,
@@ -162,23 +168,11 @@ async fn poll(
     if !status.is_success() {
         return Poll::Unreachable;
     }
-    let Ok(answer) = response.json::<Value>().await else {
-        return Poll::Unreachable;
-    };
-    match answer.get("outcome").and_then(Value::as_str) {
-        Some("ready") => Poll::Ready(
-            answer["ids"]
-                .as_array()
-                .map(|ids| {
-                    ids.iter()
-                        .filter_map(|i| i.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        ),
-        Some("timeout") => Poll::Again,
-        Some("superseded") | Some("off") => Poll::Quit,
-        _ => Poll::Unreachable,
+    match response.json::<WakeOutcome>().await {
+        Ok(WakeOutcome::Ready { ids, .. }) => Poll::Ready(ids),
+        Ok(WakeOutcome::Timeout { .. }) => Poll::Again,
+        Ok(WakeOutcome::Superseded { .. } | WakeOutcome::Off) => Poll::Quit,
+        Err(_) => Poll::Unreachable,
     }
 }
 
@@ -190,7 +184,11 @@ async fn claim(
     ids: &[String],
 ) -> Option<String> {
     let mut body = event.clone();
-    body.insert("claim".into(), json!({ "ids": ids }));
+    let claim = ClaimArgs { ids: ids.to_vec() };
+    body.insert(
+        "claim".into(),
+        serde_json::to_value(claim).unwrap_or_default(),
+    );
     let response = client
         .post(format!("{base}/hooks/claude/claim"))
         .timeout(Duration::from_secs(10))
@@ -201,11 +199,8 @@ async fn claim(
     if !response.status().is_success() {
         return None;
     }
-    let answer: Value = response.json().await.ok()?;
-    answer["text"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
+    let claimed: Claimed = response.json().await.ok()?;
+    Some(claimed.text).filter(|t| !t.is_empty())
 }
 
 /// Resolves when the Claude Code process (`CLAUDE_PID`) has exited; never, when unknown.

@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
-use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, InstallMode};
 
 #[derive(Subcommand, Debug)]
 pub enum HooksCommand {
@@ -32,12 +32,10 @@ pub struct InstallArgs {
     /// Writes ~/.claude/settings.json (every project of this user).
     #[arg(long)]
     pub user: bool,
-    /// Remove our hooks instead (others stay).
-    #[arg(long)]
-    pub uninstall: bool,
-    /// Print the resulting settings.json; write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
+    /// `--uninstall` removes our hooks (others stay); `--dry-run` prints the resulting
+    /// settings.json.
+    #[command(flatten)]
+    pub mode: InstallMode,
     /// The daemon URL the hook command should use (baked in as `--url`); default: none,
     /// so the hook follows MCP_COORD_URL or http://127.0.0.1:8082.
     #[arg(long = "hook-url", value_name = "URL")]
@@ -361,9 +359,9 @@ pub fn main(command: &HooksCommand) -> ExitCode {
         }
     };
     let ours = hooks_for(&exe, a.hook_url.as_deref(), &a.server, !a.no_wake);
-    match install(&path, &ours, a.uninstall, a.dry_run) {
+    match install(&path, &ours, a.mode.uninstall, a.mode.dry_run) {
         Ok(Outcome::Unchanged) => {
-            let what = if a.uninstall {
+            let what = if a.mode.uninstall {
                 "no hooks of ours in"
             } else {
                 "hooks already installed in"
@@ -372,7 +370,7 @@ pub fn main(command: &HooksCommand) -> ExitCode {
         }
         Ok(Outcome::DryRun(text)) => print!("{text}"),
         Ok(Outcome::Written { backup }) => {
-            let verb = if a.uninstall {
+            let verb = if a.mode.uninstall {
                 "removed our hooks from"
             } else {
                 "installed hooks in"
@@ -381,7 +379,7 @@ pub fn main(command: &HooksCommand) -> ExitCode {
             if let Some(b) = backup {
                 println!("previous version kept as {}", b.display());
             }
-            if !a.uninstall {
+            if !a.mode.uninstall {
                 println!(
                     "events: {} (command: {exe} hook); UserPromptSubmit also calls {}'s bind_session",
                     COMMAND_EVENTS.join(", "),

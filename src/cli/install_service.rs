@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use super::InstallMode;
+
 /// The system unit template (`@BINARY@` is replaced at install).
 pub const SYSTEM_UNIT: &str = include_str!("../../deploy/mcp-coord.service");
 /// The user unit template.
@@ -20,12 +22,10 @@ pub struct InstallServiceArgs {
     /// unit (/etc/systemd/system, needs root).
     #[arg(long)]
     pub user: bool,
-    /// Stop, disable and remove the unit instead.
-    #[arg(long)]
-    pub uninstall: bool,
-    /// Print the unit and the commands without writing or running anything.
-    #[arg(long)]
-    pub dry_run: bool,
+    /// `--uninstall` stops, disables and removes the unit; `--dry-run` prints the unit and
+    /// the commands.
+    #[command(flatten)]
+    pub mode: InstallMode,
 }
 
 /// Where a unit goes and what it contains.
@@ -79,7 +79,7 @@ pub fn plan(args: &InstallServiceArgs, binary: &Path) -> Result<Plan, String> {
         argv.extend(rest.iter().map(|s| s.to_string()));
         argv
     };
-    let commands = if args.uninstall {
+    let commands = if args.mode.uninstall {
         vec![
             systemctl(&["disable", "--now", UNIT_NAME]),
             systemctl(&["daemon-reload"]),
@@ -135,7 +135,7 @@ pub fn run(args: InstallServiceArgs) -> ExitCode {
         }
     };
     let missing = systemd_missing();
-    if args.dry_run {
+    if args.mode.dry_run {
         print_plan(&args, &plan);
         if let Some(why) = missing {
             println!("# note: {why}; a real run would stop here");
@@ -150,7 +150,7 @@ pub fn run(args: InstallServiceArgs) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    if !args.user && !args.uninstall && is_in_home(&binary) {
+    if !args.user && !args.mode.uninstall && is_in_home(&binary) {
         eprintln!(
             "mcp-coord: warning: {} is under a home directory, which the system unit's \
              transient user may not be able to read; if the service fails with status \
@@ -160,7 +160,7 @@ pub fn run(args: InstallServiceArgs) -> ExitCode {
             binary.display()
         );
     }
-    let result = if args.uninstall {
+    let result = if args.mode.uninstall {
         uninstall(&plan)
     } else {
         install(&plan)
@@ -168,7 +168,7 @@ pub fn run(args: InstallServiceArgs) -> ExitCode {
     match result {
         Ok(()) => {
             let scope = if args.user { " --user" } else { "" };
-            if args.uninstall {
+            if args.mode.uninstall {
                 println!("removed {}", plan.unit_path.display());
             } else {
                 println!(
@@ -187,7 +187,7 @@ pub fn run(args: InstallServiceArgs) -> ExitCode {
 }
 
 fn print_plan(args: &InstallServiceArgs, plan: &Plan) {
-    if args.uninstall {
+    if args.mode.uninstall {
         println!("# would run:");
         println!("{}", plan.commands[0].join(" "));
         println!("# would remove {}", plan.unit_path.display());

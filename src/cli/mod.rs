@@ -62,6 +62,17 @@ pub struct Global {
     pub session: Option<String>,
 }
 
+/// The flags the installing subcommands share (`hooks install`, `install-service`).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct InstallMode {
+    /// Remove what this command installs instead (nothing else is touched).
+    #[arg(long)]
+    pub uninstall: bool,
+    /// Print what would be written and run; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 impl Global {
     /// The base URL without a trailing `/`, `/mcp` or `/sse`.
     pub fn base_url(&self) -> String {

@@ -1,4 +1,5 @@
-//! Session names: validation and the generated names of unbound connections.
+//! Session names: validation, the generated names of unbound connections, and the readable
+//! names of agents started by hand (`<worktree>[.<branch>]`, see [`readable`]).
 
 /// Longest session name (a Claude session id is 36 characters).
 pub const MAX_LEN: usize = 128;
@@ -45,6 +46,68 @@ pub fn generate() -> String {
     format!("agent-{}", &id[..8])
 }
 
+/// Longest readable base name: room is left for a `-NN` suffix on collision.
+const READABLE_MAX: usize = MAX_LEN - 4;
+
+/// How many readable candidates (`base`, `base-2` … `base-MAX_SUFFIX`) are tried before the
+/// caller falls back to Claude's session id.
+pub const MAX_SUFFIX: usize = 50;
+
+/// The readable name of an agent working in directory `dir` (its git worktree root, else its
+/// cwd) on `branch`: the directory's last component, then `.` and the branch when there is
+/// one that says more (not detached `HEAD`, not the directory's own name). Characters a
+/// name cannot hold become `-`. `None` when nothing usable is left (then Claude's id is the
+/// name, as before).
+///
+/// `/work/wt/claude` on branch `claude` → `claude`; `~/src/webapp` on `feature/login` →
+/// `webapp.feature-login`.
+pub fn readable(dir: &str, branch: Option<&str>) -> Option<String> {
+    let last = dir
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let dir = sanitize(last);
+    if dir.is_empty() {
+        return None;
+    }
+    let branch = branch
+        .map(str::trim)
+        .filter(|b| !b.is_empty() && *b != "HEAD")
+        .map(sanitize)
+        .filter(|b| !b.is_empty() && *b != dir);
+    let name = match branch {
+        Some(b) => format!("{dir}.{b}"),
+        None => dir,
+    };
+    let name: String = name.chars().take(READABLE_MAX).collect();
+    let name = name.trim_end_matches(['-', '.']).to_string();
+    validate(&name).ok().map(|()| name)
+}
+
+/// The `n`-th candidate for a readable `base`: `base` itself, then `base-2`, `base-3` …
+pub fn candidate(base: &str, n: usize) -> String {
+    if n <= 1 {
+        base.to_string()
+    } else {
+        format!("{base}-{n}")
+    }
+}
+
+/// Letters, digits, `.`, `_` and `-` kept; any run of other characters becomes one `-`;
+/// no `-` or `.` at either end.
+fn sanitize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches(['-', '.']).to_string()
+}
+
 /// Shortens user input quoted back in an error, so a 10 000-character name stays readable.
 pub fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -80,6 +143,30 @@ mod tests {
         assert!(validate("a\nb").unwrap_err().contains("allowed"));
         assert!(validate("last_seen").unwrap_err().contains("reserved"));
         assert!(validate("ended").unwrap_err().contains("reserved"));
+    }
+
+    #[test]
+    fn readable_names_from_worktree_and_branch() {
+        assert_eq!(
+            readable("/work/wt/claude", Some("claude")).unwrap(),
+            "claude"
+        );
+        assert_eq!(
+            readable("/home/ann/src/webapp/", Some("feature/login")).unwrap(),
+            "webapp.feature-login"
+        );
+        assert_eq!(readable("/srv/web app", Some("HEAD")).unwrap(), "web-app");
+        assert_eq!(readable("/srv/api", None).unwrap(), "api");
+        assert_eq!(
+            readable("/srv/ünï code", Some("main")).unwrap(),
+            "n-code.main"
+        );
+        assert_eq!(readable("/", Some("main")), None);
+        assert_eq!(readable("/srv/ended", None), None, "reserved");
+        let long = readable(&format!("/x/{}", "d".repeat(300)), Some("b")).unwrap();
+        validate(&candidate(&long, MAX_SUFFIX)).unwrap();
+        assert_eq!(candidate("api", 1), "api");
+        assert_eq!(candidate("api", 3), "api-3");
     }
 
     #[test]

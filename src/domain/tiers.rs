@@ -67,7 +67,7 @@ pub struct Bound {
 /// The tier rule, stated once: each tier but the oldest with the threshold its ages stay
 /// below, youngest first; an age at or past the last threshold is [`Tier::Abandoned`].
 /// [`TierThresholds::tier_of`] reads it, and the Redis store renders it as the scripts'
-/// Lua `tier_of` (`store::redis::locks::lua_tier_of`).
+/// Lua `tier_of` (`store::redis::lua::lua_tier_of`).
 pub const TIER_ENDS: [(Tier, Bound); 3] = [
     (
         Tier::Active,

@@ -3,7 +3,8 @@
 //! Claude id.
 //!
 //! The hooks write the binding (SessionStart and every later event), `bind_session` reads it,
-//! SessionEnd drops it. The store holds it ([`crate::store::BindingStore`]), so a restarted
+//! SessionEnd drops it. The id is an alias of the session: `send_message_to_session`
+//! accepts it ([`Coordinator::resolve_alias`]). The store holds it ([`crate::store::BindingStore`]), so a restarted
 //! daemon still knows it: an agent that reconnects after the restart is bound to the session
 //! it had. This daemon remembers what it wrote recently ([`RecentBindings`]), so the hook
 //! that runs after every tool call does not write the store each time.
@@ -162,6 +163,18 @@ impl Coordinator {
                 self.recent_bindings().lookup(claude_id)
             }
         }
+    }
+
+    /// `name`, or the session it is an alias of: Claude's session id (a UUID) stands for
+    /// the session its hooks registered under a readable name. Anything else, or an id
+    /// with no binding, is itself.
+    pub async fn resolve_alias(&self, name: &str) -> String {
+        if uuid::Uuid::try_parse(name).is_err() {
+            return name.to_string();
+        }
+        self.claude_session(name)
+            .await
+            .unwrap_or_else(|| name.to_string())
     }
 
     /// SessionEnd: the binding goes with the session (unless it names another one by now).

@@ -11,15 +11,17 @@
 //! | Stop             | status `idle`                                       | unread task → `block` + text  |
 //! | SessionEnd       | end the session, release its locks                  | nothing                       |
 //!
-//! The session's name is `COORD_SESSION` from the hook's environment when set, else
-//! Claude's `session_id`. Each event records Claude's id → that name in the store
+//! The session's name is `COORD_SESSION` from the hook's environment when set, else the
+//! name this Claude session was registered as, else a readable one from its worktree and
+//! branch ([`super::hook_names`]). Each event records Claude's id → that name in the store
 //! ([`super::claude_bindings`]), so the `bind_session` tool (called by a UserPromptSubmit
 //! `mcp_tool` hook on the agent's own MCP connection) binds that connection to the same
-//! session, also after a daemon restart.
+//! session, also after a daemon restart, and Claude's id works as an alias of the name.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::hook_names::hook_caller_for;
 use super::locks::WaitContext;
 use super::messages::ReadArgs;
 use super::sessions::{RegisterArgs, ReportArgs};
@@ -117,15 +119,13 @@ impl std::fmt::Debug for Secret {
 }
 
 impl HookEvent {
-    /// The coordination session this Claude session is: `COORD_SESSION`, else Claude's id.
+    /// The name when nothing better is known: `COORD_SESSION`, else Claude's id (see
+    /// [`Coordinator::hook_session`] for the readable name).
     pub fn session_name(&self) -> Result<String, ServiceError> {
-        let name = self
-            .coord
-            .session
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(self.session_id.trim());
+        if let Some(named) = self.coord_session()? {
+            return Ok(named);
+        }
+        let name = self.session_id.trim();
         session_name::validate(name).map_err(|e| {
             ServiceError::invalid(format!(
                 "hook event names no usable session ({e}); Claude sends session_id, or set COORD_SESSION"
@@ -210,30 +210,19 @@ pub fn start_context(name: &str, parent: Option<&str>, branch: Option<&str>) -> 
 }
 
 impl Coordinator {
-    /// The session a hook event acts for: `COORD_SESSION` when the hook's environment has
-    /// it, else the name the SessionStart hook registered for this Claude session, else
-    /// Claude's id.
+    /// The session the waiting hook acts for (`/hooks/claude/wait`, `/claim`): never
+    /// registers one: `COORD_SESSION`, else the name the SessionStart hook registered for
+    /// this Claude session, else Claude's id.
     pub async fn hook_caller(&self, event: &HookEvent) -> Result<Caller, ServiceError> {
-        let named = event
-            .coord
-            .session
-            .as_deref()
-            .map(str::trim)
-            .is_some_and(|s| !s.is_empty());
-        let known = if named {
-            None
-        } else {
-            self.claude_session(event.session_id.trim()).await
+        let known = match event.coord_session()? {
+            Some(_) => None,
+            None => self.claude_session(event.session_id.trim()).await,
         };
         let name = match known {
             Some(known) => known,
             None => event.session_name()?,
         };
-        let caller = Caller {
-            session: name,
-            connection_id: format!("hook:{}", event.session_id),
-            transport: "hook",
-        };
+        let caller = hook_caller_for(&name, &event.session_id);
         self.claim_session(&caller, hook_credential(event)).await?;
         Ok(caller)
     }
@@ -245,17 +234,16 @@ impl Coordinator {
     /// lets `bind_session` prove the agent's own MCP connection. A new credential goes back
     /// in `coord.credential` when the hook asked for it.
     pub async fn handle_hook(&self, event: HookEvent) -> Result<Value, ServiceError> {
-        let name = event.session_name()?;
-        let caller = Caller {
-            session: name.clone(),
-            connection_id: format!("hook:{}", event.session_id),
-            transport: "hook",
+        let (name, registered, claimed) = self.hook_session(&event).await?;
+        let caller = hook_caller_for(&name, &event.session_id);
+        let claimed = match claimed {
+            Some(c) => c,
+            None => self.claim_session(&caller, hook_credential(&event)).await?,
         };
-        let claimed = self.claim_session(&caller, hook_credential(&event)).await?;
         if !event.session_id.is_empty() && event.hook_event_name != "SessionEnd" {
             self.remember_claude_session(&event.session_id, &name).await;
         }
-        let mut answer = self.hook_answer(&event, &caller).await?;
+        let mut answer = self.hook_answer(&event, &caller, registered).await?;
         if let (Some(credential), true, Value::Object(map)) =
             (claimed.credential, event.coord.want_credential, &mut answer)
         {
@@ -264,14 +252,23 @@ impl Coordinator {
         Ok(answer)
     }
 
-    async fn hook_answer(&self, event: &HookEvent, caller: &Caller) -> Result<Value, ServiceError> {
+    async fn hook_answer(
+        &self,
+        event: &HookEvent,
+        caller: &Caller,
+        registered: Option<super::sessions::Registered>,
+    ) -> Result<Value, ServiceError> {
         let name = caller.session.clone();
         let caller = caller.clone();
         match event.hook_event_name.as_str() {
             "SessionStart" => {
-                let registered = self
-                    .register_session(&caller, true, register_request(&name, event))
-                    .await?;
+                let registered = match registered {
+                    Some(done) => done,
+                    None => {
+                        self.register_session(&caller, true, register_request(&name, event))
+                            .await?
+                    }
+                };
                 let parent = registered.session.parent.clone();
                 let branch = event.coord.git_branch.as_deref().filter(|b| *b != "HEAD");
                 Ok(context_answer(
@@ -358,7 +355,7 @@ fn hook_credential(event: &HookEvent) -> Option<&str> {
 
 /// What SessionStart registers: name, parent (`MASTER_SESSION_ID`), task, role, branch,
 /// cwd, and the rest as metadata (Claude's id, worktree, tmux pane, host, pid).
-fn register_request(name: &str, e: &HookEvent) -> RegisterArgs {
+pub(super) fn register_request(name: &str, e: &HookEvent) -> RegisterArgs {
     let f = &e.coord;
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     let mut meta = serde_json::Map::new();

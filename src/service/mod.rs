@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod hook_names;
 pub mod hooks;
 pub mod human_time;
 pub mod locks;

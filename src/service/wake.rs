@@ -37,8 +37,9 @@ pub const WAKE_RECHECK: Duration = Duration::from_secs(5);
 /// Most messages one wake-up delivers.
 pub const MAX_WAKE_MESSAGES: usize = 50;
 
-/// What the waiting hook asks for: `wait_for_wake`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+/// What the waiting hook asks for: `wait_for_wake` (the hook, `cli/hook_wait.rs`, sends
+/// this type; `/hooks/claude/wait` reads it).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WakeArgs {
     /// Wait at most this long (at most `messages.max_wait_seconds`); the hook asks again.
@@ -51,15 +52,15 @@ pub struct WakeArgs {
 }
 
 /// What the hook claims once `wait_for_wake` said `ready`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimArgs {
     /// Message ids from the `ready` answer.
     pub ids: Vec<String>,
 }
 
-/// The answer of `wait_for_wake`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The answer of `wait_for_wake` (the hook reads it back as this type).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum WakeOutcome {
     /// Messages that should wake the agent are unread: claim them.
@@ -73,7 +74,7 @@ pub enum WakeOutcome {
 }
 
 /// The answer of `claim_wake`: the messages now delivered, and the text for the model.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claimed {
     pub session: String,
     pub messages: Vec<Message>,

@@ -99,7 +99,8 @@ pub struct AcquireRequest {
 }
 
 /// A queued caller. Its liveness key expires after `ttl_ms` unless the next attempt
-/// refreshes it, so a crashed daemon's waiters drop out by themselves.
+/// refreshes it, so a crashed daemon's waiters drop out by themselves (sooner when the store
+/// knows that daemon is gone: see `store/redis/daemons.rs`).
 #[derive(Debug, Clone)]
 pub struct Waiter {
     pub id: String,
@@ -171,46 +172,77 @@ pub struct Refusal {
     pub now_ms: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum ReleaseOutcome {
-    Released {
-        lock: LockRecord,
-        now_ms: i64,
-    },
-    /// Nobody holds it (never taken, released, or expired).
+/// The answer of a holder-only call on its lock (release, extend): done, or refused because
+/// nobody holds the lock (never taken, released, or expired) or somebody else does — with the
+/// caller's takeover note either way. Both enums have the one shape, stated once here.
+macro_rules! holder_outcome {
+    ($(#[$doc:meta])* $name:ident, $done:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "outcome", rename_all = "snake_case")]
+        pub enum $name {
+            $done {
+                lock: LockRecord,
+                now_ms: i64,
+            },
+            /// Nobody holds it (never taken, released, or expired).
+            NotHeld {
+                #[serde(default)]
+                note: Option<TakeoverNote>,
+                now_ms: i64,
+            },
+            NotOwner {
+                holder: HeldLock,
+                #[serde(default)]
+                note: Option<TakeoverNote>,
+                now_ms: i64,
+            },
+        }
+
+        impl From<HolderRefusal> for $name {
+            fn from(refusal: HolderRefusal) -> Self {
+                match refusal {
+                    HolderRefusal::NotHeld { note, now_ms } => Self::NotHeld { note, now_ms },
+                    HolderRefusal::NotOwner {
+                        holder,
+                        note,
+                        now_ms,
+                    } => Self::NotOwner {
+                        holder,
+                        note,
+                        now_ms,
+                    },
+                }
+            }
+        }
+    };
+}
+
+/// Why a holder-only call was refused, before it becomes that call's outcome (`.into()`):
+/// the embedded store's twin of `common.lua`'s `own_lock` answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HolderRefusal {
     NotHeld {
-        #[serde(default)]
         note: Option<TakeoverNote>,
         now_ms: i64,
     },
     NotOwner {
         holder: HeldLock,
-        #[serde(default)]
         note: Option<TakeoverNote>,
         now_ms: i64,
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum ExtendOutcome {
-    Extended {
-        lock: LockRecord,
-        now_ms: i64,
-    },
-    NotHeld {
-        #[serde(default)]
-        note: Option<TakeoverNote>,
-        now_ms: i64,
-    },
-    NotOwner {
-        holder: HeldLock,
-        #[serde(default)]
-        note: Option<TakeoverNote>,
-        now_ms: i64,
-    },
-}
+holder_outcome!(
+    /// What `release` did.
+    ReleaseOutcome,
+    Released
+);
+holder_outcome!(
+    /// What `extend` did (`lock` carries the new expiry).
+    ExtendOutcome,
+    Extended
+);
 
 /// What `check` sees: the lock (if held), its queue, a running lock-delay, and a takeover
 /// note for the caller if its hold on this lock was taken over.

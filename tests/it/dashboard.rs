@@ -306,6 +306,10 @@ return dt ? dt.nextElementSibling.textContent : null;"#,
         .eval("return document.documentElement.dataset.theme ?? 'auto';")
         .await;
     assert_eq!(theme, "light");
+    let background = browser
+        .eval("return getComputedStyle(document.body).backgroundColor;")
+        .await;
+    assert_eq!(background, "rgb(246, 247, 249)", "light colours applied");
     let shots = screenshot_dir();
     screenshot(&browser, &shots, "dashboard-light.png").await;
     press(&browser, ENTER).await;

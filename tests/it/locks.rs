@@ -24,9 +24,13 @@ async fn named_sse(d: &TestDaemon, name: &str) -> Client {
 fn lock_keys(redis: &RedisServer) -> Vec<String> {
     let mut c = redis.conn();
     let mut keys: Vec<String> = ::redis::cmd("KEYS").arg("*").query(&mut c).unwrap();
-    // Sessions and the data-loss guard's marker (written at connect) are not lock keys.
+    // Sessions, the data-loss guard's marker and the daemon registry (written at connect)
+    // are not lock keys.
     keys.retain(|k| {
-        !k.contains("sessions:") && !k.contains("heartbeat:") && !k.ends_with("store:epoch")
+        !k.contains("sessions:")
+            && !k.contains("heartbeat:")
+            && !k.ends_with("store:epoch")
+            && !k.starts_with("claude:daemons")
     });
     keys.sort();
     keys

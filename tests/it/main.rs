@@ -18,6 +18,7 @@ mod locks;
 mod messages;
 mod ops;
 mod outside_clients;
+mod readable_names;
 mod sessions;
 mod sse_transport;
 mod support;

@@ -24,7 +24,9 @@ pub const MAX_REASON: usize = 500;
 /// How often a waiter re-checks even without a release event (events can be lost).
 pub const RECHECK: Duration = Duration::from_millis(400);
 /// A waiter's liveness key lives this long past its last attempt; attempts come every
-/// [`RECHECK`], so only a crashed daemon's waiters ever expire.
+/// [`RECHECK`], so only a crashed daemon's waiters ever expire — and those are skipped
+/// sooner: the embedded store keeps no queue across a restart, and on Redis a waiter whose
+/// daemon left the registry is dead at once (`store/redis/daemons.rs`).
 pub const WAITER_TTL_MS: i64 = 3000;
 /// Progress notifications are sent this often while waiting (when the client asked).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);

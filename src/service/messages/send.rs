@@ -191,7 +191,8 @@ impl Coordinator {
         to: &str,
     ) -> Result<Vec<String>, ServiceError> {
         if let Target::Session(name) = target {
-            return Ok(vec![name.clone()]);
+            // A Claude session id stands for the session its hooks registered.
+            return Ok(vec![self.resolve_alias(name).await]);
         }
         let me = self
             .store()

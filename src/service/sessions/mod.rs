@@ -19,6 +19,7 @@ mod register;
 mod tree;
 mod types;
 
+pub use register::is_in_use_elsewhere;
 pub use types::*;
 
 /// Attempts of a read-build-write cycle before giving up (only reached under a storm of

@@ -131,9 +131,31 @@ impl Coordinator {
         bound: bool,
         req: RegisterArgs,
     ) -> Result<Registered, ServiceError> {
+        self.register_checked(caller, bound, req, false).await
+    }
+
+    /// The hook's registration of a name it chose for an agent started by hand
+    /// (`service::hook_names`): like `register_session` on the caller's own name, but
+    /// refused (code `conflict`, see [`is_in_use_elsewhere`]) when another connection holds
+    /// the name and is active, so two agents starting at once never share a name.
+    pub async fn register_claiming(
+        &self,
+        caller: &Caller,
+        req: RegisterArgs,
+    ) -> Result<Registered, ServiceError> {
+        self.register_checked(caller, true, req, true).await
+    }
+
+    async fn register_checked(
+        &self,
+        caller: &Caller,
+        bound: bool,
+        req: RegisterArgs,
+        always_claim: bool,
+    ) -> Result<Registered, ServiceError> {
         let reg = Registration::check(caller, bound, req)?;
         let name = &reg.name;
-        let claim = (*name != caller.session).then(|| caller.connection_id.clone());
+        let claim = (always_claim || *name != caller.session).then(|| caller.connection_id.clone());
         for _ in 0..ATTEMPTS {
             let existing = self.store().get_session(name).await?;
             let now = self.store().now_ms().await?;
@@ -239,7 +261,8 @@ impl Coordinator {
         Ok((record, parent_depth))
     }
 
-    /// The refusal when the name is held by another, active connection.
+    /// The refusal when the name is held by another, active connection (see
+    /// [`is_in_use_elsewhere`]).
     fn in_use_elsewhere(&self, name: &str, connection_id: &str, age_ms: i64) -> ServiceError {
         let active = self.settings().sessions.active_seconds;
         ServiceError::new(
@@ -273,6 +296,11 @@ impl Coordinator {
             }
         }
     }
+}
+
+/// True for the refusal of a registration whose name another active connection holds.
+pub fn is_in_use_elsewhere(e: &ServiceError) -> bool {
+    e.code == "conflict" && e.details.get("other_connection").is_some()
 }
 
 /// A `register_session` request, checked and cleaned: names valid, empty means absent.

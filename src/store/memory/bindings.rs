@@ -25,11 +25,11 @@ pub struct BindingState {
 impl BindingState {
     /// The tables, as `sqlite3` shows them.
     pub(super) fn tables(&mut self) -> Vec<TableRef<'_>> {
-        vec![TableRef {
-            name: "claude_bindings",
-            key_columns: &["claude_id"],
-            table: &mut self.claude,
-        }]
+        vec![TableRef::new(
+            "claude_bindings",
+            &["claude_id"],
+            &mut self.claude,
+        )]
     }
 }
 

@@ -42,6 +42,11 @@ pub const DB_FILE: &str = "state.db";
 /// Bumped when a table changes shape incompatibly; a newer file is refused.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// Tables earlier files may have that hold nothing worth keeping, dropped at open: the lock
+/// queues and their waiters live in the daemon's memory only (a waiter is a request being
+/// served; after a restart its entry would only block the queue until it expired).
+const RETIRED_TABLES: &[&str] = &["lock_queues", "lock_waiters"];
+
 /// At most this many queued decisions go into one transaction.
 const MAX_GROUP: usize = 512;
 
@@ -114,6 +119,10 @@ impl Journal {
             .map_err(|e| fail("set up", e))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| fail("set up", e))?;
+        for t in RETIRED_TABLES {
+            conn.execute_batch(&format!("DROP TABLE IF EXISTS {t};"))
+                .map_err(|e| fail("drop a retired table in", e))?;
+        }
         conn.set_prepared_statement_cache_capacity(64);
 
         let mut statements = HashMap::new();

@@ -15,9 +15,9 @@ use super::{MemoryStore, State, wall_clock_ms};
 use crate::domain::tiers::{Tier, TierThresholds};
 use crate::store::StoreError;
 use crate::store::locks::{
-    AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, HeldLock, LockListing, LockQueue,
-    LockRecord, LockStatus, LockStore, NOTE_TTL_MS, Refusal, RefusalKind, ReleaseOutcome,
-    TakeoverNote, next_fencing_token,
+    AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, HeldLock, HolderRefusal, LockListing,
+    LockQueue, LockRecord, LockStatus, LockStore, NOTE_TTL_MS, Refusal, RefusalKind,
+    ReleaseOutcome, TakeoverNote, next_fencing_token,
 };
 
 /// The locks part of the embedded state.
@@ -27,9 +27,11 @@ pub struct LockState {
     locks: Table<String, LockRecord>,
     /// Fencing-token counters: the last token granted per lock. Never pruned.
     pub fences: Table<String, u64>,
-    /// Waiter ids per lock, FIFO.
-    queues: Table<String, VecDeque<String>>,
-    waiters: Table<String, WaiterEntry>,
+    /// Waiter ids per lock, FIFO. In memory only, like `waiters`: a waiter is a request
+    /// this daemon is serving, so none survives a restart (a crash would otherwise leave
+    /// entries that block the queue until they expire, issue 12).
+    queues: HashMap<String, VecDeque<String>>,
+    waiters: HashMap<String, WaiterEntry>,
     delays: Table<String, Delay>,
     /// (old holder, lock) → the note telling it who took the lock.
     pub(super) notes: Table<(String, String), NoteRow>,
@@ -38,7 +40,7 @@ pub struct LockState {
     events: broadcast::Sender<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub(super) struct WaiterEntry {
     pub session: String,
     pub expires_at: i64,
@@ -63,8 +65,8 @@ impl Default for LockState {
         Self {
             locks: Table::default(),
             fences: Table::default(),
-            queues: Table::default(),
-            waiters: Table::default(),
+            queues: HashMap::new(),
+            waiters: HashMap::new(),
             delays: Table::default(),
             notes: Table::default(),
             held: HashMap::new(),
@@ -77,36 +79,10 @@ impl LockState {
     /// The tables, as `sqlite3` shows them.
     pub(super) fn tables(&mut self) -> Vec<TableRef<'_>> {
         vec![
-            TableRef {
-                name: "locks",
-                key_columns: &["name"],
-                table: &mut self.locks,
-            },
-            TableRef {
-                name: "fences",
-                key_columns: &["name"],
-                table: &mut self.fences,
-            },
-            TableRef {
-                name: "lock_queues",
-                key_columns: &["name"],
-                table: &mut self.queues,
-            },
-            TableRef {
-                name: "lock_waiters",
-                key_columns: &["waiter"],
-                table: &mut self.waiters,
-            },
-            TableRef {
-                name: "lock_delays",
-                key_columns: &["name"],
-                table: &mut self.delays,
-            },
-            TableRef {
-                name: "takeover_notes",
-                key_columns: &["session", "lock"],
-                table: &mut self.notes,
-            },
+            TableRef::new("locks", &["name"], &mut self.locks),
+            TableRef::new("fences", &["name"], &mut self.fences),
+            TableRef::new("lock_delays", &["name"], &mut self.delays),
+            TableRef::new("takeover_notes", &["session", "lock"], &mut self.notes),
         ]
     }
 
@@ -120,21 +96,17 @@ impl LockState {
         }
     }
 
-    /// Rows from an old snapshot (see `migrate.rs`).
-    #[allow(clippy::too_many_arguments)]
+    /// Rows from an old snapshot (see `migrate.rs`); its queues are left behind (their
+    /// waiters were requests of the daemon that wrote it).
     pub(super) fn from_parts(
         locks: Table<String, LockRecord>,
         fences: Table<String, u64>,
-        queues: Table<String, VecDeque<String>>,
-        waiters: Table<String, WaiterEntry>,
         delays: Table<String, Delay>,
         notes: Table<(String, String), NoteRow>,
     ) -> Self {
         Self {
             locks,
             fences,
-            queues,
-            waiters,
             delays,
             notes,
             ..Self::default()
@@ -144,6 +116,29 @@ impl LockState {
 
 fn session_age(st: &State, session: &str, now: i64) -> Option<i64> {
     st.sessions.last_seen.get(session).map(|s| now - s)
+}
+
+/// `session`'s own live lock `name`, or why not (`common.lua`'s `own_lock`, for release and
+/// extend).
+fn own_lock(
+    st: &mut State,
+    name: &str,
+    session: &str,
+    now: i64,
+    tiers: TierThresholds,
+) -> Result<LockRecord, Box<HolderRefusal>> {
+    match st.locks.live(name, now) {
+        None => Err(Box::new(HolderRefusal::NotHeld {
+            note: st.locks.note(session, name, now),
+            now_ms: now,
+        })),
+        Some(cur) if cur.holder != session => Err(Box::new(HolderRefusal::NotOwner {
+            holder: view(st, &cur, now, tiers),
+            note: st.locks.note(session, name, now),
+            now_ms: now,
+        })),
+        Some(cur) => Ok(cur),
+    }
 }
 
 fn view(st: &State, rec: &LockRecord, now: i64, tiers: TierThresholds) -> HeldLock {
@@ -166,6 +161,15 @@ impl LockState {
             }
             None => None,
         }
+    }
+
+    /// Stores `rec` as held: the table row and the holder's index entry.
+    fn hold(&mut self, rec: LockRecord) {
+        self.held
+            .entry(rec.holder.clone())
+            .or_default()
+            .insert(rec.name.clone());
+        self.locks.insert(rec.name.clone(), rec);
     }
 
     fn drop_lock(&mut self, name: &str) -> Option<LockRecord> {
@@ -238,7 +242,7 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
     let refuse = |st: &mut State, kind: RefusalKind, mut r: Refusal| {
         r.refusal = kind;
         if let Some(w) = waiter {
-            let q = st.locks.queues.get_or_default(req.name.clone());
+            let q = st.locks.queues.entry(req.name.clone()).or_default();
             let pos = match q.iter().position(|id| *id == w.id) {
                 Some(p) => p,
                 None => {
@@ -278,12 +282,7 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
         if req.reason.is_some() {
             cur.reason = req.reason.clone();
         }
-        st.locks.locks.insert(req.name.clone(), cur.clone());
-        st.locks
-            .held
-            .entry(caller.to_string())
-            .or_default()
-            .insert(req.name.clone());
+        st.locks.hold(cur.clone());
         st.sessions.last_seen.insert(caller.to_string(), now);
         if let Some(w) = waiter {
             st.locks.leave(name, &w.id);
@@ -419,12 +418,7 @@ fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
         acquired_at: now,
         expires_at: now + req.ttl_ms,
     };
-    st.locks.locks.insert(req.name.clone(), rec.clone());
-    st.locks
-        .held
-        .entry(caller.to_string())
-        .or_default()
-        .insert(req.name.clone());
+    st.locks.hold(rec.clone());
     st.sessions.last_seen.insert(caller.to_string(), now);
     st.locks
         .notes
@@ -468,29 +462,23 @@ impl LockStore for MemoryStore {
     ) -> Result<ReleaseOutcome, StoreError> {
         self.apply(|st| {
             let now = wall_clock_ms();
-            match st.locks.live(name, now) {
-                None => {
-                    if let Some(set) = st.locks.held.get_mut(session) {
+            let cur = match own_lock(st, name, session, now, tiers) {
+                Ok(cur) => cur,
+                Err(refusal) => {
+                    // Not held (expired): drop it from the caller's held set if it lingers.
+                    if matches!(*refusal, HolderRefusal::NotHeld { .. })
+                        && let Some(set) = st.locks.held.get_mut(session)
+                    {
                         set.remove(name);
                     }
-                    ReleaseOutcome::NotHeld {
-                        note: st.locks.note(session, name, now),
-                        now_ms: now,
-                    }
+                    return (*refusal).into();
                 }
-                Some(cur) if cur.holder != session => ReleaseOutcome::NotOwner {
-                    holder: view(st, &cur, now, tiers),
-                    note: st.locks.note(session, name, now),
-                    now_ms: now,
-                },
-                Some(cur) => {
-                    st.locks.drop_lock(name);
-                    st.locks.publish(name);
-                    ReleaseOutcome::Released {
-                        lock: cur,
-                        now_ms: now,
-                    }
-                }
+            };
+            st.locks.drop_lock(name);
+            st.locks.publish(name);
+            ReleaseOutcome::Released {
+                lock: cur,
+                now_ms: now,
             }
         })
         .await
@@ -505,25 +493,16 @@ impl LockStore for MemoryStore {
     ) -> Result<ExtendOutcome, StoreError> {
         self.apply(|st| {
             let now = wall_clock_ms();
-            match st.locks.live(name, now) {
-                None => ExtendOutcome::NotHeld {
-                    note: st.locks.note(session, name, now),
-                    now_ms: now,
-                },
-                Some(cur) if cur.holder != session => ExtendOutcome::NotOwner {
-                    holder: view(st, &cur, now, tiers),
-                    note: st.locks.note(session, name, now),
-                    now_ms: now,
-                },
-                Some(mut cur) => {
-                    cur.expires_at = now + ttl_ms;
-                    st.locks.locks.insert(name.to_string(), cur.clone());
-                    st.sessions.last_seen.insert(session.to_string(), now);
-                    ExtendOutcome::Extended {
-                        lock: cur,
-                        now_ms: now,
-                    }
-                }
+            let mut cur = match own_lock(st, name, session, now, tiers) {
+                Ok(cur) => cur,
+                Err(refusal) => return (*refusal).into(),
+            };
+            cur.expires_at = now + ttl_ms;
+            st.locks.locks.insert(name.to_string(), cur.clone());
+            st.sessions.last_seen.insert(session.to_string(), now);
+            ExtendOutcome::Extended {
+                lock: cur,
+                now_ms: now,
             }
         })
         .await

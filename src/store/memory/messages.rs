@@ -89,17 +89,21 @@ impl MessageState {
     /// The tables, as `sqlite3` shows them.
     pub(super) fn tables(&mut self) -> Vec<TableRef<'_>> {
         vec![
-            TableRef {
-                name: "inboxes",
-                key_columns: &["session"],
-                table: &mut self.inboxes,
-            },
-            TableRef {
-                name: "messages",
-                key_columns: &["recipient", "id_ms", "id_seq"],
-                table: &mut self.messages,
-            },
+            TableRef::new("inboxes", &["session"], &mut self.inboxes),
+            TableRef::new(
+                "messages",
+                &["recipient", "id_ms", "id_seq"],
+                &mut self.messages,
+            ),
         ]
+    }
+
+    /// What the readers of an inbox start from, after dropping what expired by `now`: the
+    /// cursor of `session`'s inbox (`Some(None)`: nothing read yet), `None` when it has no
+    /// inbox (nothing to read).
+    fn open_inbox(&mut self, session: &str, now: i64) -> Option<Option<(u64, u64)>> {
+        self.expire(now);
+        self.inboxes.get(session).map(|i| i.cursor)
     }
 
     /// Drops inboxes whose TTL passed, with their messages (like Redis expiring the keys).
@@ -187,8 +191,7 @@ impl MessageStore for MemoryStore {
         let limit = query.limit.max(1);
         self.apply(|st| {
             let m = &mut st.messages;
-            m.expire(now);
-            let Some(after) = m.inboxes.get(session).map(|i| i.cursor) else {
+            let Some(after) = m.open_inbox(session, now) else {
                 return Vec::new();
             };
             let mut out = Vec::new();
@@ -243,8 +246,7 @@ impl MessageStore for MemoryStore {
         wanted.dedup();
         self.apply(|st| {
             let m = &mut st.messages;
-            m.expire(now);
-            let Some(after) = m.inboxes.get(session).map(|i| i.cursor) else {
+            let Some(after) = m.open_inbox(session, now) else {
                 return Vec::new();
             };
             let mut out = Vec::new();

@@ -7,14 +7,14 @@
 //! are, and the clock-based tokens (`now_ms << 5`, about 5.7·10¹³ today) are far above
 //! any token the old scheme can have granted, even after the last snapshot of a crashed run.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::State;
-use super::locks::{Delay, LockState, NoteRow, WaiterEntry};
+use super::locks::{Delay, LockState, NoteRow};
 use super::messages::{Entry, Inbox};
 use super::table::Table;
 use crate::domain::message::Message;
@@ -91,12 +91,6 @@ pub fn from_snapshot(bytes: &[u8]) -> Result<State, String> {
             .into_iter()
             .collect(),
         field::<BTreeMap<String, u64>>(&st, &["locks", "fences"])?
-            .into_iter()
-            .collect(),
-        field::<BTreeMap<String, VecDeque<String>>>(&st, &["locks", "queues"])?
-            .into_iter()
-            .collect(),
-        field::<BTreeMap<String, WaiterEntry>>(&st, &["locks", "waiters"])?
             .into_iter()
             .collect(),
         field::<BTreeMap<String, Delay>>(&st, &["locks", "delays"])?

@@ -12,9 +12,8 @@
 //!    `Thing: Serialize + DeserializeOwned` is the record (its JSON is the `value` column)
 //!    and `Key` is `String`, `(String, String)` or `(String, u64, u64)` (add a
 //!    [`table::TableKey`] impl for another shape).
-//! 2. List it in the struct's `tables()`: `TableRef { name: "things", key_columns:
-//!    &["name"], table: &mut self.things }` — the SQL table name and key column names users
-//!    see in `sqlite3`. If the struct is new, add its `tables()` to [`State::tables`].
+//! 2. List it in the struct's `tables()`: `TableRef::new("things", &["name"], &mut
+//!    self.things)` — the SQL table name and key column names users see in `sqlite3`. If the struct is new, add its `tables()` to [`State::tables`].
 //! 3. Change it only through `Table` methods inside `store.apply(|st| …)`: `insert`,
 //!    `remove`, `get_mut`, `get_or_default`, `retain` record the change; reads record
 //!    nothing. The table is created on first start and loaded at every start.
@@ -60,11 +59,7 @@ pub struct State {
 impl State {
     /// Every table, for the journal.
     fn tables(&mut self) -> Vec<TableRef<'_>> {
-        let mut all = vec![TableRef {
-            name: "meta",
-            key_columns: &["key"],
-            table: &mut self.meta,
-        }];
+        let mut all = vec![TableRef::new("meta", &["key"], &mut self.meta)];
         all.extend(self.locks.tables());
         all.extend(self.sessions.tables());
         all.extend(self.messages.tables());

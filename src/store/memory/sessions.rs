@@ -33,26 +33,10 @@ impl SessionState {
     /// The tables, as `sqlite3` shows them.
     pub(super) fn tables(&mut self) -> Vec<TableRef<'_>> {
         vec![
-            TableRef {
-                name: "sessions",
-                key_columns: &["name"],
-                table: &mut self.records,
-            },
-            TableRef {
-                name: "session_last_seen",
-                key_columns: &["name"],
-                table: &mut self.last_seen,
-            },
-            TableRef {
-                name: "sessions_ended",
-                key_columns: &["name"],
-                table: &mut self.ended,
-            },
-            TableRef {
-                name: "session_status_history",
-                key_columns: &["name"],
-                table: &mut self.history,
-            },
+            TableRef::new("sessions", &["name"], &mut self.records),
+            TableRef::new("session_last_seen", &["name"], &mut self.last_seen),
+            TableRef::new("sessions_ended", &["name"], &mut self.ended),
+            TableRef::new("session_status_history", &["name"], &mut self.history),
         ]
     }
 

@@ -272,6 +272,21 @@ pub struct TableRef<'a> {
     pub table: &'a mut dyn AnyTable,
 }
 
+impl<'a> TableRef<'a> {
+    /// `table` registered as the SQLite table `name` with these key columns.
+    pub fn new(
+        name: &'static str,
+        key_columns: &'static [&'static str],
+        table: &'a mut dyn AnyTable,
+    ) -> Self {
+        Self {
+            name,
+            key_columns,
+            table,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

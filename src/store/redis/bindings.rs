@@ -10,8 +10,7 @@ use redis::Script;
 use super::RedisStore;
 use crate::store::{BindingStore, StoreError};
 
-static DROP: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/binding_drop.lua")));
+static DROP: LazyLock<Script> = script!("binding_drop.lua");
 
 #[async_trait]
 impl BindingStore for RedisStore {

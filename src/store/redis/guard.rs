@@ -37,18 +37,8 @@ use crate::store::{GrantHold, StoreError};
 /// How often the watcher looks at the marker, the `run_id` and AOF.
 pub const WATCH_EVERY: Duration = Duration::from_secs(2);
 
-static EPOCH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(concat!(
-        include_str!("scripts/common.lua"),
-        include_str!("scripts/epoch.lua")
-    ))
-});
-static EPOCH_RESUME: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(concat!(
-        include_str!("scripts/common.lua"),
-        include_str!("scripts/epoch_resume.lua")
-    ))
-});
+static EPOCH: LazyLock<Script> = script!("epoch.lua");
+static EPOCH_RESUME: LazyLock<Script> = script!("epoch_resume.lua");
 
 /// What this daemon knows of the data it works on. Shared by clones of the store.
 #[derive(Debug, Default)]

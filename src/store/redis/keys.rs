@@ -10,7 +10,7 @@
 //! | `claude:locks:fence:{kind}:{name}` | string (integer) | fencing-token counter of one lock; `INCR`, never expires |
 //! | `claude:locks:held:{session}` | set | lock names a session holds (`release_all_held_by`); may list expired ones |
 //! | `claude:locks:queue:{kind}:{name}` | list | waiter ids, FIFO |
-//! | `claude:locks:waiter:{id}` | string (JSON) | a waiter's session and lock; short TTL refreshed while it waits |
+//! | `claude:locks:waiter:{id}` | string (JSON) | a waiter's session, lock and daemon (instance id); short TTL refreshed while it waits |
 //! | `claude:locks:delay:{kind}:{name}` | string (JSON) | lock-delay after a takeover: who may take it, until when; TTL = the delay |
 //! | `claude:locks:notes:{session}` | hash | lock name → takeover note for a holder whose lock was taken over (TTL 7 days) |
 //! | `claude:events:locks` | pub/sub channel | a lock name each time one is released (wakes waiters) |
@@ -27,6 +27,8 @@
 //! | `claude:inbox:{session}` | stream | the session's inbox: field `m` = message JSON, `ttl` = per-message TTL ms; trimmed to `messages.inbox_cap`; TTL `messages.inbox_ttl_seconds` refreshed by each send |
 //! | `claude:inbox:cursor:{session}` | string | stream id of the last message handed to the session (read cursor); same TTL as the inbox |
 //! | `claude:events:inbox` | pub/sub channel | a recipient name each time a message is sent (wakes its long-polls) |
+//! | `claude:daemons` | zset | daemon instance id → end of its lease ms (renewed every 2 s, 10 s long); a waiter whose daemon is not here is skipped (`daemons.rs`) |
+//! | `claude:daemons:host:{hostname}` | hash | instance id → `{pid, started, pidns}` of the daemons on that host, so a restarted daemon sees at once that an older one's process is gone |
 //! | `claude:events` | pub/sub channel | every daemon event as JSON `{origin, event}` (cross-daemon resources, `/events`) |
 //!
 //! Session names cannot contain `:`, so `sessions:{name}` never collides with the
@@ -160,6 +162,16 @@ impl Keys {
     /// `guard.rs`. Deleting it (or all keys) makes running daemons hold grants back.
     pub fn store_epoch(&self) -> String {
         format!("{}store:epoch", self.prefix)
+    }
+
+    /// The daemon registry's leases (instance id → lease end ms): see `daemons.rs`.
+    pub fn daemons(&self) -> String {
+        format!("{}daemons", self.prefix)
+    }
+
+    /// The daemons of one host with their pids (`daemons.rs`).
+    pub fn daemons_host(&self, hostname: &str) -> String {
+        format!("{}daemons:host:{}", self.prefix, hostname)
     }
 
     pub fn reaper_last_run(&self) -> String {

@@ -1,5 +1,5 @@
 //! Redis implementation of [`LockStore`](crate::store::LockStore): one Lua script per
-//! decision (`scripts/*.lua`, each prefixed with `scripts/common.lua`), results as JSON.
+//! decision (`scripts/*.lua`, built by `script!`: `common.lua` prepended), results as JSON.
 
 use std::sync::{Arc, LazyLock, OnceLock};
 
@@ -11,7 +11,7 @@ use redis::Script;
 use tokio::sync::broadcast;
 
 use super::RedisStore;
-use crate::domain::tiers::{OLDEST, TIER_ENDS, TierThresholds};
+use crate::domain::tiers::TierThresholds;
 use crate::store::StoreError;
 use crate::store::locks::{
     AcquireOutcome, AcquireRequest, ExtendOutcome, LockListing, LockQueue, LockStatus, LockStore,
@@ -25,53 +25,14 @@ struct QueueListing {
     queues: Vec<LockQueue>,
 }
 
-macro_rules! lock_script {
-    ($file:literal) => {
-        LazyLock::new(|| {
-            Script::new(&lock_script_source(include_str!(concat!(
-                "scripts/", $file
-            ))))
-        })
-    };
-}
-
-/// A lock script as Redis runs it: the generated `tier_of`, the shared helpers
-/// (`scripts/common.lua`), then the script.
-fn lock_script_source(script: &str) -> String {
-    format!(
-        "{}{}{script}",
-        lua_tier_of(),
-        include_str!("scripts/common.lua")
-    )
-}
-
-/// The tier rule of [`TIER_ENDS`] as the Lua function the scripts call:
-/// `tier_of(age, active, idle, stale)` → the tier's name, or `nil` for a session that is not
-/// in the live index (`age == nil`).
-pub fn lua_tier_of() -> String {
-    let params: Vec<&str> = TIER_ENDS.iter().map(|(_, b)| b.name).collect();
-    let mut lua = format!(
-        "local function tier_of(age, {})\n  if age == nil then return nil end\n",
-        params.join(", ")
-    );
-    for (tier, bound) in &TIER_ENDS {
-        lua.push_str(&format!(
-            "  if age < {} then return '{tier}' end\n",
-            bound.name
-        ));
-    }
-    lua.push_str(&format!("  return '{OLDEST}'\nend\n"));
-    lua
-}
-
-static ACQUIRE: LazyLock<Script> = lock_script!("acquire.lua");
-static RELEASE: LazyLock<Script> = lock_script!("release.lua");
-static EXTEND: LazyLock<Script> = lock_script!("extend.lua");
-static CHECK: LazyLock<Script> = lock_script!("check.lua");
-static LIST: LazyLock<Script> = lock_script!("list.lua");
-static LEAVE_QUEUE: LazyLock<Script> = lock_script!("leave_queue.lua");
-static QUEUES: LazyLock<Script> = lock_script!("queues.lua");
-static RELEASE_ALL: LazyLock<Script> = lock_script!("release_all.lua");
+static ACQUIRE: LazyLock<Script> = script!("acquire.lua");
+static RELEASE: LazyLock<Script> = script!("release.lua");
+static EXTEND: LazyLock<Script> = script!("extend.lua");
+static CHECK: LazyLock<Script> = script!("check.lua");
+static LIST: LazyLock<Script> = script!("list.lua");
+static LEAVE_QUEUE: LazyLock<Script> = script!("leave_queue.lua");
+static QUEUES: LazyLock<Script> = script!("queues.lua");
+static RELEASE_ALL: LazyLock<Script> = script!("release_all.lua");
 
 /// Fans the `events:locks` channel out to waiters: one subscriber connection per store
 /// (started on first use, re-subscribing after a Redis outage), never a pooled connection.
@@ -166,6 +127,7 @@ impl LockStore for RedisStore {
             k.lock_notes(&req.session),
             k.lock_waiter(if waiter_id.is_empty() { "-" } else { waiter_id }),
             k.store_epoch(),
+            k.daemons(),
         ];
         keys.extend(req.ancestors.iter().map(|a| k.lock(a)));
         let [active, idle, stale] = Self::tier_args(req.tiers);
@@ -191,6 +153,7 @@ impl LockStore for RedisStore {
             NOTE_TTL_MS.to_string(),
             req.ancestors.len().to_string(),
             String::new(), // the known epoch id, set below
+            self.daemon_id().to_string(),
         ];
         args.extend(req.ancestors.iter().cloned());
         const EPOCH_ARG: usize = 16;
@@ -319,7 +282,7 @@ impl LockStore for RedisStore {
         let k = self.keys();
         let mut args = vec![k.prefix().to_string()];
         args.extend(names.iter().cloned());
-        let found: QueueListing = self.eval_json(&QUEUES, vec![], args).await?;
+        let found: QueueListing = self.eval_json(&QUEUES, vec![k.daemons()], args).await?;
         Ok(found.queues)
     }
 
@@ -356,20 +319,5 @@ impl LockStore for RedisStore {
             .sender
             .get_or_init(|| self.start_lock_events())
             .subscribe()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::lua_tier_of;
-
-    #[test]
-    fn the_lua_tier_rule_is_generated_from_the_domain_rule() {
-        assert_eq!(
-            lua_tier_of(),
-            "local function tier_of(age, active, idle, stale)\n  if age == nil then return nil end\n  \
-             if age < active then return 'active' end\n  if age < idle then return 'idle' end\n  \
-             if age < stale then return 'stale' end\n  return 'abandoned'\nend\n"
-        );
     }
 }

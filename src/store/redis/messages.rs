@@ -19,14 +19,10 @@ use crate::domain::message::Message;
 use crate::store::StoreError;
 use crate::store::messages::{InboxPolicy, MessageStore, ReadQuery, SendOutcome, WantedReply};
 
-static SEND: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/inbox_send.lua")));
-static READ: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/inbox_read.lua")));
-static CLAIM: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/inbox_claim.lua")));
-static TAKE_REPLY: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/inbox_take_reply.lua")));
+static SEND: LazyLock<Script> = script!("inbox_send.lua");
+static READ: LazyLock<Script> = script!("inbox_read.lua");
+static CLAIM: LazyLock<Script> = script!("inbox_claim.lua");
+static TAKE_REPLY: LazyLock<Script> = script!("inbox_take_reply.lua");
 
 /// Longest pause between two attempts to re-subscribe.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);

@@ -10,8 +10,11 @@
 //! call. When the shared connection breaks, it goes back to the pool (which discards it) and
 //! the next call checks out a fresh one — so the daemon reconnects by itself.
 
+#[macro_use]
+mod lua;
 mod bindings;
 mod claims;
+mod daemons;
 mod guard;
 pub mod keys;
 mod locks;
@@ -48,11 +51,14 @@ pub struct RedisStore {
     errors: Arc<AtomicU64>,
     /// What the data-loss guard knows (marker id, hold, run_id, AOF); see `guard.rs`.
     guard: Arc<guard::Guard>,
+    /// This daemon in the registry of live daemons (its waiters name it); see `daemons.rs`.
+    daemon: Arc<daemons::Registration>,
 }
 
 impl RedisStore {
-    /// Builds the pool. Does not require Redis to be up: the daemon starts degraded and
-    /// recovers when Redis appears.
+    /// Builds the pool and joins the daemon registry. Does not require Redis to be up: the
+    /// daemon starts degraded (after waiting the store timeout for its first registry beat)
+    /// and recovers when Redis appears.
     pub async fn connect(settings: &Settings) -> Result<Self, StoreError> {
         let timeout = Duration::from_millis(settings.store.timeout_ms);
         // redis-rs gives every connection its own 500 ms response timeout and 1 s connect
@@ -75,10 +81,12 @@ impl RedisStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Internal(format!("cannot build the Redis pool: {e}")))?;
+        let keys = Keys::new(&settings.store.key_prefix);
         let store = Self {
             pool,
+            daemon: Arc::new(daemons::Registration::new(&keys)),
             shared: Default::default(),
-            keys: Keys::new(&settings.store.key_prefix),
+            keys,
             timeout,
             url_for_logs: crate::config::redact_url(&settings.store.redis_url),
             url: settings.store.redis_url.clone(),
@@ -88,6 +96,7 @@ impl RedisStore {
             guard: Arc::new(guard::Guard::new(settings.locks.max_timeout_seconds)),
         };
         store.spawn_guard_watch();
+        store.spawn_daemon_beat().await;
         Ok(store)
     }
 
@@ -234,6 +243,10 @@ impl Store for RedisStore {
             .lines()
             .find_map(|l| l.strip_prefix("redis_version:"))
             .map(|v| v.trim().to_string()))
+    }
+
+    async fn shutdown(&self) -> Result<(), StoreError> {
+        self.leave_registry().await
     }
 
     fn describe(&self) -> String {

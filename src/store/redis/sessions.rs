@@ -16,18 +16,12 @@ use crate::domain::session::{SessionEntry, SessionRecord, StatusReport};
 use crate::store::sessions::{EndOutcome, PutOutcome, PutSession, ReportOutcome, SessionPolicy};
 use crate::store::{SessionStore, StoreError};
 
-static TOUCH: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/session_touch.lua")));
-static PUT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/session_put.lua")));
-static END: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/session_end.lua")));
-static REPORT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/session_report.lua")));
-static PURGE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/session_purge.lua")));
-static REAPER_UNLOCK: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/reaper_unlock.lua")));
+static TOUCH: LazyLock<Script> = script!("session_touch.lua");
+static PUT: LazyLock<Script> = script!("session_put.lua");
+static END: LazyLock<Script> = script!("session_end.lua");
+static REPORT: LazyLock<Script> = script!("session_report.lua");
+static PURGE: LazyLock<Script> = script!("session_purge.lua");
+static REAPER_UNLOCK: LazyLock<Script> = script!("reaper_unlock.lua");
 
 fn parse_record(raw: &str) -> Result<SessionRecord, StoreError> {
     Ok(serde_json::from_str(raw)?)

@@ -1,6 +1,7 @@
 //! `claude -p` runs: the `mcp_tool` bind handshake (the lock an agent takes through its own
-//! MCP connection is held under the name its hooks registered) and a refusal that names the
-//! holder, as the model reads it.
+//! MCP connection is held under the name its hooks registered: `COORD_SESSION`, or the
+//! readable `<worktree>.<branch>` of an agent started by hand, the same after `--resume`)
+//! and a refusal that names the holder, as the model reads it.
 
 use serde_json::json;
 
@@ -18,8 +19,10 @@ async fn bind_handshake(transport: Transport, coord_session: Option<&str>) {
     let mut d = TestDaemon::embedded(|_| {}).await;
     let model = ScriptedModel::start().await;
     let mut agent = Agent::new(&claude, &d.base, &model.url, transport);
-    if let Some(s) = coord_session {
-        agent = agent.with_env("COORD_SESSION", s);
+    match coord_session {
+        Some(s) => agent = agent.with_env("COORD_SESSION", s),
+        // Started by hand: named after its worktree (`project`) and branch.
+        None => agent = agent.git_branch("e2e/readable"),
     }
     model.then_tool(
         None,
@@ -37,7 +40,7 @@ async fn bind_handshake(transport: Transport, coord_session: Option<&str>) {
         run.describe()
     );
     let claude_id = run.session_id().expect("init event names the session");
-    let expected = coord_session.map_or(claude_id.clone(), str::to_string);
+    let expected = coord_session.unwrap_or(READABLE).to_string();
 
     // What the model was told: the hook's SessionStart context, then the tool results.
     let conversation = model.conversation();
@@ -65,8 +68,25 @@ async fn bind_handshake(transport: Transport, coord_session: Option<&str>) {
     let check = call(&c, "check_lock", json!({ "lock_name": "pytest" })).await;
     assert_eq!(check.ok()["free"], true, "{}", check.text);
     let _ = c.cancel().await;
+
+    if coord_session.is_none() {
+        // Resumed, the agent is the same readable session again.
+        model.then_tool(None, "mcp__coordination__whoami", json!({}));
+        model.then_text(None, "still me");
+        let again = agent
+            .print_with("who am I now?", &["--resume", &claude_id])
+            .await;
+        assert_eq!(again.status, Some(0), "{}", again.describe());
+        let whoami: serde_json::Value =
+            serde_json::from_str(again.tool_results().first().expect("whoami result"))
+                .expect("JSON tool result");
+        assert_eq!(whoami["session"], expected, "{}", again.describe());
+    }
     d.stop().await;
 }
+
+/// The readable name of an agent started by hand in `project` on branch `e2e/readable`.
+const READABLE: &str = "project.e2e-readable";
 
 #[tokio::test]
 async fn bind_handshake_sse() {
@@ -134,4 +154,9 @@ async fn second_agent_refused_sse() {
 #[tokio::test]
 async fn second_agent_refused_http() {
     second_agent_refused(Transport::Http).await;
+}
+
+#[tokio::test]
+async fn bind_handshake_without_coord_session_http() {
+    bind_handshake(Transport::Http, None).await;
 }

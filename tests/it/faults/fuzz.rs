@@ -1,6 +1,8 @@
 //! A bounded, seeded fuzzer of malformed and hostile requests on both transports (issue 14):
 //! the daemon (a separate process) stays up, every request gets an answer, and no junk key
-//! appears in Redis.
+//! appears in Redis — nor a row from refused input in the embedded store's `state.db`
+//! (read with SQLite after the run: every lock and session name in a key column is one the
+//! daemon accepts).
 //!
 //! Two layers: raw HTTP bodies (garbage bytes, truncated or mistyped JSON-RPC, huge ids,
 //! deep nesting) posted to `/mcp` and to a live legacy-SSE `/message` endpoint; and
@@ -154,10 +156,11 @@ async fn hostile_calls(client: &Client, rng: &mut Lcg, transport: &str) -> (usiz
     (ok, refused)
 }
 
-#[tokio::test]
-async fn hostile_requests_on_both_transports_leave_the_daemon_up_and_the_store_clean() {
-    let redis = RedisServer::start();
-    let mut daemon = DaemonProcess::start(Some(&redis.url()), &[]);
+/// The fuzz itself, against a daemon on `redis` (or on the embedded store): raw bodies and
+/// hostile tool calls; the daemon must stay up, answer everything, and still serve. Returns
+/// the daemon and a summary of what was sent.
+async fn fuzz(redis: Option<&RedisServer>) -> (DaemonProcess, String) {
+    let mut daemon = DaemonProcess::start(redis.map(|r| r.url()).as_deref(), &[]);
     let mut rng = Lcg(SEED);
     let started = Instant::now();
     let http = reqwest::Client::new();
@@ -207,6 +210,36 @@ async fn hostile_requests_on_both_transports_leave_the_daemon_up_and_the_store_c
         "a plain acquire after the fuzz: {r:?}"
     );
 
+    let summary = format!(
+        "fuzzer (seed {SEED:#x}): {} raw requests answered (status counts {statuses:?}); \
+         {} hostile tool calls on streamable-http ({h_ok} ok, {h_refused} refused) and {} on \
+         sse ({s_ok} ok, {s_refused} refused); {:.1} s",
+        statuses.values().sum::<i32>(),
+        h_ok + h_refused,
+        s_ok + s_refused,
+        started.elapsed().as_secs_f64()
+    );
+    (daemon, summary)
+}
+
+/// The same string hygiene for every name the store keeps (a Redis key, a table's key
+/// column): no hostile input became one.
+fn assert_clean_name(what: &str, k: &str) {
+    assert!(
+        k.len() < 400 && !k.chars().any(char::is_control),
+        "junk {what} {k:?}"
+    );
+    assert!(
+        !k.contains("..") && !k.contains('*') && !k.contains("etc/passwd"),
+        "a hostile name became a {what}: {k:?}"
+    );
+}
+
+#[tokio::test]
+async fn hostile_requests_on_both_transports_leave_the_daemon_up_and_the_store_clean() {
+    let redis = RedisServer::start();
+    let (_daemon, summary) = fuzz(Some(&redis)).await;
+
     // No junk keys: every key is one of ours, readable, and of a bounded size.
     let mut conn = redis.conn();
     let keys: Vec<String> = ::redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
@@ -218,6 +251,7 @@ async fn hostile_requests_on_both_transports_leave_the_daemon_up_and_the_store_c
         "events",
         "reaper:",
         "store:epoch",
+        "daemons",
     ];
     for k in &keys {
         let rest = k
@@ -227,23 +261,105 @@ async fn hostile_requests_on_both_transports_leave_the_daemon_up_and_the_store_c
             FAMILIES.iter().any(|f| rest.starts_with(f)),
             "junk key {k:?}"
         );
-        assert!(
-            k.len() < 400 && !k.chars().any(char::is_control),
-            "junk key {k:?}"
-        );
-        assert!(
-            !k.contains("..") && !k.contains('*') && !k.contains("etc/passwd"),
-            "a hostile name became a key: {k:?}"
-        );
+        assert_clean_name("key", k);
     }
+    println!("{summary}; {} keys in Redis, none junk", keys.len());
+}
+
+/// What a key column of the embedded store's tables must be: every lock name one the
+/// daemon accepts (canonical), every session name a valid one.
+#[derive(Clone, Copy)]
+enum Column {
+    Lock,
+    Session,
+    /// Claude Code session ids use the session-name charset.
+    ClaudeId,
+    /// Only the string hygiene (tables this check does not know, numbers, meta keys).
+    Any,
+}
+
+fn column_rule(table: &str, column: &str) -> Column {
+    match (table, column) {
+        ("locks" | "fences" | "lock_delays", "name") | ("takeover_notes", "lock") => Column::Lock,
+        ("takeover_notes", "session")
+        | (
+            "sessions" | "session_last_seen" | "sessions_ended" | "session_status_history",
+            "name",
+        )
+        | ("inboxes", "session")
+        | ("messages", "recipient") => Column::Session,
+        ("claude_bindings", "claude_id") => Column::ClaudeId,
+        _ => Column::Any,
+    }
+}
+
+#[tokio::test]
+async fn hostile_requests_leave_no_junk_row_in_the_embedded_store() {
+    let (mut daemon, summary) = fuzz(None).await;
+    // An orderly stop, so the file is complete and nobody writes while it is read.
+    daemon.terminate();
+    let db = daemon
+        .dir()
+        .join("data")
+        .join(mcp_coord::store::memory::DB_FILE);
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| panic!("{} opens: {e}", db.display()));
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut rows = 0;
+    for table in &tables {
+        let columns: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut select = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        let mut found = select.query([]).unwrap();
+        while let Some(row) = found.next().unwrap() {
+            rows += 1;
+            for (i, column) in columns.iter().enumerate() {
+                let cell: rusqlite::types::Value = row.get(i).unwrap();
+                let rusqlite::types::Value::Text(text) = cell else {
+                    continue;
+                };
+                if *column == "value" {
+                    serde_json::from_str::<Value>(&text)
+                        .unwrap_or_else(|e| panic!("{table}: a value that is not JSON ({e})"));
+                    continue;
+                }
+                assert_clean_name(&format!("{table}.{column}"), &text);
+                match column_rule(table, column) {
+                    Column::Lock => {
+                        let parsed = mcp_coord::domain::lock_name::LockName::parse(&text, None)
+                            .unwrap_or_else(|e| {
+                                panic!("{table}: a refused lock name {text:?}: {e}")
+                            });
+                        assert_eq!(parsed.as_str(), text, "{table}: not a canonical name");
+                    }
+                    Column::Session | Column::ClaudeId => {
+                        mcp_coord::domain::session_name::validate(&text).unwrap_or_else(|e| {
+                            panic!("{table}: a refused session name {text:?}: {e}")
+                        })
+                    }
+                    Column::Any => {}
+                }
+            }
+        }
+    }
+    assert!(
+        rows > 0,
+        "the fuzz left no row at all: is this the daemon's file?"
+    );
     println!(
-        "fuzzer (seed {SEED:#x}): {} raw requests answered (status counts {statuses:?}); \
-         {} hostile tool calls on streamable-http ({h_ok} ok, {h_refused} refused) and {} on \
-         sse ({s_ok} ok, {s_refused} refused); {} keys in Redis, none junk; {:.1} s",
-        statuses.values().sum::<i32>(),
-        h_ok + h_refused,
-        s_ok + s_refused,
-        keys.len(),
-        started.elapsed().as_secs_f64()
+        "{summary}; {rows} rows in {} tables of state.db, none from refused input",
+        tables.len()
     );
 }

@@ -5,6 +5,7 @@
 //! a daemon that wedges shows up as unanswered requests (and a failed assertion) instead of
 //! hanging the test's own runtime. Every wait is bounded.
 
+mod daemon_crash;
 mod daemon_killed;
 mod fuzz;
 mod holder_stopped;

@@ -131,6 +131,28 @@ impl Agent {
         agent
     }
 
+    /// Makes the project a git repository on `branch` (one empty commit), as an agent's
+    /// worktree is.
+    pub fn git_branch(self, branch: &str) -> Self {
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .arg("-C")
+                .arg(&self.project)
+                .args(["-c", "user.name=t", "-c", "user.email=t@localhost"])
+                .args(args)
+                .output()
+                .expect("git runs");
+            assert!(
+                out.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        git(&["init", "-q", "-b", branch]);
+        git(&["commit", "-q", "--allow-empty", "-m", "init"]);
+        self
+    }
+
     pub fn with_env(mut self, k: &str, v: &str) -> Self {
         self.env.push((k.to_string(), v.to_string()));
         self
@@ -223,10 +245,16 @@ impl Agent {
     /// `claude -p PROMPT … --output-format stream-json --verbose`, bounded by
     /// [`PRINT_TIMEOUT`]; returns its JSON events and exit status.
     pub async fn print(&self, prompt: &str) -> PrintRun {
+        self.print_with(prompt, &[]).await
+    }
+
+    /// [`Agent::print`] with extra arguments (e.g. `--resume ID`).
+    pub async fn print_with(&self, prompt: &str, extra: &[&str]) -> PrintRun {
         let mut cmd = tokio::process::Command::new(&self.claude);
         cmd.arg("-p")
             .arg(prompt)
             .args(self.base_args())
+            .args(extra)
             .args(["--output-format", "stream-json", "--verbose"])
             .current_dir(&self.project)
             .env_clear()

@@ -2,21 +2,21 @@
 -- KEYS: 1 lock, 2 fence counter, 3 index zset, 4 names lex zset, 5 queue list,
 --       6 lock-delay, 7 sessions last_seen zset, 8 caller's held set, 9 caller's notes hash,
 --       10 caller's waiter key (unused when not waiting), 11 the epoch marker (guard.rs),
---       12.. ancestor lock keys
+--       12 the live daemons zset (daemons.rs), 13.. ancestor lock keys
 -- ARGV: 1 name, 2 caller, 3 ttl ms, 4 reason ('' = none), 5 force '1'/'0',
 --       6 active ms, 7 idle ms, 8 stale ms, 9 lock-delay ms, 10 waiter id ('' = not waiting),
 --       11 waiter ttl ms, 12 key prefix, 13 descendant prefix ('' = none), 14 events channel,
 --       15 note ttl ms, 16 number of ancestors, 17 the epoch id the daemon knows,
---       18.. ancestor names (same order as KEYS 12..)
+--       18 this daemon's instance id, 19.. ancestor names (same order as KEYS 13..)
 local lock_key, fence_key, index_key, names_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local queue_key, delay_key, last_seen, held_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local notes_key, waiter_key, epoch_key = KEYS[9], KEYS[10], KEYS[11]
+local notes_key, waiter_key, epoch_key, daemons_key = KEYS[9], KEYS[10], KEYS[11], KEYS[12]
 local name, caller, ttl, reason = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local force = ARGV[5] == '1'
 local active, idle, stale = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local delay_ms, waiter, waiter_ttl = tonumber(ARGV[9]), ARGV[10], tonumber(ARGV[11])
 local prefix, desc_prefix, note_ttl = ARGV[12], ARGV[13], tonumber(ARGV[15])
-local n_anc, known_epoch = tonumber(ARGV[16]), ARGV[17]
+local n_anc, known_epoch, daemon = tonumber(ARGV[16]), ARGV[17], ARGV[18]
 local now = now_ms()
 
 local function view(rec) return held_view(rec, last_seen, now, active, idle, stale) end
@@ -32,7 +32,7 @@ local function refuse(kind, extra)
       redis.call('RPUSH', queue_key, waiter)
       pos = redis.call('LLEN', queue_key) - 1
     end
-    redis.call('SET', waiter_key, cjson.encode({ session = caller, lock = name }), 'PX', waiter_ttl)
+    redis.call('SET', waiter_key, cjson.encode({ session = caller, lock = name, daemon = daemon }), 'PX', waiter_ttl)
     redis.call('ZADD', last_seen, now, caller)
     extra.queue_position = pos + 1
   end
@@ -102,9 +102,9 @@ local function consider(rname, rec)
   return nil
 end
 for i = 1, n_anc do
-  local rec = read_json(KEYS[11 + i])
+  local rec = read_json(KEYS[12 + i])
   if rec then
-    local r = consider(ARGV[17 + i], rec)
+    local r = consider(ARGV[18 + i], rec)
     if r then return r end
   end
 end
@@ -129,12 +129,14 @@ if delay and delay.reserved_for ~= caller then
   return refuse('lock_delay', { delay_until = delay['until'], reserved_for = delay.reserved_for })
 end
 
--- 5. FIFO: only the head of the queue may be granted. Dead heads (waiter key expired, or
--- its session ended/abandoned) are removed first: waiters are re-validated here, at grant.
+-- 5. FIFO: only the head of the queue may be granted. Dead heads (waiter key expired, its
+-- daemon gone from the registry, or its session ended/abandoned) are removed first: waiters
+-- are re-validated here, at grant.
 while true do
   local head = redis.call('LINDEX', queue_key, 0)
   if not head or head == waiter then break end
   local w = read_json(prefix .. 'locks:waiter:' .. head)
+  if w and not waiter_daemon_alive(daemons_key, w, daemon, now) then w = nil end
   if w then
     local age = session_age(last_seen, w.session, now)
     if age ~= nil and age < stale then break end

@@ -6,15 +6,8 @@ local name, caller, ttl, prefix = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local active, idle, stale = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
 
-local cur = read_json(lock_key)
-if not cur then
-  return cjson.encode({ outcome = 'not_held', note = note_for(prefix, caller, name), now_ms = now })
-end
-if cur.holder ~= caller then
-  return cjson.encode({ outcome = 'not_owner', now_ms = now,
-    holder = held_view(cur, last_seen, now, active, idle, stale),
-    note = note_for(prefix, caller, name) })
-end
+local cur, refusal = own_lock(lock_key, name, caller, prefix, last_seen, now, active, idle, stale)
+if refusal then return refusal end
 cur.expires_at = now + ttl
 redis.call('SET', lock_key, cjson.encode(cur), 'PX', ttl)
 redis.call('ZADD', index_key, cur.expires_at, name)

@@ -4,31 +4,19 @@
 -- KEYS[1] inbox:{session}   KEYS[2] inbox:cursor:{session}
 -- ARGV ids to claim
 -- Returns a flat list, oldest first: id, message JSON, ttl ms ('' = none), id, ...
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 
-local function parse(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  if not ms then return nil end
-  return tonumber(ms), tonumber(seq)
-end
 local function after(a_ms, a_seq, b_ms, b_seq)
   return a_ms > b_ms or (a_ms == b_ms and a_seq > b_seq)
-end
-local function field(fields, name)
-  for i = 1, #fields, 2 do
-    if fields[i] == name then return fields[i + 1] end
-  end
-  return nil
 end
 
 local c_ms, c_seq = 0, 0
 local cursor = redis.call('GET', KEYS[2])
-if cursor then c_ms, c_seq = parse(cursor) end
+if cursor then c_ms, c_seq = parse_stream_id(cursor) end
 
 local ids = {}
 for i = 1, #ARGV do
-  local ms, seq = parse(ARGV[i])
+  local ms, seq = parse_stream_id(ARGV[i])
   if ms and after(ms, seq, c_ms, c_seq) then ids[#ids + 1] = { ARGV[i], ms, seq } end
 end
 table.sort(ids, function(a, b) return after(b[2], b[3], a[2], a[3]) end)
@@ -37,10 +25,7 @@ local out, taken = {}, {}
 for _, e in ipairs(ids) do
   local found = redis.call('XRANGE', KEYS[1], e[1], e[1])
   if #found == 1 then
-    local fields = found[1][2]
-    local raw = field(fields, 'm') or ''
-    local ttl = field(fields, 'ttl') or ''
-    local expired = ttl ~= '' and e[2] + tonumber(ttl) <= now
+    local raw, ttl, expired = inbox_entry(e[1], found[1][2], now)
     if not expired then
       out[#out + 1] = e[1]; out[#out + 1] = raw; out[#out + 1] = ttl
       taken[#taken + 1] = e[1]

@@ -5,21 +5,13 @@
 -- ARGV[1] limit   ARGV[2] '1' = peek   ARGV[3] kinds, comma separated ('' = all)
 -- ARGV[4] inbox TTL ms (for the cursor)
 -- Returns a flat list: id, message JSON, ttl ms ('' = none), id, ...
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local limit = tonumber(ARGV[1])
 local peek = ARGV[2] == '1'
 local filter = nil
 if ARGV[3] ~= '' then
   filter = {}
   for k in string.gmatch(ARGV[3], '[^,]+') do filter[k] = true end
-end
-
-local function field(fields, name)
-  for i = 1, #fields, 2 do
-    if fields[i] == name then return fields[i + 1] end
-  end
-  return nil
 end
 
 local start = '(' .. (redis.call('GET', KEYS[2]) or '0-0')
@@ -31,12 +23,9 @@ while n < limit do
   for _, e in ipairs(batch) do
     local id, fields = e[1], e[2]
     start = '(' .. id
-    local raw = field(fields, 'm') or ''
-    local ttl = field(fields, 'ttl') or ''
-    local ms = tonumber(string.match(id, '^(%d+)-')) or 0
-    local expired = ttl ~= '' and ms + tonumber(ttl) <= now
-    local ok, m = pcall(cjson.decode, raw)
-    if not ok or type(m) ~= 'table' then expired = true end
+    local raw, ttl, expired = inbox_entry(id, fields, now)
+    local m = decode_object(raw)
+    if not m then expired = true end
     if filter then
       if not expired and filter[m.kind] then
         out[#out + 1] = id; out[#out + 1] = raw; out[#out + 1] = ttl

@@ -6,15 +6,11 @@ local name, caller, prefix, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local active, idle, stale = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
 
-local cur = read_json(lock_key)
-if not cur then
-  redis.call('SREM', prefix .. 'locks:held:' .. caller, name)
-  return cjson.encode({ outcome = 'not_held', note = note_for(prefix, caller, name), now_ms = now })
-end
-if cur.holder ~= caller then
-  return cjson.encode({ outcome = 'not_owner', now_ms = now,
-    holder = held_view(cur, last_seen, now, active, idle, stale),
-    note = note_for(prefix, caller, name) })
+local cur, refusal = own_lock(lock_key, name, caller, prefix, last_seen, now, active, idle, stale)
+if refusal then
+  -- Not held (expired): drop it from the caller's held set if it lingers there.
+  if not cur then redis.call('SREM', prefix .. 'locks:held:' .. caller, name) end
+  return refusal
 end
 drop_lock(prefix, index_key, names_key, name, cur)
 redis.call('PUBLISH', channel, name)

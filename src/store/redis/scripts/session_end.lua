@@ -3,12 +3,8 @@
 -- ARGV[1] name   ARGV[2] expected rev   ARGV[3] ended record JSON   ARGV[4] ended at (ms)
 -- ARGV[5] only if last seen at or before this (ms; '' = unconditional: the reaper's guard)
 -- Returns {'ok', last_seen} | {'changed'} | {'not_live'} | {'not_due'}
-local cur = redis.call('GET', KEYS[1])
-if not cur then return {'changed'} end
-local ok, rec = pcall(cjson.decode, cur)
-if not ok or type(rec) ~= 'table' or tostring(rec.rev or 0) ~= ARGV[2] then return {'changed'} end
-local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if not score then return {'not_live'} end
+local score, refusal = live_at_rev(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+if refusal then return refusal end
 if ARGV[5] ~= '' and tonumber(score) > tonumber(ARGV[5]) then return {'not_due'} end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])

@@ -3,12 +3,8 @@
 -- ARGV[1] name   ARGV[2] expected rev   ARGV[3] new record JSON   ARGV[4] report JSON
 -- ARGV[5] history cap   ARGV[6] history TTL (ms)
 -- Returns {'ok', last_seen} | {'changed'} | {'not_live'}
-local cur = redis.call('GET', KEYS[1])
-if not cur then return {'changed'} end
-local ok, rec = pcall(cjson.decode, cur)
-if not ok or type(rec) ~= 'table' or tostring(rec.rev or 0) ~= ARGV[2] then return {'changed'} end
-local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if not score then return {'not_live'} end
+local score, refusal = live_at_rev(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+if refusal then return refusal end
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('LPUSH', KEYS[3], ARGV[4])
 redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[5]) - 1)
