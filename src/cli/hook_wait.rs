@@ -95,13 +95,7 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
             return EXIT_OK;
         }
         let secs = left.as_secs().clamp(1, POLL_SECONDS);
-        // The credential file may be newer than this process (the SessionStart hook runs
-        // beside it and stores what the daemon issued): read it again each time.
-        if let Some(c) = super::credentials::for_hook(base, &claude_id)
-            && let Some(coord) = event.get_mut("coord").and_then(Value::as_object_mut)
-        {
-            coord.insert("credential".into(), Value::String(c));
-        }
+        refresh_credential(&mut event, base, &claude_id);
         let mut body = event.clone();
         let wait = WakeArgs {
             wait_seconds: secs,
@@ -119,6 +113,7 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
         match poll {
             Poll::Ready(ids) => {
                 backoff = BACKOFF_MIN;
+                refresh_credential(&mut event, base, &claude_id);
                 if let Some(text) = claim(&client, base, &event, &ids).await {
                     eprintln!("{text}");
                     return EXIT_WAKE;
@@ -136,6 +131,16 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
         }
+    }
+}
+
+/// The credential file may be newer than this process (the SessionStart hook runs beside it
+/// and stores what the daemon issued): read it again before each request.
+fn refresh_credential(event: &mut Map<String, Value>, base: &str, claude_id: &str) {
+    if let Some(c) = super::credentials::for_hook(base, claude_id)
+        && let Some(coord) = event.get_mut("coord").and_then(Value::as_object_mut)
+    {
+        coord.insert("credential".into(), Value::String(c));
     }
 }
 

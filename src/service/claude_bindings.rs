@@ -114,6 +114,13 @@ impl BoundConnections {
         drop(g);
         Ok(())
     }
+
+    /// A (proven) SessionStart of `claude_id`: a new Claude process (a resume, `claude -p`
+    /// again) opens a new connection; the old one may linger in the transport without
+    /// having closed (no DELETE). The next `bind_session` of that Claude id wins.
+    pub fn forget(&self, claude_id: &str) {
+        self.inner.lock().remove(claude_id);
+    }
 }
 
 impl Coordinator {

@@ -243,6 +243,9 @@ impl Coordinator {
         if !event.session_id.is_empty() && event.hook_event_name != "SessionEnd" {
             self.remember_claude_session(&event.session_id, &name).await;
         }
+        if event.hook_event_name == "SessionStart" {
+            self.bound_connections().forget(event.session_id.trim());
+        }
         let mut answer = self.hook_answer(&event, &caller, registered).await?;
         if let (Some(credential), true, Value::Object(map)) =
             (claimed.credential, event.coord.want_credential, &mut answer)

@@ -174,3 +174,21 @@ pub fn hook_credential(base: &str, session: &str) -> Option<String> {
         .get(&(base.to_string(), session.to_string()))
         .cloned()
 }
+
+/// Connects over `/mcp` as session `name` with its credential (got once per daemon and
+/// name, then reused): a client that comes back as the same session — after a restart, or
+/// from a second connection — proves it is that session (issue 16).
+pub async fn try_connect_as(base: &str, name: &str) -> anyhow::Result<Client> {
+    let credential = match hook_credential(base, name) {
+        Some(c) => c,
+        None => test_credential(base, name, None).await,
+    };
+    try_connect_http(
+        &format!("{base}/mcp"),
+        &[
+            ("X-Coord-Session", name),
+            ("X-Coord-Credential", &credential),
+        ],
+    )
+    .await
+}
