@@ -118,12 +118,35 @@ pub fn facts(cwd: Option<&str>, with_git: bool) -> HookFacts {
         role: env("SESSION_ROLE"),
         tmux_pane: env("TMUX_PANE"),
         host: Some(super::identity::hostname()),
-        claude_pid: Some(std::os::unix::process::parent_id()),
+        claude_pid: Some(claude_pid()),
         git_branch: git_dir.and_then(|d| git(d, &["rev-parse", "--abbrev-ref", "HEAD"])),
         worktree: git_dir.and_then(|d| git(d, &["rev-parse", "--show-toplevel"])),
         credential: None,
         want_credential: false,
     }
+}
+
+/// The Claude Code process: the hook's parent, or its grandparent when Claude ran the
+/// hook through a shell (`sh -c '…'` that did not exec it). The daemon binds MCP
+/// connections of this process to the hook's session (`mcp/peer_process.rs`).
+fn claude_pid() -> u32 {
+    let parent = std::os::unix::process::parent_id();
+    let comm = std::fs::read_to_string(format!("/proc/{parent}/comm")).unwrap_or_default();
+    if !matches!(
+        comm.trim(),
+        "sh" | "bash" | "dash" | "zsh" | "ash" | "busybox"
+    ) {
+        return parent;
+    }
+    // /proc/<pid>/stat: `pid (comm) state ppid …`; comm may hold spaces, so cut after ')'.
+    std::fs::read_to_string(format!("/proc/{parent}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let rest = stat.rsplit_once(')')?.1;
+            rest.split_whitespace().nth(1)?.parse().ok()
+        })
+        .filter(|ppid: &u32| *ppid > 1)
+        .unwrap_or(parent)
 }
 
 fn git(dir: &str, args: &[&str]) -> Option<String> {

@@ -3,9 +3,11 @@
 pub mod credential;
 pub mod hierarchy;
 pub mod lock_name;
+pub mod lua_json;
 pub mod message;
 pub mod session;
 pub mod session_name;
 pub mod spawn;
+pub mod tasks;
 pub mod tiers;
 pub mod wake;

@@ -1,5 +1,6 @@
 //! Is the client at the other end of this request's TCP connection still there? Provides
-//! [`HungUp`] to every MCP request (see `mcp/delivery.rs` for who asks).
+//! [`HungUp`] to every MCP request (see `mcp/delivery.rs` for who asks), and the
+//! connection's addresses ([`PeerAddrs`], for `mcp/peer_process.rs`).
 //!
 //! A lock waiter over Streamable HTTP waits inside one POST whose answer is an SSE stream;
 //! rmcp keeps the handler running when that stream's reader goes away (the spec allows a
@@ -27,6 +28,7 @@ use axum::serve::IncomingStream;
 use tokio::net::TcpListener;
 
 use crate::mcp::delivery::HungUp;
+use crate::mcp::peer_process::PeerAddrs;
 
 /// Middleware: gives the request a [`HungUp`] probe of its connection's socket (when the
 /// server records sockets; an in-process router without them serves as before).
@@ -39,6 +41,11 @@ pub async fn mark_hang_up(mut request: Request, next: Next) -> Response {
         request
             .extensions_mut()
             .insert(HungUp(Arc::new(move || socket.is_gone())));
+        // Who is at the other end (`mcp/peer_process.rs` binds a Claude agent's connection).
+        request.extensions_mut().insert(PeerAddrs {
+            peer: socket.peer,
+            local: socket.local,
+        });
     }
     next.run(request).await
 }

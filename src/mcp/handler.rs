@@ -17,6 +17,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use super::CoordServer;
 use super::identity::requested_session;
+use super::peer_process::{self, PeerAddrs};
 use super::resources;
 use crate::service::metrics::Outcome;
 
@@ -70,6 +71,42 @@ impl CoordServer {
         } else {
             "unknown"
         }
+    }
+
+    /// A connection not bound to a session yet, from a Claude Code process whose hooks
+    /// registered one, becomes that session (`peer_process.rs` says why and how).
+    async fn bind_to_claude_process(&self, context: &RequestContext<RoleServer>) {
+        let Some(addrs) = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<PeerAddrs>())
+            .copied()
+        else {
+            return;
+        };
+        let known = self.coord().claude_processes().all();
+        if known.is_empty() {
+            return;
+        }
+        let pids: Vec<u32> = known.iter().map(|(pid, _)| *pid).collect();
+        let found = tokio::task::spawn_blocking(move || peer_process::owner(addrs, &pids))
+            .await
+            .ok()
+            .flatten();
+        let Some(session) = found.and_then(|pid| {
+            known
+                .into_iter()
+                .find(|(p, _)| *p == pid)
+                .map(|(_, name)| (pid, name))
+        }) else {
+            return;
+        };
+        let (pid, name) = session;
+        tracing::info!(session = %name, claude_pid = pid, "connection bound to the session of its Claude Code process");
+        // Its hooks proved themselves (issue 16) before the process was noted: the
+        // connection from that process is the session.
+        self.identity().set_proven(&name);
+        self.identity().bind(name);
     }
 }
 
@@ -150,6 +187,9 @@ impl ServerHandler for CoordServer {
                 .and_then(|v| v.to_str().ok())
         {
             self.identity().note_transport_session(id);
+        }
+        if !self.identity().is_explicit() {
+            self.bind_to_claude_process(&context).await;
         }
         if !super::claim::UNCHECKED.contains(&tool.as_ref())
             && let Err(refused) = self

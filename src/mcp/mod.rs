@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod handler;
 pub mod identity;
 pub mod malformed;
+pub mod peer_process;
 pub mod resources;
 pub mod respond;
 pub mod subscriptions;

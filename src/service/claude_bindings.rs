@@ -123,6 +123,41 @@ impl BoundConnections {
     }
 }
 
+/// Claude Code processes the hooks reported (`coord.claude_pid`) → their session, so an MCP
+/// connection from that process can be bound to it (`mcp/peer_process.rs`). This daemon's
+/// memory only: after a restart the agent's next hook event (there is one with every prompt
+/// and tool call) tells it again.
+#[derive(Debug, Default)]
+pub struct ClaudeProcesses {
+    inner: Mutex<HashMap<u32, (String, Instant)>>,
+}
+
+impl ClaudeProcesses {
+    pub fn note(&self, pid: u32, session: &str) {
+        let mut g = self.inner.lock();
+        if g.len() >= MAX_REMEMBERED && !g.contains_key(&pid) {
+            // Forget the one heard from longest ago.
+            if let Some(oldest) = g.iter().min_by_key(|(_, (_, at))| *at).map(|(p, _)| *p) {
+                g.remove(&oldest);
+            }
+        }
+        g.insert(pid, (session.to_string(), Instant::now()));
+    }
+
+    pub fn forget(&self, pid: u32) {
+        self.inner.lock().remove(&pid);
+    }
+
+    /// Every known process and its session.
+    pub fn all(&self) -> Vec<(u32, String)> {
+        self.inner
+            .lock()
+            .iter()
+            .map(|(pid, (name, _))| (*pid, name.clone()))
+            .collect()
+    }
+}
+
 impl Coordinator {
     /// How long a binding outlives the last hook event that wrote it: a Claude session
     /// silent that long is abandoned anyway.

@@ -262,7 +262,13 @@ impl Coordinator {
         registered: Option<super::sessions::Registered>,
     ) -> Result<Value, ServiceError> {
         let name = caller.session.clone();
-        let caller = caller.clone();
+        if let Some(pid) = event.coord.claude_pid {
+            match event.hook_event_name.as_str() {
+                "SessionEnd" => self.claude_processes().forget(pid),
+                _ => self.claude_processes().note(pid, &name),
+            }
+        }
+        let caller = hook_caller_for(&name, &event.session_id);
         match event.hook_event_name.as_str() {
             "SessionStart" => {
                 let registered = match registered {

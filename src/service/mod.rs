@@ -23,6 +23,7 @@ pub mod policy;
 pub mod reaper;
 pub mod recovery;
 pub mod sessions;
+pub mod tasks;
 pub mod tmux;
 pub mod wake;
 
@@ -57,6 +58,7 @@ pub struct Coordinator {
     metrics: Metrics,
     recent_bindings: claude_bindings::RecentBindings,
     bound_connections: claude_bindings::BoundConnections,
+    claude_processes: claude_bindings::ClaudeProcesses,
     waiters: wake::Waiters,
 }
 
@@ -80,6 +82,7 @@ impl Coordinator {
             metrics: Metrics::new(),
             recent_bindings: claude_bindings::RecentBindings::default(),
             bound_connections: claude_bindings::BoundConnections::default(),
+            claude_processes: claude_bindings::ClaudeProcesses::default(),
             waiters: wake::Waiters::default(),
         })
     }
@@ -123,6 +126,11 @@ impl Coordinator {
     /// Which MCP connection bound each Claude id (see [`claude_bindings::BoundConnections`]).
     pub fn bound_connections(&self) -> &claude_bindings::BoundConnections {
         &self.bound_connections
+    }
+
+    /// Claude Code processes the hooks reported, with their sessions.
+    pub fn claude_processes(&self) -> &claude_bindings::ClaudeProcesses {
+        &self.claude_processes
     }
 
     /// The wake-up waiters parked on this daemon, one per session.

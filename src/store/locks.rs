@@ -5,7 +5,7 @@
 //! the outcomes below into results and messages; it never reads-then-writes across calls.
 
 use async_trait::async_trait;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::domain::tiers::{Tier, TierThresholds};
@@ -335,19 +335,7 @@ pub trait LockStore: Send + Sync {
     fn lock_events(&self) -> tokio::sync::broadcast::Receiver<String>;
 }
 
-/// Lua's cjson encodes an empty table as `{}`; accept that as an empty list.
-pub(crate) fn lua_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    let v = serde_json::Value::deserialize(d)?;
-    match v {
-        serde_json::Value::Object(m) if m.is_empty() => Ok(Vec::new()),
-        serde_json::Value::Null => Ok(Vec::new()),
-        other => serde_json::from_value(other).map_err(serde::de::Error::custom),
-    }
-}
+pub(crate) use crate::domain::lua_json::lua_vec;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! The one persistence trait and its implementations.
 //!
 //! Each capability has its own sub-trait in its own file ([`LockStore`], [`SessionStore`],
-//! [`MessageStore`], [`BindingStore`], [`ClaimStore`] (session credentials)); [`Store`] is all of them plus the basics every front-end needs.
+//! [`MessageStore`], [`BindingStore`], [`ClaimStore`] (session credentials), [`TaskStore`]); [`Store`] is all of them plus the basics every front-end needs.
 //! Redis ([`redis::RedisStore`]) is the system of record; the embedded store
 //! ([`memory::MemoryStore`]) has the same semantics for a zero-setup start. Both run the
 //! same conformance suite (`tests/it/conformance`).
@@ -14,6 +14,7 @@ pub mod memory;
 pub mod messages;
 pub mod redis;
 pub mod sessions;
+pub mod tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub use error::StoreError;
 pub use locks::LockStore;
 pub use messages::MessageStore;
 pub use sessions::SessionStore;
+pub use tasks::TaskStore;
 
 use crate::config::Settings;
 
@@ -63,7 +65,15 @@ pub struct GrantHold {
 /// Everything the service layer needs from persistence.
 #[async_trait]
 pub trait Store:
-    LockStore + SessionStore + MessageStore + BindingStore + ClaimStore + Send + Sync + 'static
+    LockStore
+    + SessionStore
+    + MessageStore
+    + BindingStore
+    + ClaimStore
+    + TaskStore
+    + Send
+    + Sync
+    + 'static
 {
     fn kind(&self) -> StoreKind;
 

@@ -22,5 +22,6 @@ mod readable_names;
 mod sessions;
 mod sse_transport;
 mod support;
+mod tasks;
 mod tmux;
 mod wake;

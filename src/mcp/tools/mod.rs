@@ -6,6 +6,7 @@ mod locks;
 mod messages;
 mod sessions;
 mod system;
+mod tasks;
 mod tmux;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -22,6 +23,7 @@ pub fn all() -> ToolRouter<CoordServer> {
         CoordServer::session_tools(),
         CoordServer::tmux_tools(),
         CoordServer::claude_tools(),
+        CoordServer::task_tools(),
     ] {
         router.merge(extra);
     }

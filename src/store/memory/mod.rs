@@ -30,6 +30,7 @@ mod migrate;
 pub mod persist;
 mod sessions;
 pub mod table;
+mod tasks;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -54,6 +55,7 @@ pub struct State {
     pub messages: messages::MessageState,
     pub bindings: bindings::BindingState,
     pub claims: claims::ClaimState,
+    pub tasks: tasks::TaskTables,
 }
 
 impl State {
@@ -65,6 +67,7 @@ impl State {
         all.extend(self.messages.tables());
         all.extend(self.bindings.tables());
         all.extend(self.claims.tables());
+        all.extend(self.tasks.tables());
         all
     }
 

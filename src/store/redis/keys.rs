@@ -27,6 +27,11 @@
 //! | `claude:inbox:{session}` | stream | the session's inbox: field `m` = message JSON, `ttl` = per-message TTL ms; trimmed to `messages.inbox_cap`; TTL `messages.inbox_ttl_seconds` refreshed by each send |
 //! | `claude:inbox:cursor:{session}` | string | stream id of the last message handed to the session (read cursor); same TTL as the inbox |
 //! | `claude:events:inbox` | pub/sub channel | a recipient name each time a message is sent (wakes its long-polls) |
+//! | `claude:tasks:{project}:spec` | hash | task id → the task as planned (JSON: TaskMaster's fields, as written) |
+//! | `claude:tasks:{project}:state` | hash | task id → its state (JSON: status, assignee, progress, notes, dependents, subtask statuses) |
+//! | `claude:tasks:{project}:ready` | zset | pending tasks whose dependencies are all done → claim order (priority rank × 10⁹ + creation seq) |
+//! | `claude:task_holds:{session}` | set | `project:id` of the tasks the session works on (in-progress / blocked), for the reaper |
+//! | `claude:tasks:projects` | set | projects that have tasks |
 //! | `claude:daemons` | zset | daemon instance id → end of its lease ms (renewed every 2 s, 10 s long); a waiter whose daemon is not here is skipped (`daemons.rs`) |
 //! | `claude:daemons:host:{hostname}` | hash | instance id → `{pid, started, pidns}` of the daemons on that host, so a restarted daemon sees at once that an older one's process is gone |
 //! | `claude:events` | pub/sub channel | every daemon event as JSON `{origin, event}` (cross-daemon resources, `/events`) |
@@ -152,6 +157,29 @@ impl Keys {
     /// Session name → hash of its credential (one hash for all sessions).
     pub fn claims(&self) -> String {
         format!("{}claims", self.prefix)
+    }
+
+    /// Project names cannot contain `:`, so the three per-project keys never collide with
+    /// each other or with `tasks:projects`.
+    pub fn tasks_spec(&self, project: &str) -> String {
+        format!("{}tasks:{}:spec", self.prefix, project)
+    }
+
+    pub fn tasks_state(&self, project: &str) -> String {
+        format!("{}tasks:{}:state", self.prefix, project)
+    }
+
+    pub fn tasks_ready(&self, project: &str) -> String {
+        format!("{}tasks:{}:ready", self.prefix, project)
+    }
+
+    /// The task scripts also build this one from the prefix (for another assignee's set).
+    pub fn tasks_held(&self, session: &str) -> String {
+        format!("{}task_holds:{}", self.prefix, session)
+    }
+
+    pub fn task_projects(&self) -> String {
+        format!("{}tasks:projects", self.prefix)
     }
 
     pub fn reaper_lock(&self) -> String {

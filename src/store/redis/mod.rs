@@ -20,6 +20,7 @@ pub mod keys;
 mod locks;
 mod messages;
 mod sessions;
+mod tasks;
 
 use std::future::Future;
 use std::sync::Arc;

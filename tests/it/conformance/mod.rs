@@ -18,6 +18,7 @@ mod claims;
 pub(crate) mod locks;
 mod messages;
 mod sessions;
+mod tasks;
 
 /// A Redis store on `redis`, with `tweak` applied to the settings.
 pub async fn redis_store(redis: &RedisServer, tweak: impl FnOnce(&mut Settings)) -> Arc<dyn Store> {

@@ -281,6 +281,13 @@ impl Agent {
 
     /// Starts the interactive TUI in tmux session `name` on `tmux` and waits for its prompt.
     pub async fn tui(&self, tmux: &TmuxSocket, name: &str) -> Tui {
+        self.tui_with(tmux, name, &[]).await
+    }
+
+    /// [`Agent::tui`] with variables in the tmux session's environment (not Claude's: its
+    /// command line starts with `env -i`), e.g. `MASTER_SESSION_ID`, which says who may
+    /// drive it with `send_keys`.
+    pub async fn tui_with(&self, tmux: &TmuxSocket, name: &str, tmux_env: &[(&str, &str)]) -> Tui {
         let mut args = vec![
             "new-session".to_string(),
             "-d".into(),
@@ -293,6 +300,9 @@ impl Agent {
             "-c".into(),
             self.project.display().to_string(),
         ];
+        for (k, v) in tmux_env {
+            args.extend(["-e".to_string(), format!("{k}={v}")]);
+        }
         args.extend(self.tui_argv());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = tmux.run(&refs);

@@ -1,0 +1,52 @@
+//! `create_tasks`, `next_task`, `update_task`, `get_task`, `list_tasks` (issue 17; TaskMaster's
+//! field names). The argument types are the service's (`service::tasks`).
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::{tool, tool_router};
+
+use crate::mcp::CoordServer;
+use crate::mcp::respond::respond;
+use crate::service::tasks::{
+    CreateTasksArgs, GetTaskArgs, ListTasksArgs, NextTaskArgs, UpdateTaskArgs,
+};
+
+#[tool_router(router = task_tools, vis = "pub(crate)")]
+impl CoordServer {
+    #[tool(
+        description = "Plan work as tasks with dependencies (a master does this once; children then claim them with next_task). tasks=[{id, title, description, details, testStrategy, priority: high|medium|low, dependencies: [ids], subtasks: [{id, title, dependencies}], role, labels, metadata}] — TaskMaster's tasks.json fields. All are created or none: duplicate ids, unknown dependencies, self-dependencies and cycles are refused (the cycle is named). project defaults to yours. Answers with the batch id and which tasks are ready."
+    )]
+    async fn create_tasks(&self, Parameters(args): Parameters<CreateTasksArgs>) -> CallToolResult {
+        respond(self.coord().create_tasks(&self.caller(), args).await)
+    }
+
+    #[tool(
+        description = "Claim the next task to work on: the highest-priority pending task whose dependencies are all done (optionally for your role), atomically — no two sessions get the same task. It becomes in-progress and assigned to you. Report with update_task (progress, notes, done or failed). When none is ready, task is null and reason says what the others wait for."
+    )]
+    async fn next_task(&self, Parameters(args): Parameters<NextTaskArgs>) -> CallToolResult {
+        respond(self.coord().next_task(&self.caller(), args).await)
+    }
+
+    #[tool(
+        description = "Report on a task you work on: status (pending hands it back, in-progress, blocked, review, done, failed, deferred, cancelled), progress 0-100, a note. task_id \"3\" or a subtask \"3.2\". done unblocks the tasks that depend on it (they are listed in unblocked); failed keeps them blocked. Only the assignee or the task's creator may change an assigned task."
+    )]
+    async fn update_task(&self, Parameters(args): Parameters<UpdateTaskArgs>) -> CallToolResult {
+        respond(self.coord().update_task(&self.caller(), args).await)
+    }
+
+    #[tool(
+        description = "One task in full: its plan (title, description, details, testStrategy, subtasks), status, assignee, progress, notes, what it waits on and what depends on it.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_task(&self, Parameters(args): Parameters<GetTaskArgs>) -> CallToolResult {
+        respond(self.coord().get_task(&self.caller(), args).await)
+    }
+
+    #[tool(
+        description = "The task board of a project: counts by status, the ready ids in claim order, and the tasks (filter by status, assignee, ready=true/false, batch) with who works on what, for how long, and what blocks what.",
+        annotations(read_only_hint = true)
+    )]
+    async fn list_tasks(&self, Parameters(args): Parameters<ListTasksArgs>) -> CallToolResult {
+        respond(self.coord().list_tasks(&self.caller(), args).await)
+    }
+}

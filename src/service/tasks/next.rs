@@ -1,0 +1,124 @@
+//! `next_task`: one atomic claim of the highest-priority ready task (optionally for a
+//! role); when there is none, a sentence saying what the others wait for.
+
+use std::collections::BTreeMap;
+
+use super::{NextTask, NextTaskArgs, counts, status_map, view};
+use crate::domain::session::check_id;
+use crate::domain::tasks::{TaskRecord, TaskStatus, role_fits};
+use crate::service::{Caller, Coordinator, ServiceError};
+use crate::store::tasks::{ClaimOutcome, ClaimRequest};
+
+impl Coordinator {
+    pub async fn next_task(
+        &self,
+        caller: &Caller,
+        args: NextTaskArgs,
+    ) -> Result<NextTask, ServiceError> {
+        let project = self.task_project(caller, args.project).await?;
+        let role = args
+            .role
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        if let Some(r) = &role {
+            check_id("role", r).map_err(ServiceError::invalid)?;
+        }
+        let req = ClaimRequest {
+            project: project.clone(),
+            session: caller.session.clone(),
+            role: role.clone(),
+            task_id: None,
+        };
+        match self.store().claim_task(&req).await? {
+            ClaimOutcome::Claimed(t) => {
+                let now = t.state.updated_at_ms;
+                Ok(NextTask {
+                    project,
+                    task: Some(view(&t, &BTreeMap::new(), now)),
+                    reason: None,
+                    counts: BTreeMap::new(),
+                })
+            }
+            _ => {
+                let all = self.store().list_tasks(&project).await?;
+                Ok(NextTask {
+                    reason: Some(why_none(&project, &all, role.as_deref())),
+                    counts: counts(all.iter()),
+                    project,
+                    task: None,
+                })
+            }
+        }
+    }
+}
+
+/// Why nothing could be claimed, with the few facts a model needs to decide what to do.
+fn why_none(project: &str, all: &[TaskRecord], role: Option<&str>) -> String {
+    if all.is_empty() {
+        return format!("project {project} has no tasks; a master creates them with create_tasks");
+    }
+    let statuses = status_map(all);
+    let pending: Vec<&TaskRecord> = all
+        .iter()
+        .filter(|t| t.state.status == TaskStatus::Pending)
+        .collect();
+    if pending.is_empty() {
+        let open = all
+            .iter()
+            .filter(|t| !matches!(t.state.status, TaskStatus::Done | TaskStatus::Cancelled))
+            .count();
+        return if open == 0 {
+            format!("every task of project {project} is done or cancelled")
+        } else {
+            format!(
+                "no task of project {project} is pending; {open} are in progress, blocked, in \
+                 review, failed or deferred (list_tasks shows who has them). Ask again later"
+            )
+        };
+    }
+    let ready_other_roles: Vec<&str> = pending
+        .iter()
+        .filter(|t| {
+            t.state
+                .dependencies
+                .iter()
+                .all(|d| statuses.get(d.as_str()).is_some_and(|s| s.satisfies()))
+        })
+        .filter(|t| !role_fits(t.state.role.as_deref(), role))
+        .filter_map(|t| t.state.role.as_deref())
+        .collect();
+    if !ready_other_roles.is_empty() {
+        let mut roles = ready_other_roles.clone();
+        roles.sort();
+        roles.dedup();
+        return format!(
+            "{} ready task(s) are for other roles ({}); none for role {}",
+            ready_other_roles.len(),
+            roles.join(", "),
+            role.unwrap_or("-")
+        );
+    }
+    let waits: Vec<String> = pending
+        .iter()
+        .take(5)
+        .map(|t| {
+            let on: Vec<String> = t
+                .state
+                .dependencies
+                .iter()
+                .filter_map(|d| {
+                    let s = statuses.get(d.as_str())?;
+                    (!s.satisfies()).then(|| format!("{d} ({})", s.as_str()))
+                })
+                .collect();
+            format!("{} waits on {}", t.spec.id, on.join(", "))
+        })
+        .collect();
+    format!(
+        "no task is ready: {} pending task(s) wait on dependencies ({}{}). Ask again when \
+         one is done (update_task(done) tells the master)",
+        pending.len(),
+        waits.join("; "),
+        if pending.len() > 5 { "; …" } else { "" }
+    )
+}
