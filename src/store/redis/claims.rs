@@ -10,8 +10,7 @@ use redis::Script;
 use super::RedisStore;
 use crate::store::{ClaimStore, StoreError};
 
-static SWAP: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/claim_swap.lua")));
+static SWAP: LazyLock<Script> = script!("claim_swap.lua");
 
 #[async_trait]
 impl ClaimStore for RedisStore {

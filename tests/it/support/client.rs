@@ -192,3 +192,15 @@ pub async fn try_connect_as(base: &str, name: &str) -> anyhow::Result<Client> {
     )
     .await
 }
+
+/// A daemon restarted on another port over the same store knows the same credentials: the
+/// cached ones of `from` are used for `to` too.
+pub fn carry_credentials(from: &str, to: &str) {
+    let mut map = HOOK_CREDENTIALS.lock();
+    let carried: Vec<((String, String), String)> = map
+        .iter()
+        .filter(|((base, _), _)| base == from)
+        .map(|((_, name), c)| ((to.to_string(), name.clone()), c.clone()))
+        .collect();
+    map.extend(carried);
+}
