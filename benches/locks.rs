@@ -6,93 +6,28 @@
 //! connections (each on its own lock, so the figures are the daemon's cost, not waiting);
 //! then the same over Streamable HTTP on the embedded store, once per fsync policy
 //! (`MCP_COORD_BENCH_EMBEDDED_ONLY=1` runs only those rows). Prints calls/s and p50/p99
-//! per call. Nothing is asserted.
+//! per call. A keep-alive row runs `benches/node/keepalive_whoami.mjs` (Node's `fetch`, a
+//! client that does not quick-ACK, calling `whoami` 40 times on one connection): without
+//! `TCP_NODELAY` on the listener its p50 is ~40 ms. Without `node` the row is skipped with a
+//! note. Nothing is asserted.
 //!
 //! `cargo test --all-targets` runs bench targets too; without `--bench` this exits at once.
 
-// The legacy-SSE client transport of the test harness (self-contained), reused as is.
-#[path = "../tests/it/support/sse_client.rs"]
-mod sse_client;
+mod support;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mcp_coord::config::{Settings, Sources};
 use mcp_coord::store::locks::{AcquireOutcome, AcquireRequest};
-use rmcp::model::CallToolRequestParams;
-use rmcp::service::RunningService;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::{RoleClient, ServiceExt};
-use serde_json::json;
 
-type Client = RunningService<RoleClient, ()>;
+use support::{NodeRow, Redis, Stats, call, connect, stats};
 
 const RUN_FOR: Duration = Duration::from_secs(2);
-
-/// A throwaway redis-server, killed on drop.
-struct Redis(Child, u16);
-
-impl Redis {
-    fn start() -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed");
-        let r = Redis(child, port);
-        let client = redis::Client::open(r.url()).expect("url");
-        for _ in 0..500 {
-            if let Ok(mut c) = client.get_connection()
-                && redis::cmd("PING").query::<String>(&mut c).is_ok()
-            {
-                return r;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.1)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Stats {
-    calls: usize,
-    elapsed: Duration,
-    p50: Duration,
-    p99: Duration,
-}
-
-fn stats(mut samples: Vec<Duration>, elapsed: Duration) -> Stats {
-    samples.sort();
-    let pick = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
-    Stats {
-        calls: samples.len(),
-        elapsed,
-        p50: pick(0.50),
-        p99: pick(0.99),
-    }
-}
 
 fn print(label: &str, s: &Stats) {
     println!(
         "{label:<44} {:>9.0} calls/s   p50 {:>8.1} µs   p99 {:>8.1} µs   ({} calls)",
-        s.calls as f64 / s.elapsed.as_secs_f64(),
+        s.per_second(),
         s.p50.as_secs_f64() * 1e6,
         s.p99.as_secs_f64() * 1e6,
         s.calls
@@ -150,40 +85,6 @@ async fn raw_acquire(settings: &Settings) -> Stats {
     stats(samples, started.elapsed())
 }
 
-async fn connect(base: &str, transport: &str, name: &str) -> Client {
-    if transport == "sse" {
-        let t = sse_client::SseClientTransport::connect_with_headers(
-            &format!("{base}/sse?session={name}"),
-            http::HeaderMap::new(),
-        )
-        .await
-        .expect("SSE connects");
-        ().serve(t).await.expect("MCP over SSE")
-    } else {
-        let mut headers = std::collections::HashMap::new();
-        headers.insert(
-            http::HeaderName::from_static("x-coord-session"),
-            http::HeaderValue::from_str(name).expect("header"),
-        );
-        let config =
-            rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
-                format!("{base}/mcp"),
-            )
-            .custom_headers(headers);
-        ().serve(StreamableHttpClientTransport::from_config(config))
-            .await
-            .expect("MCP over Streamable HTTP")
-    }
-}
-
-async fn call(client: &Client, tool: &str, lock: &str) {
-    let args = json!({ "lock_name": lock });
-    let params = CallToolRequestParams::new(tool.to_string())
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    let r = client.call_tool(params).await.expect("tool call");
-    assert!(r.is_error != Some(true), "{tool} {lock} refused: {r:?}");
-}
-
 async fn mcp_pairs(base: &str, transport: &'static str, n: usize) -> Stats {
     let mut clients = Vec::new();
     for i in 0..n {
@@ -211,6 +112,22 @@ async fn mcp_pairs(base: &str, transport: &'static str, n: usize) -> Stats {
         all.extend(t.await.expect("client task"));
     }
     stats(all, started.elapsed())
+}
+
+/// The Node keep-alive row: one `fetch` client, `whoami` 40 times on one connection.
+async fn node_keepalive_row(base: &str, label: &str) {
+    match support::node_keepalive(base, 40).await {
+        NodeRow::Ran {
+            p50_ms,
+            p90_ms,
+            max_ms,
+            calls,
+        } => println!(
+            "{label:<44} p50 {p50_ms:>8.2} ms   p90 {p90_ms:>8.2} ms   max {max_ms:>8.2} ms   ({calls} calls)"
+        ),
+        NodeRow::Skipped(why) => println!("{label:<44} skipped: {why}"),
+        NodeRow::Failed(why) => println!("{label:<44} failed: {why}"),
+    }
 }
 
 fn main() {
@@ -244,6 +161,9 @@ async fn embedded_rows() {
             .await
             .expect("daemon starts");
         let base = format!("http://{}", daemon.addr);
+        if policy == FsyncPolicy::Everysec {
+            node_keepalive_row(&base, "Node fetch keep-alive, whoami (embedded)").await;
+        }
         for n in [1, 8, 32] {
             let s = mcp_pairs(&base, "streamable-http", n).await;
             print(
@@ -292,6 +212,7 @@ async fn redis_rows() {
                 );
             }
         }
+        node_keepalive_row(&base, "Node fetch keep-alive, whoami (redis)").await;
         daemon.shutdown().await;
     }
 }

@@ -19,6 +19,7 @@ pub struct Daemon {
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
     reaper: JoinHandle<()>,
+    audit: Option<JoinHandle<()>>,
     ops: OpsTasks,
 }
 
@@ -47,12 +48,14 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
     let server = tokio::spawn(async move {
         // Every request knows its TCP socket: a waiter asks whether its client hung up.
         let app = router.into_make_service_with_connect_info::<crate::http::peer::PeerSocket>();
-        axum::serve(listener, app)
+        // TCP_NODELAY on every accepted socket (keep-alive clients stalled ~40 ms per call).
+        axum::serve(crate::http::listener::nodelay(listener), app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
     });
 
     let reaper = crate::service::reaper::spawn(coord.clone(), shutdown.clone());
+    let audit = crate::service::audit::writer::spawn(coord.clone(), shutdown.clone());
 
     let store_kind = coord.store().kind().as_str();
     tracing::info!(
@@ -86,6 +89,7 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
         shutdown,
         server,
         reaper,
+        audit,
         ops,
     })
 }
@@ -104,6 +108,12 @@ impl Daemon {
         match tokio::time::timeout(grace, stopped).await {
             Ok(_) => {}
             Err(_) => tracing::warn!("connections still open after {grace:?}; stopping anyway"),
+        }
+        // The last audit entries reach the store before it closes.
+        if let Some(audit) = self.audit
+            && tokio::time::timeout(grace, audit).await.is_err()
+        {
+            tracing::warn!("audit writer did not finish within {grace:?}");
         }
         if let Err(e) = self.coord.store().shutdown().await {
             tracing::error!("{e}");

@@ -7,6 +7,7 @@ pub mod events;
 pub mod guard;
 pub mod health;
 pub mod hooks;
+pub mod listener;
 pub mod metrics;
 pub mod peer;
 pub mod sse;

@@ -1,6 +1,6 @@
 //! Is the client at the other end of this request's TCP connection still there? Provides
 //! [`HungUp`] to every MCP request (see `mcp/delivery.rs` for who asks), and the
-//! connection's addresses ([`PeerAddrs`], for `mcp/peer_process.rs`).
+//! connection's addresses ([`PeerAddrs`], for `mcp/peer_process.rs` and the audit log).
 //!
 //! A lock waiter over Streamable HTTP waits inside one POST whose answer is an SSE stream;
 //! rmcp keeps the handler running when that stream's reader goes away (the spec allows a
@@ -25,7 +25,9 @@ use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::serve::IncomingStream;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+
+use super::listener::NodelayListener;
 
 use crate::mcp::delivery::HungUp;
 use crate::mcp::peer_process::PeerAddrs;
@@ -58,17 +60,29 @@ pub struct PeerSocket {
     peer: SocketAddr,
 }
 
+/// The daemon's listener (`TCP_NODELAY` set on every socket, `http/listener.rs`).
+impl Connected<IncomingStream<'_, NodelayListener>> for PeerSocket {
+    fn connect_info(stream: IncomingStream<'_, NodelayListener>) -> Self {
+        Self::accepted(stream.io(), *stream.remote_addr())
+    }
+}
+
+/// A plain listener (an in-process server of a test, say).
 impl Connected<IncomingStream<'_, TcpListener>> for PeerSocket {
     fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        Self {
-            fd: stream.io().as_raw_fd(),
-            local: stream.io().local_addr().ok(),
-            peer: *stream.remote_addr(),
-        }
+        Self::accepted(stream.io(), *stream.remote_addr())
     }
 }
 
 impl PeerSocket {
+    fn accepted(io: &TcpStream, peer: SocketAddr) -> Self {
+        Self {
+            fd: io.as_raw_fd(),
+            local: io.local_addr().ok(),
+            peer,
+        }
+    }
+
     pub fn peer(&self) -> SocketAddr {
         self.peer
     }

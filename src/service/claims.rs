@@ -23,7 +23,9 @@
 
 use serde_json::json;
 
+use super::audit;
 use super::{Caller, Coordinator, ServiceError};
+use crate::store::audit::AuditRecord;
 use crate::domain::credential::{self, SECRET_BYTES, SESSION_PREFIX};
 use crate::domain::tiers::Tier;
 
@@ -108,6 +110,7 @@ impl Coordinator {
                     let now = self.store().now_ms().await?;
                     let age_ms = now - e.last_seen_ms;
                     if held && self.tiers().tier_of(age_ms) == Tier::Active {
+                        self.audit_claim(caller, audit::REFUSED, "session active, not proven");
                         return Err(self.claim_refused(name, age_ms, presented.is_some()));
                     }
                     if stored.is_some() {
@@ -130,6 +133,7 @@ impl Coordinator {
                 .await?
             {
                 if how == ClaimHow::TakenOver {
+                    self.audit_claim(caller, audit::OK, "taken over; old credential revoked");
                     tracing::info!(session = %name, connection = %caller.connection_id, transport = caller.transport,
                         "session taken over (it was not active); its old credential no longer works");
                 }
@@ -166,6 +170,15 @@ impl Coordinator {
             "conflict",
             format!("the claim on session {session} kept changing; try again"),
         ))
+    }
+
+    /// An audit entry `session_claim` about `caller.session`, by `caller` (its connection).
+    fn audit_claim(&self, caller: &Caller, outcome: &str, detail: &str) {
+        let mut entry = AuditRecord::of("session_claim", outcome)
+            .session(caller.session.clone())
+            .detail(detail);
+        entry.by = Some(audit::actor(caller, None));
+        self.audit().record(entry);
     }
 
     fn claim_refused(&self, name: &str, age_ms: i64, wrong_credential: bool) -> ServiceError {

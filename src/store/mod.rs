@@ -1,11 +1,13 @@
 //! The one persistence trait and its implementations.
 //!
 //! Each capability has its own sub-trait in its own file ([`LockStore`], [`SessionStore`],
-//! [`MessageStore`], [`BindingStore`], [`ClaimStore`] (session credentials), [`TaskStore`]); [`Store`] is all of them plus the basics every front-end needs.
+//! [`MessageStore`], [`BindingStore`], [`ClaimStore`] (session credentials), [`TaskStore`],
+//! [`AuditStore`]); [`Store`] is all of them plus the basics every front-end needs.
 //! Redis ([`redis::RedisStore`]) is the system of record; the embedded store
 //! ([`memory::MemoryStore`]) has the same semantics for a zero-setup start. Both run the
 //! same conformance suite (`tests/it/conformance`).
 
+pub mod audit;
 pub mod bindings;
 pub mod claims;
 pub mod error;
@@ -21,6 +23,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use audit::AuditStore;
 pub use bindings::BindingStore;
 pub use claims::ClaimStore;
 pub use error::StoreError;
@@ -71,6 +74,7 @@ pub trait Store:
     + BindingStore
     + ClaimStore
     + TaskStore
+    + AuditStore
     + Send
     + Sync
     + 'static

@@ -21,6 +21,7 @@
 //!    the struct's `rebuild()`, called after loading.
 //! 5. Add the table to the README's sqlite3 schema list.
 
+mod audit;
 mod bindings;
 mod claims;
 mod journal;
@@ -55,6 +56,7 @@ pub struct State {
     pub messages: messages::MessageState,
     pub bindings: bindings::BindingState,
     pub claims: claims::ClaimState,
+    pub audit: audit::AuditState,
     pub tasks: tasks::TaskTables,
 }
 
@@ -67,6 +69,7 @@ impl State {
         all.extend(self.messages.tables());
         all.extend(self.bindings.tables());
         all.extend(self.claims.tables());
+        all.extend(self.audit.tables());
         all.extend(self.tasks.tables());
         all
     }
@@ -75,6 +78,7 @@ impl State {
     fn rebuild(&mut self) {
         self.locks.rebuild();
         self.sessions.rebuild();
+        self.audit.rebuild();
     }
 
     fn take_changes(&mut self) -> Result<Vec<RowChange>, StoreError> {

@@ -120,6 +120,11 @@ async fn one_round(d: &mut DaemonProcess, round: usize) -> Option<(Duration, Dur
     }
 
     let holder = connect(d, &holder_name).await;
+    let seen = call(&holder, "check_lock", json!({ "lock_name": LOCK })).await;
+    assert_eq!(
+        seen["waiters"], 0,
+        "check_lock counts the dead daemon's waiters: {seen}"
+    );
     call(&holder, "release_lock", json!({ "lock_name": LOCK })).await;
     let newcomer = connect(d, &format!("after{round}")).await;
     // Asked without waiting: only a queue blocked by dead entries refuses it now.
