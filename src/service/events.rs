@@ -120,6 +120,56 @@ pub enum Event {
         holder: String,
         at_ms: i64,
     },
+    /// A `create_tasks` batch was created (one event per batch, however many tasks).
+    TaskCreated {
+        project: String,
+        batch: String,
+        /// The new task ids, in batch order.
+        ids: Vec<String>,
+        /// Of them, the ones ready now.
+        #[serde(default)]
+        ready: Vec<String>,
+        by: String,
+        at_ms: i64,
+    },
+    /// A task was claimed (`next_task`, or assigned by `create_session(task=…)`).
+    TaskClaimed {
+        project: String,
+        task: String,
+        title: String,
+        assignee: String,
+        /// Locks taken together with the claim.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        locks: Vec<String>,
+        at_ms: i64,
+    },
+    /// A task's (or subtask's, `task` = "3.2") status, progress or notes changed.
+    TaskUpdated {
+        project: String,
+        task: String,
+        status: crate::domain::tasks::TaskStatus,
+        previous: crate::domain::tasks::TaskStatus,
+        by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assignee: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        progress: Option<u8>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        /// Tasks this change made ready (a `done`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unblocked: Vec<String>,
+        at_ms: i64,
+    },
+    /// A task went back to pending because its assignee ended or was abandoned.
+    TaskReleased {
+        project: String,
+        task: String,
+        /// The assignee that dropped it.
+        from: String,
+        reason: String,
+        at_ms: i64,
+    },
     /// A message was added to `to`'s inbox.
     MessageSent {
         from: String,
@@ -175,6 +225,10 @@ impl Event {
             Event::LockTakenOver { .. } => "lock_taken_over",
             Event::LockReleased { .. } => "lock_released",
             Event::MessageSent { .. } => "message_sent",
+            Event::TaskCreated { .. } => "task_created",
+            Event::TaskClaimed { .. } => "task_claimed",
+            Event::TaskUpdated { .. } => "task_updated",
+            Event::TaskReleased { .. } => "task_released",
         }
     }
 }

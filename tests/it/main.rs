@@ -23,6 +23,7 @@ mod readable_names;
 mod sessions;
 mod sse_transport;
 mod support;
+mod task_events;
 mod tasks;
 mod tmux;
 mod wake;
