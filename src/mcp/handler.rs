@@ -19,6 +19,7 @@ use super::CoordServer;
 use super::identity::requested_session;
 use super::peer_process::{self, PeerAddrs};
 use super::resources;
+use crate::service::audit;
 use crate::service::metrics::Outcome;
 
 const INSTRUCTIONS: &str = "Coordination between coding-agent sessions on this machine. \
@@ -176,9 +177,19 @@ impl ServerHandler for CoordServer {
         if !self.identity().is_explicit() {
             self.bind_to_claude_process(&context).await;
         }
-        self.implicit_heartbeat(&tool).await;
-        let tcc = ToolCallContext::new(self, request, context);
-        let result = self.tools.call(tcc).await;
+        let peer = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<PeerAddrs>())
+            .map(|p| p.peer.to_string());
+        let caller = self.caller();
+        // Everything this call changes is audited as done by this connection.
+        let result = audit::acting_as(audit::actor(&caller, peer), async {
+            self.implicit_heartbeat(&tool).await;
+            let tcc = ToolCallContext::new(self, request, context);
+            self.tools.call(tcc).await
+        })
+        .await;
         let outcome = match &result {
             Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => Outcome::refused,
             Ok(_) => Outcome::ok,

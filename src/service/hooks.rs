@@ -275,6 +275,17 @@ impl Coordinator {
                 if let Some(text) = messages_text(&tasks) {
                     return Ok(block_answer(&text));
                 }
+                // A child that reported done/failed keeps that state when its turn ends: it
+                // is what its master (and wait_for_children) go by.
+                let finished = self
+                    .store()
+                    .get_session(&name)
+                    .await?
+                    .and_then(|e| e.record.status)
+                    .is_some_and(|s| s.state.is_final());
+                if finished {
+                    return Ok(json!({}));
+                }
                 self.report_session_status(
                     &caller,
                     ReportArgs {

@@ -4,6 +4,7 @@
 //! Capabilities add `impl Coordinator` blocks in their own files (`locks.rs`, `sessions.rs`,
 //! …) so each one reads top to bottom on its own.
 
+pub mod audit;
 pub mod caller;
 pub mod children;
 pub mod claude_bindings;

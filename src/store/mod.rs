@@ -1,11 +1,13 @@
 //! The one persistence trait and its implementations.
 //!
 //! Each capability has its own sub-trait in its own file ([`LockStore`], [`SessionStore`],
-//! [`MessageStore`], [`BindingStore`], [`TaskStore`]); [`Store`] is all of them plus the basics every front-end needs.
+//! [`MessageStore`], [`BindingStore`], [`TaskStore`], [`AuditStore`]); [`Store`] is all of
+//! them plus the basics every front-end needs.
 //! Redis ([`redis::RedisStore`]) is the system of record; the embedded store
 //! ([`memory::MemoryStore`]) has the same semantics for a zero-setup start. Both run the
 //! same conformance suite (`tests/it/conformance`).
 
+pub mod audit;
 pub mod bindings;
 pub mod error;
 pub mod locks;
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use audit::AuditStore;
 pub use bindings::BindingStore;
 pub use error::StoreError;
 pub use locks::LockStore;
@@ -63,7 +66,15 @@ pub struct GrantHold {
 /// Everything the service layer needs from persistence.
 #[async_trait]
 pub trait Store:
-    LockStore + SessionStore + MessageStore + BindingStore + TaskStore + Send + Sync + 'static
+    LockStore
+    + SessionStore
+    + MessageStore
+    + BindingStore
+    + TaskStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
 {
     fn kind(&self) -> StoreKind;
 

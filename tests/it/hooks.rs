@@ -152,6 +152,16 @@ async fn events_drive_the_session_lifecycle_and_end_releases_locks() {
 
     // The agent holds a lock on its own connection; SessionEnd frees it.
     let agent = connect_http(&d.mcp_url(), &[("X-Coord-Session", "child_web_task_3")]).await;
+    // A final report outlives the end of the turn: Stop does not turn `done` into `idle`.
+    call(
+        &agent,
+        "report_session_status",
+        json!({ "state": "done", "summary": "ok" }),
+    )
+    .await
+    .ok();
+    post_hook(&d.base, &with_name("Stop")).await;
+    assert_eq!(session(&d, "child_web_task_3").await["state"], "done");
     call(&agent, "acquire_lock", json!({ "lock_name": "pytest" }))
         .await
         .ok();

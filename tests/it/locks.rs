@@ -25,11 +25,12 @@ fn lock_keys(redis: &RedisServer) -> Vec<String> {
     let mut c = redis.conn();
     let mut keys: Vec<String> = ::redis::cmd("KEYS").arg("*").query(&mut c).unwrap();
     // Sessions, the data-loss guard's marker and the daemon registry (written at connect)
-    // are not lock keys.
+    // and the audit log (which records the caller's registration) are not lock keys.
     keys.retain(|k| {
         !k.contains("sessions:")
             && !k.contains("heartbeat:")
             && !k.ends_with("store:epoch")
+            && !k.ends_with(":audit")
             && !k.starts_with("claude:daemons")
     });
     keys.sort();

@@ -137,6 +137,24 @@ async fn parent_spawns_types_reads_and_kills_a_child() {
         "{}",
         gone.text
     );
+    // Spawning, typing and killing are audited (issue 16), without the typed text.
+    let audit = call(
+        &master,
+        "audit_log",
+        json!({ "session": "child_web_task_1" }),
+    )
+    .await;
+    let entries = audit.ok()["entries"].as_array().unwrap().clone();
+    for kind in ["session_spawned", "keys_sent", "session_killed"] {
+        let e = entries
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} entry in {entries:#?}"));
+        assert_eq!(e["session"], "master_project_web", "{e}");
+        assert_eq!(e["target"], "child_web_task_1", "{e}");
+        assert_eq!(e["outcome"], "ok", "{e}");
+    }
+    assert!(!serde_json::to_string(&entries).unwrap().contains("PWNED"));
     d.stop().await;
 }
 

@@ -82,6 +82,21 @@ impl Coordinator {
         caller: &Caller,
         req: CreateSessionArgs,
     ) -> Result<CreatedSession, ServiceError> {
+        let result = self.create_session_unaudited(caller, req).await;
+        let target = result.as_ref().ok().map(|c| c.session.clone());
+        self.audited(
+            "session_spawned",
+            &caller.session,
+            target.as_deref(),
+            result,
+        )
+    }
+
+    async fn create_session_unaudited(
+        &self,
+        caller: &Caller,
+        req: CreateSessionArgs,
+    ) -> Result<CreatedSession, ServiceError> {
         rules::validate_id("project", &req.project).map_err(ServiceError::invalid)?;
         rules::validate_id("task", &req.task).map_err(ServiceError::invalid)?;
         rules::validate_working_dir(&req.working_dir).map_err(ServiceError::invalid)?;

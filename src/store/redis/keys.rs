@@ -34,6 +34,7 @@
 //! | `claude:daemons` | zset | daemon instance id → end of its lease ms (renewed every 2 s, 10 s long); a waiter whose daemon is not here is skipped (`daemons.rs`) |
 //! | `claude:daemons:host:{hostname}` | hash | instance id → `{pid, started, pidns}` of the daemons on that host, so a restarted daemon sees at once that an older one's process is gone |
 //! | `claude:events` | pub/sub channel | every daemon event as JSON `{origin, event}` (cross-daemon resources, `/events`) |
+//! | `claude:audit` | stream | the audit log: field `e` = entry JSON; trimmed to `audit.max_entries` and `audit.max_age_seconds` at each append (`XREVRANGE claude:audit + - COUNT 20`) |
 //!
 //! Session names cannot contain `:`, so `sessions:{name}` never collides with the
 //! `sessions:children:` / `sessions:history:` keys; the two fixed names `last_seen` and
@@ -141,6 +142,11 @@ impl Keys {
     /// Pub/sub channel carrying recipient names of sent messages.
     pub fn inbox_events(&self) -> String {
         format!("{}events:inbox", self.prefix)
+    }
+
+    /// The audit log stream.
+    pub fn audit(&self) -> String {
+        format!("{}audit", self.prefix)
     }
 
     /// Pub/sub channel carrying every daemon event (JSON), for the other daemons.

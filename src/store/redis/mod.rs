@@ -12,6 +12,7 @@
 
 #[macro_use]
 mod lua;
+mod audit;
 mod bindings;
 mod daemons;
 mod guard;

@@ -12,6 +12,7 @@ use mcp_coord::store::Store;
 use crate::support::daemon::test_settings;
 use crate::support::redis::RedisServer;
 
+mod audit;
 mod basics;
 mod bindings;
 pub(crate) mod locks;
