@@ -94,5 +94,50 @@ pub(super) fn record(event: &Event) -> Option<AuditRecord> {
             .target(to)
             .detail(kind.as_str())
             .at(*at_ms),
+        // Tasks: who, which task (`project:id`), the new status; never titles or notes.
+        Event::TaskCreated {
+            project,
+            batch,
+            ids,
+            by,
+            at_ms,
+            ..
+        } => entry
+            .session(by)
+            .target(format!("{project}:{batch}"))
+            .detail(format!("{} tasks", ids.len()))
+            .at(*at_ms),
+        Event::TaskClaimed {
+            project,
+            task,
+            assignee,
+            at_ms,
+            ..
+        } => entry
+            .session(assignee)
+            .target(format!("{project}:{task}"))
+            .at(*at_ms),
+        Event::TaskUpdated {
+            project,
+            task,
+            status,
+            by,
+            at_ms,
+            ..
+        } => entry
+            .session(by)
+            .target(format!("{project}:{task}"))
+            .detail(status.as_str())
+            .at(*at_ms),
+        Event::TaskReleased {
+            project,
+            task,
+            from,
+            at_ms,
+            ..
+        } => entry
+            .session(from)
+            .target(format!("{project}:{task}"))
+            .at(*at_ms),
     })
 }
