@@ -3,6 +3,7 @@
 //!
 //! One test binary (not one per file) so the suite links once.
 
+mod claims;
 mod audit;
 mod claude_code;
 mod cli_run;
