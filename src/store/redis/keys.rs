@@ -9,7 +9,7 @@
 //! | `claude:locks:names` | zset (all scores 0) | held lock names, ordered, for finding descendants by `ZRANGEBYLEX` |
 //! | `claude:locks:fence:{kind}:{name}` | string (integer) | fencing-token counter of one lock; `INCR`, never expires |
 //! | `claude:locks:held:{session}` | set | lock names a session holds (`release_all_held_by`); may list expired ones |
-//! | `claude:locks:queue:{kind}:{name}` | list | waiter ids, FIFO |
+//! | `claude:locks:queue:{kind}:{name}` | list | waiter ids, FIFO; TTL = its longest-lived waiter entry's, renewed with them |
 //! | `claude:locks:waiter:{id}` | string (JSON) | a waiter's session, lock and daemon (instance id); short TTL refreshed while it waits |
 //! | `claude:locks:delay:{kind}:{name}` | string (JSON) | lock-delay after a takeover: who may take it, until when; TTL = the delay |
 //! | `claude:locks:notes:{session}` | hash | lock name → takeover note for a holder whose lock was taken over (TTL 7 days) |

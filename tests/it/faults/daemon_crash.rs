@@ -209,6 +209,58 @@ async fn after_a_daemon_crash_dead_waiters_do_not_block_redis() {
     );
 }
 
+/// Nothing of a crashed daemon's queue stays in Redis for good: with nobody left to renew
+/// them, the waiter entries and the queue list itself expire (the waiter TTL), even when no
+/// acquire comes along to prune them.
+#[tokio::test]
+async fn a_crashed_daemons_queue_leaves_no_key_behind() {
+    let redis = RedisServer::start();
+    let mut d = DaemonProcess::start(Some(&redis.url()), &[]);
+    let holder = connect(&d, "holder").await;
+    call(
+        &holder,
+        "acquire_lock",
+        json!({ "lock_name": LOCK, "timeout_seconds": 600 }),
+    )
+    .await;
+    let mut waiters: Vec<Child> = (0..2).map(|i| spawn_waiter(&d, &format!("w{i}"))).collect();
+    let mut queued = false;
+    for _ in 0..600 {
+        let c = call(&holder, "check_lock", json!({ "lock_name": LOCK })).await;
+        if c["waiters"].as_u64() == Some(2) {
+            queued = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(queued, "the client processes never queued");
+    d.kill9();
+    for w in &mut waiters {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    let queue_key = format!("claude:locks:queue:resource:{LOCK}");
+    let mut r = redis.conn();
+    let mut left: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        left = ::redis::cmd("KEYS")
+            .arg("claude:locks:*")
+            .query::<Vec<String>>(&mut r)
+            .unwrap()
+            .into_iter()
+            .filter(|k| k == &queue_key || k.starts_with("claude:locks:waiter:"))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        left.is_empty(),
+        "10 s after the crash the dead queue is still in Redis: {left:?}"
+    );
+}
+
 /// The rule itself, on Redis, without a crash: a queue entry counts only while the daemon it
 /// names holds a lease in `claude:daemons` — which is how a crashed daemon on another host
 /// (no pid to look at) stops blocking once its lease ends.

@@ -33,6 +33,9 @@ local function refuse(kind, extra)
       pos = redis.call('LLEN', queue_key) - 1
     end
     redis.call('SET', waiter_key, cjson.encode({ session = caller, lock = name, daemon = daemon }), 'PX', waiter_ttl)
+    -- The queue lives as long as its longest-lived waiter entry: once no waiter renews (a
+    -- crashed daemon's), the list goes too instead of staying behind forever.
+    if redis.call('PTTL', queue_key) < waiter_ttl then redis.call('PEXPIRE', queue_key, waiter_ttl) end
     redis.call('ZADD', last_seen, now, caller)
     extra.queue_position = pos + 1
   end
