@@ -1,6 +1,7 @@
 //! The axum router: `/sse` + `/message` (legacy SSE), `/mcp` (Streamable HTTP), `/health`,
 //! `/metrics`, `/hooks/claude`, `/session/claim`, `/events`, the dashboard (`/`), and the guards every route passes (Origin/Host, session name).
 
+pub mod auth;
 pub mod claims;
 pub mod dashboard;
 pub mod events;
@@ -63,9 +64,14 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
             )),
         )
         .with_state(coord.clone())
-        .merge(dashboard::routes(coord, shutdown.clone()))
+        .merge(dashboard::routes(coord.clone(), shutdown.clone()))
         .layer(axum::Extension(events::StreamStop(shutdown)))
         .merge(mcp)
+        // Every route but /health: who is calling (bearer token, or local without one).
+        .layer(axum::middleware::from_fn_with_state(
+            coord,
+            auth::authenticate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(guard::OriginPolicy::from_settings(&settings.server)),
             guard::origin_and_host,
