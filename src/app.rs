@@ -28,6 +28,16 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
     let settings = Arc::new(settings);
     let store = store::open(&settings).await?;
     let coord = Coordinator::new(store, settings.clone());
+    // The bootstrap admin token (README "Security"): in the state dir, for the CLI.
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let state_dir = settings.data_dir(&env);
+    let hash = crate::service::tokens::write_bootstrap(&state_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write the admin token to {}: {e}; make the directory writable or set store.data_dir",
+            state_dir.join(crate::service::tokens::ADMIN_FILE).display()
+        )
+    })?;
+    coord.set_bootstrap(hash);
     let addr: SocketAddr = format!("{}:{}", settings.server.host, settings.server.port)
         .parse()
         .map_err(|e| anyhow::anyhow!("bad listen address: {e}"))?;

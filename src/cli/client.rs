@@ -26,6 +26,16 @@ pub struct Daemon {
     session: String,
     /// The session's credential (issue 16), presented on the connection.
     credential: Option<String>,
+    /// The bearer token sent (`MCP_COORD_TOKEN`, or the admin token for `token …`).
+    bearer: Option<String>,
+}
+
+/// `MCP_COORD_TOKEN`, when set and not empty.
+pub fn env_token() -> Option<String> {
+    std::env::var("MCP_COORD_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
 }
 
 /// Whether the CLI keeps a credential the daemon issues in its state dir.
@@ -51,8 +61,17 @@ impl Daemon {
             Keep::Stored => super::credentials::for_session(base, session),
             Keep::InMemory => None,
         };
-        let credential = claim(base, session, known, keep).await?;
-        Self::open(base, session, credential).await
+        let credential = claim(base, session, known, keep, env_token().as_deref()).await?;
+        Self::open(base, session, credential, env_token()).await
+    }
+
+    /// Connects as `session` with `bearer` (an admin token): no claim needed.
+    pub async fn connect_with_token(
+        base: &str,
+        session: &str,
+        bearer: String,
+    ) -> Result<Self, CliError> {
+        Self::open(base, session, None, Some(bearer)).await
     }
 
     /// A new connection as the same session with the same credential (after the daemon
@@ -63,12 +82,18 @@ impl Daemon {
             &self.session,
             self.credential.clone(),
             Keep::InMemory,
+            self.bearer.as_deref(),
         )
         .await?;
-        Self::open(&self.base, &self.session, credential).await
+        Self::open(&self.base, &self.session, credential, self.bearer.clone()).await
     }
 
-    async fn open(base: &str, session: &str, credential: Option<String>) -> Result<Self, CliError> {
+    async fn open(
+        base: &str,
+        session: &str,
+        credential: Option<String>,
+        bearer: Option<String>,
+    ) -> Result<Self, CliError> {
         let mut headers = HashMap::new();
         let value = http::HeaderValue::from_str(session).map_err(|_| {
             CliError::Usage(format!(
@@ -81,6 +106,12 @@ impl Daemon {
             .and_then(|c| http::HeaderValue::from_str(c).ok())
         {
             headers.insert(http::HeaderName::from_static(CREDENTIAL_HEADER), c);
+        }
+        if let Some(b) = bearer
+            .as_deref()
+            .and_then(|b| http::HeaderValue::from_str(&format!("Bearer {b}")).ok())
+        {
+            headers.insert(http::header::AUTHORIZATION, b);
         }
         let config = StreamableHttpClientTransportConfig::with_uri(format!("{base}/mcp"))
             .custom_headers(headers)
@@ -105,6 +136,7 @@ impl Daemon {
             base: base.to_string(),
             session: session.to_string(),
             credential,
+            bearer,
         })
     }
 
@@ -176,6 +208,7 @@ async fn claim(
     session: &str,
     known: Option<String>,
     keep: Keep,
+    bearer: Option<&str>,
 ) -> Result<Option<String>, CliError> {
     let http = reqwest::Client::builder()
         .timeout(CONNECT_TIMEOUT)
@@ -187,6 +220,9 @@ async fn claim(
         .json(&serde_json::json!({ "session": session }));
     if let Some(c) = &known {
         request = request.header(CREDENTIAL_HEADER, c);
+    }
+    if let Some(b) = bearer {
+        request = request.bearer_auth(b);
     }
     let response = match request.send().await {
         Ok(r) => r,

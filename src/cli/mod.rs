@@ -29,6 +29,7 @@ pub mod send;
 pub mod sessions;
 mod sse_probe;
 pub mod status;
+pub mod token;
 pub mod watch;
 
 use std::process::ExitCode;
@@ -126,6 +127,9 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Admin: grant locks again now, ending the hold after a store data loss (see /health).
     ResumeGrants(resume_grants::ResumeGrantsArgs),
+    /// Bearer tokens (admin): `token create --role agent --sessions 'child_web_*'`, `token list`, `token revoke ID`.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Claude Code hook handler: reads the hook JSON on stdin, answers for the daemon.
     Hook(hook::HookArgs),
     /// Install or remove our Claude Code hooks in a settings.json.
@@ -211,6 +215,7 @@ pub fn main(global: Global, command: Command) -> ExitCode {
             Command::Watch(a) => watch::main(&global, &out, a).await,
             Command::Audit(a) => audit::main(&global, &out, a).await,
             Command::ResumeGrants(a) => resume_grants::main(&global, &out, a).await,
+            Command::Token(a) => token::main(&global, &out, a).await,
             Command::Hook(a) => Ok(hook::main(&global, a).await),
             Command::Hooks { .. } | Command::McpConfig(_) => Ok(EXIT_OK),
         }

@@ -76,6 +76,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "upper bound of every store call",
     },
     EnvVar {
+        name: "MCP_COORD_AUTH_REQUIRED",
+        key: "auth.required",
+        help: "every route but /health needs a bearer token",
+    },
+    EnvVar {
         name: "MCP_COORD_DATA_DIR",
         key: "store.data_dir",
         help: "embedded store's data directory",

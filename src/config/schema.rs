@@ -19,6 +19,16 @@ pub struct Settings {
     pub log: LogSettings,
     pub audit: AuditSettings,
     pub limits: LimitSettings,
+    pub auth: AuthSettings,
+}
+
+/// Authentication (issue 16): `[auth]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Every route but `/health` needs `Authorization: Bearer <token>` (required for a
+    /// non-loopback `server.host`). Off: loopback stays zero-setup, tokens are optional.
+    pub required: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

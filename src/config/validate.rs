@@ -38,14 +38,14 @@ impl Settings {
                 "127.0.0.1 or ::1",
             )
         })?;
-        if !host.is_loopback() {
+        if !host.is_loopback() && !self.auth.required {
             return Err(ConfigError::new(
                 "server.host",
                 format!(
-                    "{host} is not a loopback address, and token auth is not available yet, so \
-                     anyone who can reach it could take and release every lock"
+                    "{host} is not a loopback address and [auth] required is false, so anyone \
+                     who can reach it could take and release every lock"
                 ),
-                "127.0.0.1 or ::1 (reach it from elsewhere through an SSH tunnel)",
+                "127.0.0.1 or ::1, or set [auth] required = true (MCP_COORD_AUTH_REQUIRED=true) and give clients tokens",
             ));
         }
         if self.server.max_body_bytes < 1024 {

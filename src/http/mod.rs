@@ -1,6 +1,7 @@
 //! The axum router: `/sse` + `/message` (legacy SSE), `/mcp` (Streamable HTTP), `/health`,
 //! `/metrics`, `/hooks/claude`, `/session/claim`, `/events`, the dashboard (`/`), and the guards every route passes (Origin/Host, session name).
 
+pub mod auth;
 pub mod claims;
 pub mod dashboard;
 pub mod events;
@@ -67,6 +68,11 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
         .merge(dashboard::routes(coord.clone(), shutdown.clone()))
         .layer(axum::Extension(events::StreamStop(shutdown)))
         .merge(mcp)
+        // Every route but /health: who is calling (bearer token, or local without one).
+        .layer(axum::middleware::from_fn_with_state(
+            coord,
+            auth::authenticate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             coord.clone(),
             rate_limit::limit,

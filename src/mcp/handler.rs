@@ -193,11 +193,20 @@ impl ServerHandler for CoordServer {
         if !self.identity().is_explicit() {
             self.bind_to_claude_process(&context).await;
         }
-        if !super::claim::UNCHECKED.contains(&tool.as_ref())
-            && let Err(refused) = self
-                .check_claim(context.extensions.get::<http::request::Parts>())
-                .await
-        {
+        let principal =
+            super::roles::principal_of(context.extensions.get::<http::request::Parts>());
+        let gate = match self.check_role(&principal, &tool) {
+            Err(e) => Err(e),
+            // An admin token may act as any session (issue 16): no claim check.
+            Ok(()) if principal.is_admin() || super::claim::UNCHECKED.contains(&tool.as_ref()) => {
+                Ok(())
+            }
+            Ok(()) => {
+                self.check_claim(context.extensions.get::<http::request::Parts>())
+                    .await
+            }
+        };
+        if let Err(refused) = gate {
             let result = super::respond::refuse(refused);
             self.coord().metrics().tool_call(
                 self.tool_label(&tool),
@@ -267,10 +276,18 @@ impl ServerHandler for CoordServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        // Each role sees only the tools it may call.
+        let principal =
+            super::roles::principal_of(context.extensions.get::<http::request::Parts>());
         Ok(ListToolsResult {
-            tools: self.tools.list_all(),
+            tools: self
+                .tools
+                .list_all()
+                .into_iter()
+                .filter(|t| principal.may_call(&t.name))
+                .collect(),
             ..Default::default()
         })
     }

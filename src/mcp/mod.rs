@@ -11,6 +11,7 @@ pub mod malformed;
 pub mod peer_process;
 pub mod resources;
 pub mod respond;
+pub mod roles;
 pub mod subscriptions;
 pub mod tools;
 

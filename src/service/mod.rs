@@ -28,6 +28,7 @@ pub mod recovery;
 pub mod sessions;
 pub mod tasks;
 pub mod tmux;
+pub mod tokens;
 pub mod wake;
 
 use std::sync::Arc;
@@ -61,6 +62,8 @@ pub struct Coordinator {
     metrics: Metrics,
     recent_bindings: claude_bindings::RecentBindings,
     bound_connections: claude_bindings::BoundConnections,
+    /// Hash of this daemon's bootstrap admin token (see [`tokens`]), once written.
+    bootstrap: std::sync::OnceLock<String>,
     claude_processes: claude_bindings::ClaudeProcesses,
     waiters: wake::Waiters,
     rate_limits: rate_limit::RateLimits,
@@ -87,6 +90,7 @@ impl Coordinator {
             metrics: Metrics::new(),
             recent_bindings: claude_bindings::RecentBindings::default(),
             bound_connections: claude_bindings::BoundConnections::default(),
+            bootstrap: std::sync::OnceLock::new(),
             claude_processes: claude_bindings::ClaudeProcesses::default(),
             waiters: wake::Waiters::default(),
             rate_limits,
@@ -132,6 +136,16 @@ impl Coordinator {
     /// Which MCP connection bound each Claude id (see [`claude_bindings::BoundConnections`]).
     pub fn bound_connections(&self) -> &claude_bindings::BoundConnections {
         &self.bound_connections
+    }
+
+    /// The bootstrap admin token's hash, once [`Coordinator::set_bootstrap`] was called.
+    pub fn bootstrap_hash(&self) -> Option<&str> {
+        self.bootstrap.get().map(String::as_str)
+    }
+
+    /// Records the bootstrap admin token's hash (at start; first one wins).
+    pub fn set_bootstrap(&self, hash: String) {
+        let _ = self.bootstrap.set(hash);
     }
 
     /// Claude Code processes the hooks reported, with their sessions.

@@ -17,6 +17,7 @@ pub mod messages;
 pub mod redis;
 pub mod sessions;
 pub mod tasks;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,7 @@ pub use locks::LockStore;
 pub use messages::MessageStore;
 pub use sessions::SessionStore;
 pub use tasks::TaskStore;
+pub use tokens::TokenStore;
 
 use crate::config::Settings;
 
@@ -75,6 +77,7 @@ pub trait Store:
     + ClaimStore
     + TaskStore
     + AuditStore
+    + TokenStore
     + Send
     + Sync
     + 'static

@@ -4,6 +4,7 @@
 //! One test binary (not one per file) so the suite links once.
 
 mod audit;
+mod auth;
 mod claims;
 mod claude_code;
 mod cli_run;

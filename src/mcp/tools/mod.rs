@@ -9,6 +9,7 @@ mod sessions;
 mod system;
 mod tasks;
 mod tmux;
+mod tokens;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 
@@ -24,6 +25,7 @@ pub fn all() -> ToolRouter<CoordServer> {
         CoordServer::session_tools(),
         CoordServer::tmux_tools(),
         CoordServer::claude_tools(),
+        CoordServer::token_tools(),
         CoordServer::audit_tools(),
         CoordServer::task_tools(),
     ] {

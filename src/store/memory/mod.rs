@@ -32,6 +32,7 @@ pub mod persist;
 mod sessions;
 pub mod table;
 mod tasks;
+mod tokens;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -56,6 +57,7 @@ pub struct State {
     pub messages: messages::MessageState,
     pub bindings: bindings::BindingState,
     pub claims: claims::ClaimState,
+    pub tokens: tokens::TokenState,
     pub audit: audit::AuditState,
     pub tasks: tasks::TaskTables,
 }
@@ -69,6 +71,7 @@ impl State {
         all.extend(self.messages.tables());
         all.extend(self.bindings.tables());
         all.extend(self.claims.tables());
+        all.extend(self.tokens.tables());
         all.extend(self.audit.tables());
         all.extend(self.tasks.tables());
         all

@@ -21,6 +21,8 @@
 //! | `claude:sessions:children:{parent}` | set | names of the parent's children (live or ended until purged) |
 //! | `claude:sessions:history:{name}` | list | status reports, newest first, capped at `sessions.status_history` |
 //! | `claude:bindings:claude:{claude_id}` | string | the session Claude Code session `claude_id` is bound to (hooks, `bind_session`); TTL = `sessions.stale_seconds`, renewed by its hooks |
+//! | `claude:tokens` | hash | token id → record JSON (SHA-256 of the secret, role, session patterns, label) |
+//! | `claude:tokens:by_hash` | hash | SHA-256 of a bearer token → its id |
 //! | `claude:claims` | hash | session name → SHA-256 (hex) of its current session credential (issue 16); never the credential itself |
 //! | `claude:reaper:lock` | string | token of the daemon whose reaper runs now (`SET NX PX`) |
 //! | `claude:reaper:last_run` | string | ms of the last reaper run (tier changes are those crossed since) |
@@ -163,6 +165,16 @@ impl Keys {
     /// Session name → hash of its credential (one hash for all sessions).
     pub fn claims(&self) -> String {
         format!("{}claims", self.prefix)
+    }
+
+    /// Token id → record JSON (hash of the secret, role, session patterns).
+    pub fn tokens(&self) -> String {
+        format!("{}tokens", self.prefix)
+    }
+
+    /// SHA-256 of a token → its id (the lookup of each authenticated request).
+    pub fn tokens_by_hash(&self) -> String {
+        format!("{}tokens:by_hash", self.prefix)
     }
 
     /// Project names cannot contain `:`, so the three per-project keys never collide with

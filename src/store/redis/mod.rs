@@ -22,6 +22,7 @@ mod locks;
 mod messages;
 mod sessions;
 mod tasks;
+mod tokens;
 
 use std::future::Future;
 use std::sync::Arc;

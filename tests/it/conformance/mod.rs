@@ -20,6 +20,7 @@ pub(crate) mod locks;
 mod messages;
 mod sessions;
 mod tasks;
+mod tokens;
 
 /// A Redis store on `redis`, with `tweak` applied to the settings.
 pub async fn redis_store(redis: &RedisServer, tweak: impl FnOnce(&mut Settings)) -> Arc<dyn Store> {
