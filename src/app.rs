@@ -19,6 +19,7 @@ pub struct Daemon {
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
     reaper: JoinHandle<()>,
+    audit: Option<JoinHandle<()>>,
     ops: OpsTasks,
 }
 
@@ -54,6 +55,7 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
     });
 
     let reaper = crate::service::reaper::spawn(coord.clone(), shutdown.clone());
+    let audit = crate::service::audit::writer::spawn(coord.clone(), shutdown.clone());
 
     let store_kind = coord.store().kind().as_str();
     tracing::info!(
@@ -87,6 +89,7 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
         shutdown,
         server,
         reaper,
+        audit,
         ops,
     })
 }
@@ -105,6 +108,12 @@ impl Daemon {
         match tokio::time::timeout(grace, stopped).await {
             Ok(_) => {}
             Err(_) => tracing::warn!("connections still open after {grace:?}; stopping anyway"),
+        }
+        // The last audit entries reach the store before it closes.
+        if let Some(audit) = self.audit
+            && tokio::time::timeout(grace, audit).await.is_err()
+        {
+            tracing::warn!("audit writer did not finish within {grace:?}");
         }
         if let Err(e) = self.coord.store().shutdown().await {
             tracing::error!("{e}");

@@ -9,7 +9,9 @@
 //! 0 ok · 1 refused or failed · 2 usage · 3 daemon unreachable.
 //! `run` exits with its command's status (128+N when the command died of signal N).
 
+pub mod audit;
 pub mod client;
+pub mod credentials;
 pub mod doctor;
 pub mod hook;
 pub mod hook_wait;
@@ -120,6 +122,8 @@ pub enum Command {
     Inbox(inbox::InboxArgs),
     /// Follow live events (sessions, locks, messages), one line each.
     Watch(watch::WatchArgs),
+    /// The audit log: who changed what, when, and who was refused (`--session X` filters).
+    Audit(audit::AuditArgs),
     /// Admin: grant locks again now, ending the hold after a store data loss (see /health).
     ResumeGrants(resume_grants::ResumeGrantsArgs),
     /// Claude Code hook handler: reads the hook JSON on stdin, answers for the daemon.
@@ -205,6 +209,7 @@ pub fn main(global: Global, command: Command) -> ExitCode {
             Command::Send(a) => send::main(&global, &out, a).await,
             Command::Inbox(a) => inbox::main(&global, &out, a).await,
             Command::Watch(a) => watch::main(&global, &out, a).await,
+            Command::Audit(a) => audit::main(&global, &out, a).await,
             Command::ResumeGrants(a) => resume_grants::main(&global, &out, a).await,
             Command::Hook(a) => Ok(hook::main(&global, a).await),
             Command::Hooks { .. } | Command::McpConfig(_) => Ok(EXIT_OK),

@@ -17,6 +17,7 @@ pub struct Settings {
     pub messages: MessageSettings,
     pub tmux: TmuxSettings,
     pub log: LogSettings,
+    pub audit: AuditSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -157,6 +158,28 @@ pub struct LogSettings {
     pub format: String,
     /// A tracing filter, e.g. `info` or `mcp_coord=debug`.
     pub level: String,
+}
+
+/// The audit log (`audit_log`, `mcp-coord audit`): kept in the store, bounded by both limits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Entries kept at most; the oldest go first.
+    pub max_entries: usize,
+    /// Entries older than this are dropped.
+    pub max_age_seconds: u64,
+    /// Also append each entry as one JSON line to this file (empty = no file).
+    pub file: String,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            max_entries: 100_000,
+            max_age_seconds: 30 * 24 * 3600,
+            file: String::new(),
+        }
+    }
 }
 
 impl Default for ServerSettings {

@@ -178,8 +178,19 @@ impl Settings {
                 "error, warn, info, debug, trace, or directives like mcp_coord=debug",
             ));
         }
+        validate_audit(&self.audit)?;
         Ok(())
     }
+}
+
+fn validate_audit(a: &super::schema::AuditSettings) -> Result<(), ConfigError> {
+    if a.max_entries == 0 {
+        return Err(ConfigError::new("audit.max_entries", "0", "1 or more"));
+    }
+    if a.max_age_seconds == 0 {
+        return Err(ConfigError::new("audit.max_age_seconds", "0", "1 or more"));
+    }
+    Ok(())
 }
 
 /// Key prefixes end up in every key; keep them to characters that need no quoting in

@@ -127,7 +127,7 @@ impl Message {
             state: Some(report.state),
             progress: report.progress,
             summary: report.summary.clone(),
-            is_final: matches!(report.state, WorkState::Done | WorkState::Failed),
+            is_final: report.state.is_final(),
             ..Message::new(child, parent, MessageKind::Status, body)
         }
     }

@@ -56,6 +56,11 @@ pub enum WorkState {
 impl WorkState {
     pub const NAMES: &'static str = "starting, working, blocked, waiting, idle, done or failed";
 
+    /// `done` and `failed`: the session's last word on its task.
+    pub fn is_final(self) -> bool {
+        matches!(self, WorkState::Done | WorkState::Failed)
+    }
+
     pub fn parse(s: &str) -> Result<WorkState, String> {
         Ok(match s {
             "starting" => WorkState::Starting,

@@ -1,7 +1,8 @@
 //! `GET /events`: every daemon event as server-sent events, for `mcp-coord watch` and the
 //! dashboard. Each event is `event: <kind>` (`session_registered`, `session_seen`,
 //! `tier_changed`, `status_reported`, `session_ended`, `lock_granted`, `lock_taken_over`,
-//! `lock_extended`, `lock_released`, `lock_queued`, `lock_queue_left`, `message_sent`) with
+//! `lock_extended`, `lock_released`, `lock_queued`, `lock_queue_left`, `message_sent`,
+//! `task_created`, `task_claimed`, `task_updated`, `task_released`) with
 //! `data: {json}` (the same object, its `event` field naming the kind). `?stats=N` adds
 //! `daemon_stats` every N seconds.
 //! The first event is `ready` (the stream is live from then on). Events of other daemons on

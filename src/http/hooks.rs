@@ -16,13 +16,16 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::mcp::peer_process::PeerAddrs;
 use crate::service::Coordinator;
+use crate::service::audit::{self, AuditActor};
 use crate::service::hooks::HookEvent;
 use crate::service::locks::WaitContext;
 use crate::service::wake::{ClaimArgs, WakeArgs};
 
 pub async fn claude(
     State(coord): State<Arc<Coordinator>>,
+    peer: Option<Extension<PeerAddrs>>,
     body: Result<Json<HookEvent>, JsonRejection>,
 ) -> Response {
     let event = match body {
@@ -37,20 +40,16 @@ pub async fn claude(
                 .into_response();
         }
     };
-    match coord.handle_hook(event).await {
+    // What the hook changes is audited as done by the hook's session.
+    let who = AuditActor {
+        session: event.session_name().unwrap_or_default(),
+        connection: format!("hook:{}", event.session_id),
+        transport: "hook".into(),
+        peer: peer.map(|Extension(p)| p.peer.to_string()),
+    };
+    match audit::acting_as(who, coord.handle_hook(event)).await {
         Ok(answer) => Json(answer).into_response(),
-        Err(e) => {
-            let status = if e.code == "invalid_argument" {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::SERVICE_UNAVAILABLE
-            };
-            (
-                status,
-                Json(json!({ "error": e.code, "message": e.message })),
-            )
-                .into_response()
-        }
+        Err(e) => error(e),
     }
 }
 
@@ -84,6 +83,7 @@ fn bad_json(e: JsonRejection, what: &str) -> Response {
 fn error(e: crate::service::ServiceError) -> Response {
     let status = match e.code {
         "invalid_argument" => StatusCode::BAD_REQUEST,
+        crate::service::claims::REFUSED => StatusCode::FORBIDDEN,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };
     (

@@ -1,6 +1,6 @@
 //! Is the client at the other end of this request's TCP connection still there? Provides
 //! [`HungUp`] to every MCP request (see `mcp/delivery.rs` for who asks), and the
-//! connection's addresses ([`PeerAddrs`], for `mcp/peer_process.rs`).
+//! connection's addresses ([`PeerAddrs`], for `mcp/peer_process.rs` and the audit log).
 //!
 //! A lock waiter over Streamable HTTP waits inside one POST whose answer is an SSE stream;
 //! rmcp keeps the handler running when that stream's reader goes away (the spec allows a

@@ -6,6 +6,7 @@
 //! | `coord://sessions/{name}` | `get_session_status(name)` | the same, for that session |
 //! | `coord://locks` | `list_locks("*")` | grant, takeover, release |
 //! | `coord://inbox` | the caller's unread messages (a peek: reading marks nothing read) | a message to the caller |
+//! | `coord://tasks` | `list_tasks()`: the task board of the caller's project | any task event (create, claim, update, hand-back) |
 
 use rmcp::ErrorData;
 use rmcp::model::{
@@ -23,6 +24,7 @@ use crate::service::sessions::SessionArgs;
 pub const SESSIONS: &str = "coord://sessions";
 pub const LOCKS: &str = "coord://locks";
 pub const INBOX: &str = "coord://inbox";
+pub const TASKS: &str = "coord://tasks";
 const SESSION_PREFIX: &str = "coord://sessions/";
 const JSON: &str = "application/json";
 
@@ -32,7 +34,7 @@ pub fn session_uri(name: &str) -> String {
 
 /// Is `uri` one of ours (so it can be read and subscribed to)?
 pub fn known(uri: &str) -> bool {
-    matches!(uri, SESSIONS | LOCKS | INBOX)
+    matches!(uri, SESSIONS | LOCKS | INBOX | TASKS)
         || uri
             .strip_prefix(SESSION_PREFIX)
             .is_some_and(|n| crate::domain::session_name::validate(n).is_ok())
@@ -41,7 +43,7 @@ pub fn known(uri: &str) -> bool {
 pub fn unknown(uri: &str) -> ErrorData {
     ErrorData::resource_not_found(
         format!(
-            "no resource {uri:?}; the resources are {SESSIONS}, {SESSIONS}/{{name}}, {LOCKS} and {INBOX} (resources/list shows them)"
+            "no resource {uri:?}; the resources are {SESSIONS}, {SESSIONS}/{{name}}, {LOCKS}, {INBOX} and {TASKS} (resources/list shows them)"
         ),
         None,
     )
@@ -68,6 +70,11 @@ pub fn list() -> ListResourcesResult {
             INBOX,
             "inbox",
             "Your unread messages (reading does not mark them read; get_session_messages does). Subscribe: updated when a message arrives.",
+        ),
+        r(
+            TASKS,
+            "tasks",
+            "The task board of your project: counts by status, ready ids, every task with assignee and what it waits on (subscribe: updated when a task is created, claimed, updated or handed back).",
         ),
     ])
 }
@@ -129,6 +136,12 @@ impl CoordServer {
                     "messages": messages,
                 }))
             }
+            TASKS => serde_json::to_value(
+                coord
+                    .list_tasks(&caller, Default::default())
+                    .await
+                    .map_err(to_error)?,
+            ),
             other => match other.strip_prefix(SESSION_PREFIX) {
                 Some(name) if known(other) => serde_json::to_value(
                     coord

@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::identity::ConnectionIdentity;
-use super::resources::{INBOX, LOCKS, SESSIONS, session_uri};
+use super::resources::{INBOX, LOCKS, SESSIONS, TASKS, session_uri};
 use crate::service::{Coordinator, Event};
 
 /// A notification not written within this is dropped (the client is not reading).
@@ -64,6 +64,10 @@ fn changed_by(event: &Event) -> Vec<Changed> {
             vec![]
         }
         Event::MessageSent { to, .. } => vec![Changed::Inbox(to.clone())],
+        Event::TaskCreated { .. }
+        | Event::TaskClaimed { .. }
+        | Event::TaskUpdated { .. }
+        | Event::TaskReleased { .. } => vec![Changed::Uri(TASKS.to_string())],
     }
 }
 

@@ -62,7 +62,7 @@ fn outcome(e: &SessionEntry) -> ChildOutcome {
         name: e.record.name.clone(),
         state,
         summary: status.and_then(|s| s.summary.clone()),
-        is_final: ended || matches!(state, Some(WorkState::Done | WorkState::Failed)),
+        is_final: ended || state.is_some_and(WorkState::is_final),
         ended,
     }
 }

@@ -120,6 +120,56 @@ pub enum Event {
         holder: String,
         at_ms: i64,
     },
+    /// A `create_tasks` batch was created (one event per batch, however many tasks).
+    TaskCreated {
+        project: String,
+        batch: String,
+        /// The new task ids, in batch order.
+        ids: Vec<String>,
+        /// Of them, the ones ready now.
+        #[serde(default)]
+        ready: Vec<String>,
+        by: String,
+        at_ms: i64,
+    },
+    /// A task was claimed (`next_task`, or assigned by `create_session(task=…)`).
+    TaskClaimed {
+        project: String,
+        task: String,
+        title: String,
+        assignee: String,
+        /// Locks taken together with the claim.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        locks: Vec<String>,
+        at_ms: i64,
+    },
+    /// A task's (or subtask's, `task` = "3.2") status, progress or notes changed.
+    TaskUpdated {
+        project: String,
+        task: String,
+        status: crate::domain::tasks::TaskStatus,
+        previous: crate::domain::tasks::TaskStatus,
+        by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assignee: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        progress: Option<u8>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        /// Tasks this change made ready (a `done`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unblocked: Vec<String>,
+        at_ms: i64,
+    },
+    /// A task went back to pending because its assignee ended or was abandoned.
+    TaskReleased {
+        project: String,
+        task: String,
+        /// The assignee that dropped it.
+        from: String,
+        reason: String,
+        at_ms: i64,
+    },
     /// A message was added to `to`'s inbox.
     MessageSent {
         from: String,
@@ -175,6 +225,10 @@ impl Event {
             Event::LockTakenOver { .. } => "lock_taken_over",
             Event::LockReleased { .. } => "lock_released",
             Event::MessageSent { .. } => "message_sent",
+            Event::TaskCreated { .. } => "task_created",
+            Event::TaskClaimed { .. } => "task_claimed",
+            Event::TaskUpdated { .. } => "task_updated",
+            Event::TaskReleased { .. } => "task_released",
         }
     }
 }
@@ -195,6 +249,8 @@ pub struct Events {
     origin: Arc<str>,
     /// Set once the relay runs: events to send to the other daemons.
     outbound: Arc<OnceLock<mpsc::UnboundedSender<String>>>,
+    /// Every event published here is also an audit entry (see `service/audit`).
+    audit: super::audit::AuditSink,
 }
 
 impl Default for Events {
@@ -203,6 +259,7 @@ impl Default for Events {
             tx: broadcast::channel(CAPACITY).0,
             origin: uuid::Uuid::new_v4().simple().to_string().into(),
             outbound: Arc::new(OnceLock::new()),
+            audit: super::audit::AuditSink::default(),
         }
     }
 }
@@ -212,9 +269,17 @@ impl Events {
         self.tx.subscribe()
     }
 
+    /// The audit log's sink (shared by every clone of this handle).
+    pub fn audit(&self) -> &super::audit::AuditSink {
+        &self.audit
+    }
+
     /// Sends to every current subscriber here, and (with a shared store) to the other
-    /// daemons; without subscribers the event is dropped.
+    /// daemons; without subscribers the event is dropped. Records it in the audit log (the
+    /// one place every state change passes; events relayed from other daemons are audited
+    /// there, not here).
     pub fn publish(&self, event: Event) {
+        self.audit.event(&event);
         if let Some(out) = self.outbound.get()
             && let Ok(json) = serde_json::to_string(&Envelope {
                 origin: self.origin.to_string(),

@@ -4,8 +4,10 @@
 //! Capabilities add `impl Coordinator` blocks in their own files (`locks.rs`, `sessions.rs`,
 //! …) so each one reads top to bottom on its own.
 
+pub mod audit;
 pub mod caller;
 pub mod children;
+pub mod claims;
 pub mod claude_bindings;
 pub mod connections;
 pub mod dashboard;
@@ -56,6 +58,7 @@ pub struct Coordinator {
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
     recent_bindings: claude_bindings::RecentBindings,
+    bound_connections: claude_bindings::BoundConnections,
     claude_processes: claude_bindings::ClaudeProcesses,
     waiters: wake::Waiters,
 }
@@ -79,6 +82,7 @@ impl Coordinator {
             tmux,
             metrics: Metrics::new(),
             recent_bindings: claude_bindings::RecentBindings::default(),
+            bound_connections: claude_bindings::BoundConnections::default(),
             claude_processes: claude_bindings::ClaudeProcesses::default(),
             waiters: wake::Waiters::default(),
         })
@@ -118,6 +122,11 @@ impl Coordinator {
     /// Hook bindings this daemon wrote recently (see [`claude_bindings`]).
     fn recent_bindings(&self) -> &claude_bindings::RecentBindings {
         &self.recent_bindings
+    }
+
+    /// Which MCP connection bound each Claude id (see [`claude_bindings::BoundConnections`]).
+    pub fn bound_connections(&self) -> &claude_bindings::BoundConnections {
+        &self.bound_connections
     }
 
     /// Claude Code processes the hooks reported, with their sessions.

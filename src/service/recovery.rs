@@ -33,6 +33,12 @@ impl Coordinator {
         _args: &ResumeGrantsArgs,
     ) -> Result<GrantsResumed, ServiceError> {
         let ended = self.store().resume_grants(&caller.session).await?;
+        let entry = super::audit::AuditRecord::of("grants_resumed", super::audit::OK)
+            .session(&caller.session);
+        self.audit().record(match &ended {
+            Some(_) => entry,
+            None => entry.detail("no_hold"),
+        });
         let message = match &ended {
             Some(hold) => {
                 tracing::warn!(

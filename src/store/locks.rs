@@ -250,6 +250,7 @@ holder_outcome!(
 pub struct LockStatus {
     #[serde(default)]
     pub held: Option<HeldLock>,
+    /// Callers queued for it that still count (a crashed daemon's waiters do not).
     pub waiters: u32,
     #[serde(default)]
     pub delay_until: Option<i64>,
@@ -273,8 +274,8 @@ pub struct LockListing {
 pub struct LockQueue {
     /// Canonical name.
     pub name: String,
-    /// Sessions waiting for it, first in line first (waiters whose liveness key expired —
-    /// a crashed daemon's — are left out).
+    /// Sessions waiting for it, first in line first (a crashed daemon's waiters — entry
+    /// expired, or their daemon gone from the registry — are left out).
     #[serde(default, deserialize_with = "lua_vec")]
     pub waiters: Vec<String>,
     /// A lock-delay after a takeover runs until then, for `reserved_for` only.

@@ -1,12 +1,15 @@
 //! The one persistence trait and its implementations.
 //!
 //! Each capability has its own sub-trait in its own file ([`LockStore`], [`SessionStore`],
-//! [`MessageStore`], [`BindingStore`], [`TaskStore`]); [`Store`] is all of them plus the basics every front-end needs.
+//! [`MessageStore`], [`BindingStore`], [`ClaimStore`] (session credentials), [`TaskStore`],
+//! [`AuditStore`]); [`Store`] is all of them plus the basics every front-end needs.
 //! Redis ([`redis::RedisStore`]) is the system of record; the embedded store
 //! ([`memory::MemoryStore`]) has the same semantics for a zero-setup start. Both run the
 //! same conformance suite (`tests/it/conformance`).
 
+pub mod audit;
 pub mod bindings;
+pub mod claims;
 pub mod error;
 pub mod locks;
 pub mod memory;
@@ -20,7 +23,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use audit::AuditStore;
 pub use bindings::BindingStore;
+pub use claims::ClaimStore;
 pub use error::StoreError;
 pub use locks::LockStore;
 pub use messages::MessageStore;
@@ -63,7 +68,16 @@ pub struct GrantHold {
 /// Everything the service layer needs from persistence.
 #[async_trait]
 pub trait Store:
-    LockStore + SessionStore + MessageStore + BindingStore + TaskStore + Send + Sync + 'static
+    LockStore
+    + SessionStore
+    + MessageStore
+    + BindingStore
+    + ClaimStore
+    + TaskStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
 {
     fn kind(&self) -> StoreKind;
 

@@ -131,6 +131,16 @@ pub trait TaskStore {
 
     /// Projects that have tasks.
     async fn task_projects(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Hands back every task `session` works on (in-progress or blocked): pending again,
+    /// no assignee, with a note `text` by `by`. Returns them as (project, task), ordered.
+    async fn release_tasks_of(
+        &self,
+        session: &str,
+        by: &str,
+        text: &str,
+        notes_kept: usize,
+    ) -> Result<Vec<(String, TaskRecord)>, StoreError>;
 }
 
 /// May `session` change a task in `state`? Its assignee and its creator may; anyone may

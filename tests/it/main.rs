@@ -3,6 +3,8 @@
 //!
 //! One test binary (not one per file) so the suite links once.
 
+mod claims;
+mod audit;
 mod claude_code;
 mod cli_run;
 mod cli_setup;
@@ -21,6 +23,7 @@ mod readable_names;
 mod sessions;
 mod sse_transport;
 mod support;
+mod task_events;
 mod tasks;
 mod tmux;
 mod wake;

@@ -410,7 +410,7 @@ async fn bad_input_and_unreachable_recipients_are_refused_without_keys() {
 
 /// A client that forwards `notifications/resources/updated` to a channel.
 #[derive(Clone)]
-struct Watcher(mpsc::UnboundedSender<String>);
+pub(crate) struct Watcher(mpsc::UnboundedSender<String>);
 
 impl ClientHandler for Watcher {
     async fn on_resource_updated(
@@ -429,6 +429,15 @@ type Watching = (
 
 async fn watch_http(url: &str, name: &str) -> Watching {
     let (tx, rx) = mpsc::unbounded_channel();
+    (watch_with(url, name, tx).await, rx)
+}
+
+/// A Streamable-HTTP client acting as `name` that forwards resource updates to `tx`.
+pub(crate) async fn watch_with(
+    url: &str,
+    name: &str,
+    tx: mpsc::UnboundedSender<String>,
+) -> RunningService<RoleClient, Watcher> {
     let mut headers = std::collections::HashMap::new();
     headers.insert(
         http::HeaderName::from_static("x-coord-session"),
@@ -440,7 +449,7 @@ async fn watch_http(url: &str, name: &str) -> Watching {
         )
         .custom_headers(headers);
     let transport = rmcp::transport::StreamableHttpClientTransport::from_config(config);
-    (Watcher(tx).serve(transport).await.expect("connects"), rx)
+    Watcher(tx).serve(transport).await.expect("connects")
 }
 
 async fn watch_sse(url: &str, name: &str) -> Watching {
@@ -483,7 +492,15 @@ async fn subscribers_are_notified_on_both_transports() {
 
     let listed = h.list_all_resources().await.unwrap();
     let uris: Vec<&str> = listed.iter().map(|r| r.uri.as_str()).collect();
-    assert_eq!(uris, ["coord://sessions", "coord://locks", "coord://inbox"]);
+    assert_eq!(
+        uris,
+        [
+            "coord://sessions",
+            "coord://locks",
+            "coord://inbox",
+            "coord://tasks"
+        ]
+    );
     let templates = s.list_all_resource_templates().await.unwrap();
     assert_eq!(templates[0].uri_template, "coord://sessions/{name}");
 
@@ -551,7 +568,7 @@ async fn subscribers_are_notified_on_both_transports() {
 }
 
 /// Reads `/events` until an event of `kind` arrives.
-async fn next_event(
+pub(crate) async fn next_event(
     body: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
     parser: &mut SseEventParser,
     kind: &str,
@@ -708,16 +725,9 @@ fn hook_event(event: &str, session: &str) -> Value {
     v
 }
 
+/// As `mcp-coord hook` posts it (with the session's credential).
 async fn post_hook(base: &str, body: &Value) -> Value {
-    reqwest::Client::new()
-        .post(format!("{base}/hooks/claude"))
-        .json(body)
-        .send()
-        .await
-        .expect("daemon answers")
-        .json()
-        .await
-        .expect("JSON answer")
+    crate::support::client::post_hook(base, body).await.1
 }
 
 #[tokio::test]

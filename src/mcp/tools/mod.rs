@@ -1,6 +1,7 @@
 //! Every MCP tool, one file per capability; each file has its own `#[tool_router]` block
 //! and [`all`] joins them.
 
+mod audit;
 mod claude;
 mod locks;
 mod messages;
@@ -23,6 +24,7 @@ pub fn all() -> ToolRouter<CoordServer> {
         CoordServer::session_tools(),
         CoordServer::tmux_tools(),
         CoordServer::claude_tools(),
+        CoordServer::audit_tools(),
         CoordServer::task_tools(),
     ] {
         router.merge(extra);

@@ -8,7 +8,7 @@ use rmcp::{tool, tool_router};
 use crate::mcp::CoordServer;
 use crate::mcp::respond::respond;
 use crate::service::tasks::{
-    CreateTasksArgs, GetTaskArgs, ListTasksArgs, NextTaskArgs, UpdateTaskArgs,
+    BatchStatusArgs, CreateTasksArgs, GetTaskArgs, ListTasksArgs, NextTaskArgs, UpdateTaskArgs,
 };
 
 #[tool_router(router = task_tools, vis = "pub(crate)")]
@@ -48,5 +48,16 @@ impl CoordServer {
     )]
     async fn list_tasks(&self, Parameters(args): Parameters<ListTasksArgs>) -> CallToolResult {
         respond(self.coord().list_tasks(&self.caller(), args).await)
+    }
+
+    #[tool(
+        description = "Seed 002's batch status: the create_tasks batches of your project (newest first) with counts by status and whether each is completed, or with batch=<id> that batch's board. include_completed also lists finished batches/tasks; limit (default 10).",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_batch_status(
+        &self,
+        Parameters(args): Parameters<BatchStatusArgs>,
+    ) -> CallToolResult {
+        respond(self.coord().get_batch_status(&self.caller(), args).await)
     }
 }

@@ -10,9 +10,10 @@ use super::{
     WaitProgress,
 };
 use crate::domain::lock_name::LockName;
+use crate::service::audit::{self, AuditRecord};
 use crate::service::events::Event;
 use crate::service::{Caller, Coordinator, ServiceError};
-use crate::store::locks::{AcquireOutcome, AcquireRequest, TakeoverNote, Waiter};
+use crate::store::locks::{AcquireOutcome, AcquireRequest, RefusalKind, TakeoverNote, Waiter};
 
 impl Coordinator {
     /// Parses a lock name. `work` resolves from the `branch` argument, else from the branch
@@ -180,6 +181,14 @@ impl Coordinator {
                     if now >= deadline {
                         queued.leave(r.now_ms).await;
                         self.metrics().lock_refused();
+                        let refused = AuditRecord::of("lock_refused", audit::REFUSED)
+                            .session(&caller.session)
+                            .lock(name.as_str())
+                            .detail(refusal_word(r.refusal));
+                        self.audit().record(match &r.holder {
+                            Some(h) => refused.target(&h.lock.holder),
+                            None => refused,
+                        });
                         return Err(self.refusal_error(&name, caller, &r, wait_seconds, warnings));
                     }
                     if now >= next_progress {
@@ -254,5 +263,16 @@ impl Coordinator {
                 at_ms: g.now_ms,
             }),
         }
+    }
+}
+
+/// The audit word for a refusal.
+fn refusal_word(kind: RefusalKind) -> &'static str {
+    match kind {
+        RefusalKind::Held => "held",
+        RefusalKind::Related => "related_held",
+        RefusalKind::LockDelay => "lock_delay",
+        RefusalKind::Queued => "queued",
+        RefusalKind::StoreRecovering => "store_recovering",
     }
 }

@@ -8,6 +8,7 @@ use super::{
     ExtendLockArgs, Extended, ListLocksArgs, LockCheck, LockList, LockNameArgs, LockView, Released,
 };
 use crate::domain::session_name::truncate;
+use crate::service::audit::{self, AuditRecord};
 use crate::service::events::Event;
 use crate::service::human_time::{secs_until, utc_time};
 use crate::service::{Caller, Coordinator, ServiceError};
@@ -56,7 +57,16 @@ impl Coordinator {
                 holder,
                 note,
                 now_ms,
-            } => Err(not_owner(&name, "release", &holder, note.as_ref(), now_ms)),
+            } => {
+                self.audit().record(
+                    AuditRecord::of("release_refused", audit::REFUSED)
+                        .session(&caller.session)
+                        .lock(name.as_str())
+                        .target(&holder.lock.holder)
+                        .detail("not_owner"),
+                );
+                Err(not_owner(&name, "release", &holder, note.as_ref(), now_ms))
+            }
         }
     }
 
@@ -107,7 +117,16 @@ impl Coordinator {
                 holder,
                 note,
                 now_ms,
-            } => Err(not_owner(&name, "extend", &holder, note.as_ref(), now_ms)),
+            } => {
+                self.audit().record(
+                    AuditRecord::of("extend_refused", audit::REFUSED)
+                        .session(&caller.session)
+                        .lock(name.as_str())
+                        .target(&holder.lock.holder)
+                        .detail("not_owner"),
+                );
+                Err(not_owner(&name, "extend", &holder, note.as_ref(), now_ms))
+            }
         }
     }
 

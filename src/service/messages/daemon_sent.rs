@@ -90,7 +90,18 @@ impl Coordinator {
     /// A message from the daemon itself (`from: mcp-coord`, `system: true`) to a live
     /// session; `false` when it is not live.
     pub async fn send_system_message(&self, to: &str, body: String) -> Result<bool, ServiceError> {
-        let mut message = Message::new(SYSTEM_SENDER, to, MessageKind::Info, body);
+        self.send_system(to, MessageKind::Info, body).await
+    }
+
+    /// A system message of another kind (a `task` one wakes an idle agent by default:
+    /// `messages.wake_kinds`).
+    pub async fn send_system(
+        &self,
+        to: &str,
+        kind: MessageKind,
+        body: String,
+    ) -> Result<bool, ServiceError> {
+        let mut message = Message::new(SYSTEM_SENDER, to, kind, body);
         message.system = true;
         Ok(self.deliver(&message, None).await?.delivered)
     }

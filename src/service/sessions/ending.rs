@@ -1,5 +1,6 @@
 //! Ending sessions: by the session itself (`end_session`), by the reaper, or when a
-//! connection's generated session is replaced; the ended session's locks are released.
+//! connection's generated session is replaced; the ended session's locks are released and
+//! its tasks handed back.
 
 use super::input::busy;
 use super::{ATTEMPTS, Ended, EndedSession};
@@ -54,6 +55,7 @@ impl Coordinator {
                             Vec::new()
                         }
                     };
+                    self.hand_back_tasks(name, reason).await;
                     self.events().publish(Event::SessionEnded {
                         session: name.to_string(),
                         parent: ended.record.parent.clone(),

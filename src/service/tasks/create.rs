@@ -4,6 +4,7 @@
 
 use super::{CreateTasksArgs, CreatedTasks};
 use crate::domain::tasks::{MAX_TASKS_PER_PROJECT, TaskStatus, validate_batch};
+use crate::service::events::Event;
 use crate::service::{Caller, Coordinator, ServiceError};
 use crate::store::tasks::{CreateOutcome, CreateRefusal, CreateTasks};
 
@@ -39,7 +40,7 @@ impl Coordinator {
                 };
                 let mut statuses = super::status_map(&earlier);
                 statuses.extend(made.iter().map(|t| (t.spec.id.as_str(), t.state.status)));
-                let ready = made
+                let ready: Vec<String> = made
                     .iter()
                     .filter(|t| t.state.status == TaskStatus::Pending)
                     .filter(|t| {
@@ -50,11 +51,23 @@ impl Coordinator {
                     })
                     .map(|t| t.spec.id.clone())
                     .collect();
+                let ids: Vec<String> = made.iter().map(|t| t.spec.id.clone()).collect();
+                self.events().publish(Event::TaskCreated {
+                    project: project.clone(),
+                    batch: batch.clone(),
+                    ids: ids.clone(),
+                    ready: ready.clone(),
+                    by: caller.session.clone(),
+                    at_ms: made
+                        .first()
+                        .map(|t| t.state.created_at_ms)
+                        .unwrap_or_default(),
+                });
                 Ok(CreatedTasks {
                     project,
                     batch,
                     created: made.len(),
-                    ids: made.iter().map(|t| t.spec.id.clone()).collect(),
+                    ids,
                     ready,
                 })
             }

@@ -5,6 +5,7 @@
 
 mod create;
 mod next;
+mod notify;
 mod reads;
 pub mod types;
 mod update;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::{NextTask, NextTaskArgs, counts, status_map, view};
 use crate::domain::session::check_id;
 use crate::domain::tasks::{TaskRecord, TaskStatus, role_fits};
+use crate::service::events::Event;
 use crate::service::{Caller, Coordinator, ServiceError};
 use crate::store::tasks::{ClaimOutcome, ClaimRequest};
 
@@ -32,6 +33,14 @@ impl Coordinator {
         match self.store().claim_task(&req).await? {
             ClaimOutcome::Claimed(t) => {
                 let now = t.state.updated_at_ms;
+                self.events().publish(Event::TaskClaimed {
+                    project: project.clone(),
+                    task: t.spec.id.clone(),
+                    title: t.spec.title.clone(),
+                    assignee: caller.session.clone(),
+                    locks: t.state.locks.clone(),
+                    at_ms: now,
+                });
                 Ok(NextTask {
                     project,
                     task: Some(view(&t, &BTreeMap::new(), now)),

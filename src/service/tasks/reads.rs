@@ -1,6 +1,9 @@
 //! The board: `get_task` and `list_tasks` (filters by status, assignee, readiness, batch).
 
-use super::{GetTaskArgs, ListTasksArgs, TaskBoard, TaskView, counts, status_map, view};
+use super::{
+    BatchStatus, BatchStatusArgs, BatchSummary, GetTaskArgs, ListTasksArgs, TaskBoard, TaskView,
+    counts, status_map, view,
+};
 use crate::domain::tasks::{TaskRef, TaskStatus};
 use crate::service::{Caller, Coordinator, ServiceError};
 
@@ -81,6 +84,80 @@ impl Coordinator {
             ready,
             tasks,
             now_ms: now,
+        })
+    }
+}
+
+impl Coordinator {
+    /// `get_batch_status`: every batch of the project with its counts, or one batch's board.
+    pub async fn get_batch_status(
+        &self,
+        caller: &Caller,
+        args: BatchStatusArgs,
+    ) -> Result<BatchStatus, ServiceError> {
+        let limit = match args.limit {
+            None => 10,
+            Some(n @ 1..=1000) => n as usize,
+            Some(n) => {
+                return Err(ServiceError::invalid(format!(
+                    "limit {n} is out of range; give 1 to 1000"
+                )));
+            }
+        };
+        let project = self.task_project(caller, args.project.clone()).await?;
+        let all = self.store().list_tasks(&project).await?;
+        let finished = |s: TaskStatus| matches!(s, TaskStatus::Done | TaskStatus::Cancelled);
+        let mut batches: Vec<BatchSummary> = Vec::new();
+        for t in &all {
+            match batches.iter_mut().find(|b| b.batch == t.state.batch) {
+                Some(b) => {
+                    b.total += 1;
+                    *b.counts.entry(t.state.status.as_str().into()).or_default() += 1;
+                    b.completed &= finished(t.state.status);
+                    b.created_at_ms = b.created_at_ms.min(t.state.created_at_ms);
+                }
+                None => batches.push(BatchSummary {
+                    batch: t.state.batch.clone(),
+                    created_by: t.state.created_by.clone(),
+                    created_at_ms: t.state.created_at_ms,
+                    total: 1,
+                    counts: counts(std::iter::once(t)),
+                    completed: finished(t.state.status),
+                }),
+            }
+        }
+        batches.sort_by(|a, b| (b.created_at_ms, &b.batch).cmp(&(a.created_at_ms, &a.batch)));
+        let board = match &args.batch {
+            None => None,
+            Some(b) => {
+                let mut board = self
+                    .list_tasks(
+                        caller,
+                        ListTasksArgs {
+                            batch: Some(b.clone()),
+                            project: Some(project.clone()),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                if !args.include_completed {
+                    board.tasks.retain(|t| !finished(t.status));
+                }
+                board.tasks.truncate(limit);
+                batches.retain(|s| &s.batch == b);
+                Some(board)
+            }
+        };
+        if board.is_none() {
+            if !args.include_completed {
+                batches.retain(|b| !b.completed);
+            }
+            batches.truncate(limit);
+        }
+        Ok(BatchStatus {
+            project,
+            batches,
+            board,
         })
     }
 }

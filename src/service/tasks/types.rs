@@ -199,3 +199,41 @@ pub struct TaskView {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
+
+/// `get_batch_status` (seed 002's name): the batches of a project, or the board of one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchStatusArgs {
+    /// One batch (the id `create_tasks` answered with): its board. Default: every batch.
+    pub batch: Option<String>,
+    /// Also list batches (or tasks) that are finished (every task done or cancelled).
+    #[serde(default)]
+    pub include_completed: bool,
+    /// At most this many batches (newest first) or tasks; default 10, at most 1000.
+    pub limit: Option<i64>,
+    /// Default: the calling session's project.
+    pub project: Option<String>,
+}
+
+/// One batch in `get_batch_status`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BatchSummary {
+    pub batch: String,
+    pub created_by: String,
+    pub created_at_ms: i64,
+    pub total: usize,
+    pub counts: BTreeMap<String, usize>,
+    /// Every task done or cancelled.
+    pub completed: bool,
+}
+
+/// What `get_batch_status` answers.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BatchStatus {
+    pub project: String,
+    /// Newest first.
+    pub batches: Vec<BatchSummary>,
+    /// With `batch`: its board (finished tasks only with include_completed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board: Option<TaskBoard>,
+}

@@ -3,6 +3,7 @@
 
 use super::{UpdateTaskArgs, UpdatedTask, view};
 use crate::domain::tasks::{NOTES_KEPT, TaskRef, TaskStatus, check_note};
+use crate::service::events::Event;
 use crate::service::{Caller, Coordinator, ServiceError};
 use crate::store::tasks::{UpdateOutcome, UpdateTask};
 
@@ -75,6 +76,25 @@ impl Coordinator {
                     Some(s) => task.state.subtasks.get(s).copied().unwrap_or(previous),
                     None => task.state.status,
                 };
+                self.events().publish(Event::TaskUpdated {
+                    project: project.clone(),
+                    task: target.to_string(),
+                    status: now_status,
+                    previous,
+                    by: caller.session.clone(),
+                    assignee: task.state.assignee.clone(),
+                    progress: req.progress,
+                    note: req.note.clone(),
+                    unblocked: unblocked.clone(),
+                    at_ms: now,
+                });
+                if target.subtask.is_none()
+                    && previous != task.state.status
+                    && matches!(task.state.status, TaskStatus::Done | TaskStatus::Failed)
+                {
+                    self.announce_outcome(&project, &task, &caller.session, &unblocked)
+                        .await;
+                }
                 let blocked_dependents =
                     if target.subtask.is_none() && task.state.status == TaskStatus::Failed {
                         task.state.dependents.clone()

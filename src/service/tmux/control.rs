@@ -91,6 +91,16 @@ impl Coordinator {
         caller: &Caller,
         args: &SendKeysArgs,
     ) -> Result<SentKeys, ServiceError> {
+        let result = self.send_keys_unaudited(caller, args).await;
+        let target = Some(args.session.clone());
+        self.audited("keys_sent", &caller.session, target.as_deref(), result)
+    }
+
+    async fn send_keys_unaudited(
+        &self,
+        caller: &Caller,
+        args: &SendKeysArgs,
+    ) -> Result<SentKeys, ServiceError> {
         let (session, text) = (args.session.as_str(), args.text.as_str());
         let enter = args.enter.unwrap_or(true);
         rules::validate_text(text).map_err(ServiceError::invalid)?;
@@ -151,6 +161,16 @@ impl Coordinator {
 
     /// Kills the caller's child (its program gets SIGHUP, as when a terminal closes).
     pub async fn kill_session(
+        &self,
+        caller: &Caller,
+        args: &KillSessionArgs,
+    ) -> Result<KilledSession, ServiceError> {
+        let result = self.kill_session_unaudited(caller, args).await;
+        let target = Some(args.session.clone());
+        self.audited("session_killed", &caller.session, target.as_deref(), result)
+    }
+
+    async fn kill_session_unaudited(
         &self,
         caller: &Caller,
         args: &KillSessionArgs,

@@ -76,6 +76,21 @@ impl Coordinator {
         caller: &Caller,
         req: SpawnTempArgs,
     ) -> Result<TempRun, ServiceError> {
+        let result = self.spawn_temp_session_unaudited(caller, req).await;
+        let target = result.as_ref().ok().map(|c| c.session.clone());
+        self.audited(
+            "temp_session_spawned",
+            &caller.session,
+            target.as_deref(),
+            result,
+        )
+    }
+
+    async fn spawn_temp_session_unaudited(
+        &self,
+        caller: &Caller,
+        req: SpawnTempArgs,
+    ) -> Result<TempRun, ServiceError> {
         let max = self.settings().tmux.temp_session_max_seconds;
         let timeout = req
             .timeout_seconds

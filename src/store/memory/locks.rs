@@ -215,6 +215,17 @@ impl LockState {
         self.queues.get(name).map_or(0, |q| q.len() as u32)
     }
 
+    /// The waiters of `name` that still count, first in line first: entry not expired
+    /// (read-only; acquire prunes the others).
+    fn live_waiters(&self, name: &str, now: i64) -> impl Iterator<Item = &WaiterEntry> {
+        self.queues
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.waiters.get(id))
+            .filter(move |w| w.expires_at > now)
+    }
+
     fn leave(&mut self, name: &str, waiter: &str) -> bool {
         self.waiters.remove(waiter);
         let Some(q) = self.queues.get_mut(name) else {
@@ -524,7 +535,7 @@ impl LockStore for MemoryStore {
             };
             LockStatus {
                 held: cur.map(|c| view(st, &c, now, tiers)),
-                waiters: st.locks.queue_len(name),
+                waiters: st.locks.live_waiters(name, now).count() as u32,
                 delay_until: delay.as_ref().map(|d| d.until),
                 reserved_for: delay.map(|d| d.reserved_for),
                 note,
@@ -569,12 +580,7 @@ impl LockStore for MemoryStore {
                 .filter_map(|name| {
                     let waiters: Vec<String> = st
                         .locks
-                        .queues
-                        .get(name)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|id| st.locks.waiters.get(id))
-                        .filter(|w| w.expires_at > now)
+                        .live_waiters(name, now)
                         .map(|w| w.session.clone())
                         .collect();
                     let delay = st.locks.delays.get(name).filter(|d| d.until > now);

@@ -78,6 +78,19 @@ impl TableKey for (String, u64, u64) {
     }
 }
 
+impl TableKey for (u64, u64) {
+    const ARITY: usize = 2;
+    fn to_sql(&self) -> Vec<SqlValue> {
+        vec![
+            SqlValue::Integer(self.0 as i64),
+            SqlValue::Integer(self.1 as i64),
+        ]
+    }
+    fn from_sql(c: &[SqlValue]) -> Option<Self> {
+        Some((int(c.first()?)?, int(c.get(1)?)?))
+    }
+}
+
 /// One changed row: the new value as JSON, or `None` when the row was deleted.
 #[derive(Debug, Clone)]
 pub struct RowChange {
@@ -200,7 +213,7 @@ impl<K: TableKey, V> Table<K, V> {
         self.rows.values()
     }
 
-    pub fn range<R: RangeBounds<K>>(&self, range: R) -> impl Iterator<Item = (&K, &V)> {
+    pub fn range<R: RangeBounds<K>>(&self, range: R) -> impl DoubleEndedIterator<Item = (&K, &V)> {
         self.rows.range(range)
     }
 

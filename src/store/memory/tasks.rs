@@ -12,7 +12,7 @@ use crate::domain::tasks::{TaskNote, TaskRecord, TaskState, TaskStatus, role_fit
 use crate::store::StoreError;
 use crate::store::tasks::{
     ClaimOutcome, ClaimRequest, CreateOutcome, CreateRefusal, CreateTasks, TaskStore,
-    UpdateOutcome, UpdateTask, Waiting, claim_order, may_update,
+    UpdateOutcome, UpdateTask, Waiting, claim_order, is_active, may_update,
 };
 
 /// The tasks part of the embedded state.
@@ -249,6 +249,40 @@ impl TaskTables {
     }
 }
 
+impl TaskTables {
+    fn release_of(
+        &mut self,
+        session: &str,
+        note: TaskNote,
+        kept: usize,
+    ) -> Vec<(String, TaskRecord)> {
+        let held: Vec<(String, String)> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| {
+                t.state.assignee.as_deref() == Some(session) && is_active(t.state.status)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut out = Vec::new();
+        for key in held {
+            if let Some(t) = self.tasks.get_mut(&key) {
+                let s = &mut t.state;
+                s.status = TaskStatus::Pending;
+                s.assignee = None;
+                s.claimed_at_ms = None;
+                s.progress = None;
+                s.updated_at_ms = note.at_ms;
+                s.notes.push(note.clone());
+                let extra = s.notes.len().saturating_sub(kept);
+                s.notes.drain(..extra);
+                out.push((key.0.clone(), t.clone()));
+            }
+        }
+        out
+    }
+}
+
 #[async_trait]
 impl TaskStore for MemoryStore {
     async fn create_tasks(&self, req: &CreateTasks) -> Result<CreateOutcome, StoreError> {
@@ -278,6 +312,22 @@ impl TaskStore for MemoryStore {
             all
         })
         .await
+    }
+
+    async fn release_tasks_of(
+        &self,
+        session: &str,
+        by: &str,
+        text: &str,
+        notes_kept: usize,
+    ) -> Result<Vec<(String, TaskRecord)>, StoreError> {
+        let note = TaskNote {
+            at_ms: wall_clock_ms(),
+            by: by.to_string(),
+            text: text.to_string(),
+        };
+        self.apply(|st| st.tasks.release_of(session, note, notes_kept))
+            .await
     }
 
     async fn task_projects(&self) -> Result<Vec<String>, StoreError> {

@@ -21,6 +21,7 @@
 //! | `claude:sessions:children:{parent}` | set | names of the parent's children (live or ended until purged) |
 //! | `claude:sessions:history:{name}` | list | status reports, newest first, capped at `sessions.status_history` |
 //! | `claude:bindings:claude:{claude_id}` | string | the session Claude Code session `claude_id` is bound to (hooks, `bind_session`); TTL = `sessions.stale_seconds`, renewed by its hooks |
+//! | `claude:claims` | hash | session name → SHA-256 (hex) of its current session credential (issue 16); never the credential itself |
 //! | `claude:reaper:lock` | string | token of the daemon whose reaper runs now (`SET NX PX`) |
 //! | `claude:reaper:last_run` | string | ms of the last reaper run (tier changes are those crossed since) |
 //! | `claude:inbox:{session}` | stream | the session's inbox: field `m` = message JSON, `ttl` = per-message TTL ms; trimmed to `messages.inbox_cap`; TTL `messages.inbox_ttl_seconds` refreshed by each send |
@@ -34,6 +35,7 @@
 //! | `claude:daemons` | zset | daemon instance id → end of its lease ms (renewed every 2 s, 10 s long); a waiter whose daemon is not here is skipped (`daemons.rs`) |
 //! | `claude:daemons:host:{hostname}` | hash | instance id → `{pid, started, pidns}` of the daemons on that host, so a restarted daemon sees at once that an older one's process is gone |
 //! | `claude:events` | pub/sub channel | every daemon event as JSON `{origin, event}` (cross-daemon resources, `/events`) |
+//! | `claude:audit` | stream | the audit log: field `e` = entry JSON; trimmed to `audit.max_entries` and `audit.max_age_seconds` at each append (`XREVRANGE claude:audit + - COUNT 20`) |
 //!
 //! Session names cannot contain `:`, so `sessions:{name}` never collides with the
 //! `sessions:children:` / `sessions:history:` keys; the two fixed names `last_seen` and
@@ -143,6 +145,11 @@ impl Keys {
         format!("{}events:inbox", self.prefix)
     }
 
+    /// The audit log stream.
+    pub fn audit(&self) -> String {
+        format!("{}audit", self.prefix)
+    }
+
     /// Pub/sub channel carrying every daemon event (JSON), for the other daemons.
     pub fn events(&self) -> String {
         format!("{}events", self.prefix)
@@ -151,6 +158,11 @@ impl Keys {
     /// Claude ids pass the session-name charset (no `:`), so this never collides.
     pub fn claude_binding(&self, claude_id: &str) -> String {
         format!("{}bindings:claude:{}", self.prefix, claude_id)
+    }
+
+    /// Session name → hash of its credential (one hash for all sessions).
+    pub fn claims(&self) -> String {
+        format!("{}claims", self.prefix)
     }
 
     /// Project names cannot contain `:`, so the three per-project keys never collide with

@@ -251,6 +251,7 @@ impl LockStore for RedisStore {
                 k.lock_queue(name),
                 k.lock_delay(name),
                 k.sessions_last_seen(),
+                k.daemons(),
             ],
             vec![
                 name.to_string(),
@@ -259,6 +260,7 @@ impl LockStore for RedisStore {
                 active,
                 idle,
                 stale,
+                self.daemon_id().to_string(),
             ],
         )
         .await
@@ -280,7 +282,7 @@ impl LockStore for RedisStore {
             return Ok(Vec::new());
         }
         let k = self.keys();
-        let mut args = vec![k.prefix().to_string()];
+        let mut args = vec![k.prefix().to_string(), self.daemon_id().to_string()];
         args.extend(names.iter().cloned());
         let found: QueueListing = self.eval_json(&QUEUES, vec![k.daemons()], args).await?;
         Ok(found.queues)

@@ -12,7 +12,9 @@
 
 #[macro_use]
 mod lua;
+mod audit;
 mod bindings;
+mod claims;
 mod daemons;
 mod guard;
 pub mod keys;

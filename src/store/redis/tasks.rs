@@ -66,6 +66,21 @@ macro_rules! task_script {
 static CREATE: LazyLock<Script> = task_script!("task_create.lua");
 static CLAIM: LazyLock<Script> = task_script!("task_claim.lua");
 static UPDATE: LazyLock<Script> = task_script!("task_update.lua");
+static RELEASE: LazyLock<Script> = task_script!("task_release.lua");
+
+/// One task handed back by `task_release.lua`.
+#[derive(Deserialize)]
+struct Released {
+    project: String,
+    spec: String,
+    state: TaskState,
+}
+
+#[derive(Deserialize)]
+struct ReleasedAll {
+    #[serde(default, deserialize_with = "lua_vec")]
+    tasks: Vec<Released>,
+}
 
 /// What the task scripts answer (one shape for all three; absent fields default).
 #[derive(Deserialize)]
@@ -309,6 +324,52 @@ impl TaskStore for RedisStore {
         }
         all.sort_by_key(|t: &TaskRecord| (claim_order(&t.state), t.spec.id.clone()));
         Ok(all)
+    }
+
+    async fn release_tasks_of(
+        &self,
+        session: &str,
+        by: &str,
+        text: &str,
+        notes_kept: usize,
+    ) -> Result<Vec<(String, TaskRecord)>, StoreError> {
+        let k = self.keys();
+        let keys = vec![k.tasks_held(session)];
+        let args = vec![
+            session.to_string(),
+            by.to_string(),
+            text.to_string(),
+            notes_kept.to_string(),
+            k.prefix().to_string(),
+        ];
+        let raw: String = self
+            .run(|mut conn| async move {
+                let mut inv = RELEASE.prepare_invoke();
+                for key in &keys {
+                    inv.key(key);
+                }
+                for a in &args {
+                    inv.arg(a);
+                }
+                inv.invoke_async(&mut conn).await
+            })
+            .await?;
+        let all: ReleasedAll =
+            serde_json::from_str(&raw).map_err(|e| bad(&format!("{e}: {raw}")))?;
+        let mut out = Vec::with_capacity(all.tasks.len());
+        for t in all.tasks {
+            let spec: TaskSpec = serde_json::from_str(&t.spec)
+                .map_err(|e| bad(&format!("spec ({e}): {}", t.spec)))?;
+            out.push((
+                t.project,
+                TaskRecord {
+                    spec,
+                    state: t.state,
+                },
+            ));
+        }
+        out.sort_by(|a, b| (&a.0, &a.1.spec.id).cmp(&(&b.0, &b.1.spec.id)));
+        Ok(out)
     }
 
     async fn task_projects(&self) -> Result<Vec<String>, StoreError> {

@@ -7,3 +7,4 @@
 mod interactive;
 mod print;
 mod restart;
+mod spawn;

@@ -12,8 +12,10 @@ use mcp_coord::store::Store;
 use crate::support::daemon::test_settings;
 use crate::support::redis::RedisServer;
 
+mod audit;
 mod basics;
 mod bindings;
+mod claims;
 pub(crate) mod locks;
 mod messages;
 mod sessions;

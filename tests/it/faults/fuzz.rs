@@ -251,6 +251,7 @@ async fn hostile_requests_on_both_transports_leave_the_daemon_up_and_the_store_c
         "events",
         "reaper:",
         "store:epoch",
+        "audit",
         "daemons",
     ];
     for k in &keys {

@@ -242,6 +242,33 @@ impl Agent {
         argv
     }
 
+    /// The command line for `create_session(command=[…])`: this agent's Claude Code with the
+    /// variables create_session gives a child (`COORD_SESSION`, `MASTER_SESSION_ID`,
+    /// `TASK_ID`, `SESSION_ROLE`) and tmux's own kept, everything else of the test's
+    /// environment (which the tmux server inherited) removed, and this agent's set.
+    pub fn spawned_argv(&self) -> Vec<String> {
+        const KEEP: [&str; 6] = [
+            "COORD_SESSION",
+            "MASTER_SESSION_ID",
+            "TASK_ID",
+            "SESSION_ROLE",
+            "TMUX",
+            "TMUX_PANE",
+        ];
+        let ours = self.environment();
+        let mut argv = vec!["env".to_string()];
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy().into_owned();
+            if !KEEP.contains(&name.as_str()) && !ours.iter().any(|(k, _)| *k == name) {
+                argv.extend(["-u".to_string(), name]);
+            }
+        }
+        argv.extend(ours.into_iter().map(|(k, v)| format!("{k}={v}")));
+        argv.push(self.claude.display().to_string());
+        argv.extend(self.base_args());
+        argv
+    }
+
     /// `claude -p PROMPT … --output-format stream-json --verbose`, bounded by
     /// [`PRINT_TIMEOUT`]; returns its JSON events and exit status.
     pub async fn print(&self, prompt: &str) -> PrintRun {
@@ -433,10 +460,31 @@ impl Tui {
         }
     }
 
-    /// Types `text` and submits it (text literally, then Enter on its own).
+    /// Types `text` and submits it (text literally, then Enter on its own). Claude Code may
+    /// still be drawing its start screen (a notice over the prompt box swallows keys), so
+    /// the text is typed again until it shows in the prompt box (bounded), then Enter.
     pub async fn submit(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", &format!("={}:", self.target), "-l", text]);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        self.tmux(&["send-keys", "-t", &format!("={}:", self.target), "Enter"]);
+        let target = format!("={}:", self.target);
+        let probe: String = text.chars().take(24).collect();
+        for _ in 0..5 {
+            let _ = self
+                .wait_screen(Duration::from_secs(10), |s| s.contains('❯'))
+                .await;
+            self.tmux(&["send-keys", "-t", &target, "-l", text]);
+            let shown = self
+                .wait_screen(Duration::from_secs(3), |s| s.contains(&probe))
+                .await;
+            if shown.is_ok() {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                self.tmux(&["send-keys", "-t", &target, "Enter"]);
+                return;
+            }
+            // Clear whatever half-arrived before trying again.
+            self.tmux(&["send-keys", "-t", &target, "C-u"]);
+        }
+        panic!(
+            "the TUI never showed the typed text; screen:\n{}",
+            self.screen()
+        );
     }
 }

@@ -133,6 +133,9 @@ fn collect_text(content: &Value, out: &mut String) {
 #[derive(Default)]
 struct Inner {
     script: VecDeque<(usize, Step)>,
+    /// Per-agent scripts: used by requests whose text contains the marker (e.g. the
+    /// SessionStart context's "you are session `NAME`"), before the shared script.
+    lanes: Vec<(String, VecDeque<(usize, Step)>)>,
     next_step: usize,
     requests: Vec<Recorded>,
     tool_ids: u64,
@@ -200,6 +203,29 @@ impl ScriptedModel {
                 reply,
             },
         ));
+    }
+
+    /// Adds a step to the script of the agent whose requests contain `marker` (several
+    /// agents can share one model, each with its own script).
+    pub fn push_for(&self, marker: &str, when: Option<&str>, reply: Reply) {
+        let mut g = self.shared.inner.lock();
+        let n = g.next_step;
+        g.next_step += 1;
+        let step = Step {
+            when: when.map(str::to_string),
+            reply,
+        };
+        match g.lanes.iter_mut().find(|(m, _)| m == marker) {
+            Some((_, lane)) => lane.push_back((n, step)),
+            None => g
+                .lanes
+                .push((marker.to_string(), VecDeque::from([(n, step)]))),
+        }
+    }
+
+    /// The marker of session `name`'s requests: its SessionStart context.
+    pub fn session_marker(name: &str) -> String {
+        format!("you are session `{name}`")
     }
 
     /// Script: on the next conversation request (containing `when`), call `tool` with `input`.
@@ -289,11 +315,22 @@ fn take_step(shared: &Shared, mut rec: Recorded) -> ((Reply, Option<usize>), Str
     let (conversation, text) = (rec.is_conversation(), rec.text());
     let mut g = shared.inner.lock();
     let mut reply = (Reply::Text(DEFAULT_TEXT.to_string()), None);
-    let matches = conversation
-        && g.script
-            .front()
-            .is_some_and(|(_, s)| s.when.as_ref().is_none_or(|w| text.contains(w.as_str())));
-    if matches && let Some((n, step)) = g.script.pop_front() {
+    let head_matches = |q: &VecDeque<(usize, Step)>| {
+        q.front()
+            .is_some_and(|(_, s)| s.when.as_ref().is_none_or(|w| text.contains(w.as_str())))
+    };
+    let lane = g
+        .lanes
+        .iter()
+        .position(|(marker, _)| text.contains(marker.as_str()));
+    let taken = match lane {
+        // An agent with its own script never takes the shared one.
+        Some(i) if conversation && head_matches(&g.lanes[i].1) => g.lanes[i].1.pop_front(),
+        Some(_) => None,
+        None if conversation && head_matches(&g.script) => g.script.pop_front(),
+        None => None,
+    };
+    if let Some((n, step)) = taken {
         reply = (step.reply, Some(n));
     }
     g.tool_ids += 1;

@@ -34,6 +34,17 @@ local function waiter_daemon_alive(daemons_key, w, own, now)
   return tonumber(lease) > now
 end
 
+-- The waiters of a queue that still count, first in line first: their entry has not
+-- expired and their daemon is alive (read-only; acquire prunes the others).
+local function live_waiters(prefix, daemons_key, queue_key, own, now)
+  local live = {}
+  for _, id in ipairs(redis.call('LRANGE', queue_key, 0, -1)) do
+    local w = read_json(prefix .. 'locks:waiter:' .. id)
+    if w and waiter_daemon_alive(daemons_key, w, own, now) then live[#live + 1] = w end
+  end
+  return live
+end
+
 -- A lock with its holder's liveness, as the Rust `HeldLock`.
 local function held_view(rec, last_seen_key, now, active, idle, stale)
   local age = session_age(last_seen_key, rec.holder, now)

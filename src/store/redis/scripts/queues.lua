@@ -2,17 +2,16 @@
 -- dashboard); waiters whose liveness key expired or whose daemon is gone are skipped
 -- (acquire prunes them).
 -- KEYS: 1 the live daemons zset (other keys are built from the prefix, as list.lua does)
--- ARGV: 1 key prefix, 2.. canonical lock names
-local prefix, daemons_key = ARGV[1], KEYS[1]
+-- ARGV: 1 key prefix, 2 this daemon's instance id, 3.. canonical lock names
+local prefix, own, daemons_key = ARGV[1], ARGV[2], KEYS[1]
 local now = now_ms()
 
 local queues = {}
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local name = ARGV[i]
   local waiters = {}
-  for _, id in ipairs(redis.call('LRANGE', prefix .. 'locks:queue:' .. name, 0, -1)) do
-    local w = read_json(prefix .. 'locks:waiter:' .. id)
-    if w and waiter_daemon_alive(daemons_key, w, '', now) then waiters[#waiters + 1] = w.session end
+  for _, w in ipairs(live_waiters(prefix, daemons_key, prefix .. 'locks:queue:' .. name, own, now)) do
+    waiters[#waiters + 1] = w.session
   end
   local entry = nil
   if #waiters > 0 then entry = { name = name, waiters = waiters } end

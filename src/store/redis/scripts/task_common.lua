@@ -1,7 +1,8 @@
 -- Helpers prepended to every task script (after common.lua and the generated
 -- `claim_order(st)`, see store/redis/tasks.rs). A task's state is JSON in the project's
 -- state hash; these read other tasks' states from it. Keys built from the prefix must
--- match src/store/redis/keys.rs: {prefix}task_holds:{session}.
+-- match src/store/redis/keys.rs: {prefix}task_holds:{session},
+-- {prefix}tasks:{project}:spec|state|ready.
 
 local function task_state(state_key, id)
   local raw = redis.call('HGET', state_key, id)

@@ -1,0 +1,154 @@
+//! Who hears about task changes: `/events` and `coord://tasks` subscribers (task events),
+//! the master that created the task, and the master's idle children when tasks become
+//! ready. Messages are system messages of kind `task`, which wake an idle agent by default
+//! (`messages.wake_kinds`). A notification that cannot be delivered never undoes or fails
+//! the decision it reports: it is logged.
+
+use crate::domain::message::{MessageKind, SYSTEM_SENDER};
+use crate::domain::tasks::{NOTES_KEPT, TaskRecord, TaskStatus};
+use crate::service::events::Event;
+use crate::service::{Coordinator, ServiceError};
+use crate::store::tasks::is_active;
+
+impl Coordinator {
+    /// Sends `body` as a `task` system message to `to`, logging (not failing) on error.
+    async fn tell(&self, to: &str, body: String) {
+        match self.send_system(to, MessageKind::Task, body).await {
+            Ok(_) => {}
+            Err(e) => tracing::warn!(to, "a task notification was not delivered: {e}"),
+        }
+    }
+
+    /// After a `done` or `failed` of a whole task: tell its creator, and when tasks became
+    /// ready, the creator's live children that have no task in progress.
+    pub(super) async fn announce_outcome(
+        &self,
+        project: &str,
+        task: &TaskRecord,
+        by: &str,
+        unblocked: &[String],
+    ) {
+        let master = task.state.created_by.as_str();
+        let id = &task.spec.id;
+        let title = &task.spec.title;
+        let last_note = task
+            .state
+            .notes
+            .last()
+            .map(|n| format!(" Last note: {}", n.text))
+            .unwrap_or_default();
+        match task.state.status {
+            TaskStatus::Done if master != by => {
+                let ready = if unblocked.is_empty() {
+                    "nothing new became ready".to_string()
+                } else {
+                    format!("now ready: {}", unblocked.join(", "))
+                };
+                self.tell(
+                    master,
+                    format!("Task {id} ({title}) of project {project} is done (by {by}); {ready}."),
+                )
+                .await;
+            }
+            TaskStatus::Failed if master != by => {
+                let blocked = if task.state.dependents.is_empty() {
+                    String::new()
+                } else {
+                    format!(" It blocks {}.", task.state.dependents.join(", "))
+                };
+                self.tell(
+                    master,
+                    format!(
+                        "Task {id} ({title}) of project {project} failed (by {by}).{blocked}{last_note} \
+                         Retry it with update_task(task_id=\"{id}\", status=\"pending\") or cancel it."
+                    ),
+                )
+                .await;
+            }
+            _ => {}
+        }
+        if !unblocked.is_empty()
+            && let Err(e) = self.wake_idle_children(project, master, unblocked).await
+        {
+            tracing::warn!(
+                project,
+                "idle children were not told about ready tasks: {e}"
+            );
+        }
+    }
+
+    /// Tells the master's live children without a task in progress that tasks are ready.
+    async fn wake_idle_children(
+        &self,
+        project: &str,
+        master: &str,
+        ready: &[String],
+    ) -> Result<(), ServiceError> {
+        let children = self.store().child_sessions(master).await?;
+        if children.is_empty() {
+            return Ok(());
+        }
+        let busy: Vec<String> = self
+            .store()
+            .list_tasks(project)
+            .await?
+            .into_iter()
+            .filter(|t| is_active(t.state.status))
+            .filter_map(|t| t.state.assignee)
+            .collect();
+        for child in children.iter().filter(|c| c.live) {
+            let name = &child.record.name;
+            if busy.contains(name) || child.record.project.as_deref() != Some(project) {
+                continue;
+            }
+            self.tell(
+                name,
+                format!(
+                    "Tasks {} of project {project} are ready: next_task() claims the best one.",
+                    ready.join(", ")
+                ),
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// A session ended or was abandoned: its tasks go back to pending, with a note saying
+    /// who dropped them, and their creators are told.
+    pub(crate) async fn hand_back_tasks(&self, session: &str, reason: &str) {
+        let text = format!("handed back: its assignee {session} ended ({reason})");
+        let released = match self
+            .store()
+            .release_tasks_of(session, SYSTEM_SENDER, &text, NOTES_KEPT)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(session, "its tasks could not be handed back now: {e}");
+                return;
+            }
+        };
+        for (project, t) in released {
+            let at_ms = t.state.updated_at_ms;
+            tracing::info!(session, project = %project, task = %t.spec.id, "task handed back");
+            self.events().publish(Event::TaskReleased {
+                project: project.clone(),
+                task: t.spec.id.clone(),
+                from: session.to_string(),
+                reason: reason.to_string(),
+                at_ms,
+            });
+            if t.state.created_by != session {
+                self.tell(
+                    &t.state.created_by,
+                    format!(
+                        "Task {} ({}) of project {project} is pending again: its assignee {session} \
+                         ended ({reason}). next_task hands it out again.",
+                        t.spec.id, t.spec.title
+                    ),
+                )
+                .await;
+            }
+        }
+    }
+}
