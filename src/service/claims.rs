@@ -25,9 +25,9 @@ use serde_json::json;
 
 use super::audit;
 use super::{Caller, Coordinator, ServiceError};
-use crate::store::audit::AuditRecord;
 use crate::domain::credential::{self, SECRET_BYTES, SESSION_PREFIX};
 use crate::domain::tiers::Tier;
+use crate::store::audit::AuditRecord;
 
 /// How often a claim is tried when concurrent writers keep replacing it.
 const ATTEMPTS: usize = 8;

@@ -3,8 +3,8 @@
 //!
 //! One test binary (not one per file) so the suite links once.
 
-mod claims;
 mod audit;
+mod claims;
 mod claude_code;
 mod cli_run;
 mod cli_setup;
