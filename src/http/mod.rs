@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod listener;
 pub mod metrics;
 pub mod peer;
+pub mod rate_limit;
 pub mod sse;
 pub mod streamable;
 
@@ -63,9 +64,13 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
             )),
         )
         .with_state(coord.clone())
-        .merge(dashboard::routes(coord, shutdown.clone()))
+        .merge(dashboard::routes(coord.clone(), shutdown.clone()))
         .layer(axum::Extension(events::StreamStop(shutdown)))
         .merge(mcp)
+        .layer(axum::middleware::from_fn_with_state(
+            coord.clone(),
+            rate_limit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(guard::OriginPolicy::from_settings(&settings.server)),
             guard::origin_and_host,

@@ -19,6 +19,7 @@ use super::CoordServer;
 use super::identity::requested_session;
 use super::peer_process::{self, PeerAddrs};
 use super::resources;
+use super::respond::refuse;
 use crate::service::audit;
 use crate::service::metrics::Outcome;
 
@@ -213,6 +214,22 @@ impl ServerHandler for CoordServer {
         let caller = self.caller();
         // Everything this call changes is audited as done by this connection.
         let result = audit::acting_as(audit::actor(&caller, peer), async {
+            // Legacy SSE answers the POST 202 before the call runs, so its rate limit is a
+            // tool error here (Streamable HTTP got a 429 at the edge: http/rate_limit.rs).
+            if caller.transport == "sse"
+                && let Err(limited) = self
+                    .coord()
+                    .rate_limits()
+                    .check_connection(&caller.connection_id)
+            {
+                let limits = self.coord().rate_limits();
+                limits.audit(
+                    self.coord().audit(),
+                    &caller.connection_id,
+                    Some(&caller.session),
+                );
+                return Ok(CallToolResponse::Complete(refuse(limited.to_error())));
+            }
             self.implicit_heartbeat(&tool).await;
             let tcc = ToolCallContext::new(self, request, context);
             self.tools.call(tcc).await

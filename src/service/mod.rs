@@ -21,6 +21,7 @@ pub mod locks;
 pub mod messages;
 pub mod metrics;
 pub mod policy;
+pub mod rate_limit;
 pub mod reaper;
 pub mod recovery;
 pub mod sessions;
@@ -61,6 +62,7 @@ pub struct Coordinator {
     bound_connections: claude_bindings::BoundConnections,
     claude_processes: claude_bindings::ClaudeProcesses,
     waiters: wake::Waiters,
+    rate_limits: rate_limit::RateLimits,
 }
 
 impl Coordinator {
@@ -69,6 +71,7 @@ impl Coordinator {
         let session_policy = policy::session_policy(&settings.sessions);
         let inbox_policy = policy::inbox_policy(&settings.messages);
         let tmux = tmux::TmuxRuntime::new(&settings.tmux);
+        let rate_limits = rate_limit::RateLimits::new(&settings.limits);
         Arc::new(Self {
             store,
             settings,
@@ -85,6 +88,7 @@ impl Coordinator {
             bound_connections: claude_bindings::BoundConnections::default(),
             claude_processes: claude_bindings::ClaudeProcesses::default(),
             waiters: wake::Waiters::default(),
+            rate_limits,
         })
     }
 
@@ -137,6 +141,11 @@ impl Coordinator {
     /// The wake-up waiters parked on this daemon, one per session.
     pub fn waiters(&self) -> &wake::Waiters {
         &self.waiters
+    }
+
+    /// The rate limits every front-end applies (from `[limits]`).
+    pub fn rate_limits(&self) -> &rate_limit::RateLimits {
+        &self.rate_limits
     }
 
     /// Session events (tier changes, status reports, ends) for other capabilities.

@@ -19,6 +19,7 @@ mod locks;
 mod messages;
 mod ops;
 mod outside_clients;
+mod rate_limit;
 mod readable_names;
 mod sessions;
 mod sse_transport;
