@@ -1,5 +1,5 @@
 //! The dashboard's data: one serializable snapshot of the whole swarm (sessions, locks with
-//! their queues, daemon facts, recent activity), served once when the page opens; from then
+//! their queues, task boards, daemon facts, recent activity), served once when the page opens; from then
 //! on the page follows `/events` and patches it. Everything here is read-only.
 //!
 //! The snapshot is several store reads, not one atomic one: the page subscribes to
@@ -14,6 +14,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use super::dashboard_tasks::ProjectTasks;
 use super::health::HealthReport;
 use super::metrics::MetricTotals;
 use super::sessions::SessionView;
@@ -38,6 +39,8 @@ pub struct DashboardView {
     pub ended_not_shown: usize,
     /// Held locks by name, each with its queue.
     pub locks: Vec<LockEntry>,
+    /// Each project's task board, by project name.
+    pub tasks: Vec<ProjectTasks>,
     /// The newest events, oldest first (never `session_seen`; never message bodies).
     pub activity: Vec<Event>,
 }
@@ -208,12 +211,14 @@ impl Coordinator {
             })
             .collect();
         locks.sort_by(|a, b| a.lock.cmp(&b.lock));
+        let tasks = self.dashboard_all_tasks().await?;
         Ok(DashboardView {
             now_ms: now,
             daemon,
             sessions,
             ended_not_shown,
             locks,
+            tasks,
             activity: activity.recent(),
         })
     }

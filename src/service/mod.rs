@@ -11,6 +11,7 @@ pub mod claims;
 pub mod claude_bindings;
 pub mod connections;
 pub mod dashboard;
+pub mod dashboard_tasks;
 pub mod error;
 pub mod events;
 pub mod health;

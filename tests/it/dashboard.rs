@@ -257,6 +257,31 @@ async fn the_dashboard_shows_the_swarm_live_in_a_real_browser() {
     )
     .await
     .ok();
+    // A plan for the Tasks panel: the api worker claims the first task.
+    call(
+        &lead,
+        "create_tasks",
+        json!({ "project": "shop", "tasks": [
+            { "id": 1, "title": "Port the HTTP handlers", "priority": "high" },
+            { "id": 2, "title": "Checkout UI", "dependencies": [1] },
+            { "id": 3, "title": "Release notes", "priority": "low", "role": "writer" },
+            { "id": 4, "title": "Load test", "dependencies": [1, 2],
+              "subtasks": [{ "id": 1, "title": "script" }, { "id": 2, "title": "run" }] },
+        ] }),
+    )
+    .await
+    .ok();
+    call(&api, "next_task", json!({ "project": "shop" }))
+        .await
+        .ok();
+    browser
+        .wait_for(
+            "the claimed task on the board",
+            10,
+            "return document.querySelector('section.board li[data-task=\"1\"]')?.closest('.column').dataset.column ?? null;",
+            |v| v == "in-progress",
+        )
+        .await;
     let activity = browser
         .wait_for(
             "the report and the message in the feed",
@@ -310,6 +335,8 @@ return dt ? dt.nextElementSibling.textContent : null;"#,
         .eval("return getComputedStyle(document.body).backgroundColor;")
         .await;
     assert_eq!(background, "rgb(246, 247, 249)", "light colours applied");
+    // Tall enough for every panel, the Tasks board at the bottom included.
+    browser.client.set_window_size(1400, 1100).await.unwrap();
     let shots = screenshot_dir();
     screenshot(&browser, &shots, "dashboard-light.png").await;
     press(&browser, ENTER).await;
@@ -576,6 +603,198 @@ return {
             |v| v == 5,
         )
         .await;
+    browser.close().await;
+    d.stop().await;
+}
+
+/// The cards of one project's board as the page shows them: id → column, assignee, text.
+fn task_cards(project: &str) -> String {
+    format!(
+        r#"
+const b = document.querySelector('section.board[data-project={project:?}]');
+if (!b) return null;
+const out = {{}};
+for (const c of b.querySelectorAll('li[data-task]')) {{
+  out[c.dataset.task] = {{
+    column: c.closest('.column').dataset.column,
+    heading: c.closest('.column').querySelector('h4').textContent,
+    assignee: c.querySelector('.who')?.textContent.trim() ?? null,
+    tier: c.querySelector('.tier')?.textContent ?? null,
+    text: c.textContent,
+    hidden: c.hidden,
+  }};
+}}
+return {{ cards: out, title: b.querySelector('h3').textContent }};
+"#
+    )
+}
+
+fn card<'a>(board: &'a Value, id: &str) -> &'a Value {
+    &board["cards"][id]
+}
+
+/// The Tasks panel: a plan made with `create_tasks` appears live, a claim (`next_task`)
+/// moves its card to "In progress" with the assignee and a ticking "in progress for",
+/// `done` makes the dependent ready, and an ended assignee's task goes back to the ready
+/// column (the reaper's hand-back). Every state is on the page as text.
+#[tokio::test]
+async fn the_tasks_board_follows_plans_and_claims_live() {
+    let test = "dashboard::the_tasks_board_follows_plans_and_claims_live";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let mut d = TestDaemon::embedded(|_| {}).await;
+    browser.client.goto(&d.base).await.expect("page opens");
+    browser
+        .wait_for("that it is live", 20, BANNER, |b| b["link"] == "live")
+        .await;
+    let empty = browser
+        .eval("return document.getElementById('tasks-empty').hidden;")
+        .await;
+    assert_eq!(empty, false, "no tasks yet, and the page says so");
+
+    let lead = as_session(&d, "lead", json!({ "role": "master", "project": "shop" })).await;
+    let made = call(
+        &lead,
+        "create_tasks",
+        json!({ "tasks": [
+            { "id": 1, "title": "Schema", "priority": "high" },
+            { "id": 2, "title": "Checkout API", "dependencies": [1],
+              "subtasks": [{ "id": 1, "title": "handler" }, { "id": 2, "title": "tests" }] },
+            { "id": 3, "title": "Docs", "priority": "low", "role": "writer" },
+        ] }),
+    )
+    .await;
+    assert_eq!(made.ok()["created"], 3);
+    let board = browser
+        .wait_for("the plan on the board", 10, &task_cards("shop"), |b| {
+            b["cards"].as_object().is_some_and(|c| c.len() == 3)
+        })
+        .await;
+    assert_eq!(card(&board, "1")["column"], "ready", "{board}");
+    assert_eq!(card(&board, "3")["column"], "ready");
+    assert_eq!(card(&board, "2")["column"], "waiting");
+    let two = card(&board, "2")["text"].as_str().unwrap();
+    assert!(
+        two.contains("waits on #1 (pending)"),
+        "what blocks it: {two}"
+    );
+    assert!(two.contains("subtasks 0/2 done"), "{two}");
+    let one = card(&board, "1")["text"].as_str().unwrap();
+    assert!(
+        one.contains("blocks #2") && one.contains("high priority"),
+        "{one}"
+    );
+    assert!(
+        board["title"]
+            .as_str()
+            .unwrap()
+            .contains("3 tasks, 2 ready"),
+        "{board}"
+    );
+
+    // A claim moves the card, with its assignee and how long it has been in progress.
+    let worker = as_session(&d, "worker", json!({ "project": "shop", "parent": "lead" })).await;
+    let got = call(&worker, "next_task", json!({})).await;
+    assert_eq!(got.ok()["task"]["id"], "1");
+    let board = browser
+        .wait_for(
+            "the claimed card in progress",
+            10,
+            &task_cards("shop"),
+            |b| card(b, "1")["column"] == "in-progress",
+        )
+        .await;
+    let one = card(&board, "1");
+    assert_eq!(one["assignee"], "worker");
+    assert_eq!(one["tier"], "active", "the assignee's tier as text");
+    assert!(
+        one["heading"].as_str().unwrap().starts_with("In progress"),
+        "{one}"
+    );
+    browser
+        .wait_for("the running time ticking", 10, &task_cards("shop"), |b| {
+            card(b, "1")["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("in progress for ") && !t.contains("for 0 s"))
+        })
+        .await;
+
+    // Done: the dependent becomes ready; progress and the note show on the way.
+    call(
+        &worker,
+        "update_task",
+        json!({ "task_id": 1, "progress": 60, "note": "tables drafted" }),
+    )
+    .await
+    .ok();
+    browser
+        .wait_for("the progress and note", 10, &task_cards("shop"), |b| {
+            card(b, "1")["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("60%") && t.contains("tables drafted"))
+        })
+        .await;
+    call(
+        &worker,
+        "update_task",
+        json!({ "task_id": 1, "status": "done" }),
+    )
+    .await
+    .ok();
+    let board = browser
+        .wait_for("2 ready after 1 is done", 10, &task_cards("shop"), |b| {
+            card(b, "1")["column"] == "done" && card(b, "2")["column"] == "ready"
+        })
+        .await;
+    assert!(
+        !card(&board, "1")["text"]
+            .as_str()
+            .unwrap()
+            .contains("blocks"),
+        "a done task blocks nothing: {board}"
+    );
+
+    // The filter narrows the cards too.
+    let filter = browser
+        .client
+        .find(fantoccini::Locator::Id("filter"))
+        .await
+        .unwrap();
+    filter.send_keys("checkout").await.unwrap();
+    let board = browser
+        .wait_for("the filtered cards", 10, &task_cards("shop"), |b| {
+            card(b, "1")["hidden"] == true
+        })
+        .await;
+    assert_eq!(card(&board, "2")["hidden"], false, "{board}");
+    filter.clear().await.unwrap();
+    filter.send_keys(" ").await.unwrap();
+
+    // The worker claims 2 and ends: the task goes back to ready for someone else.
+    let got = call(&worker, "next_task", json!({})).await;
+    assert_eq!(got.ok()["task"]["id"], "2");
+    browser
+        .wait_for("2 in progress", 10, &task_cards("shop"), |b| {
+            card(b, "2")["column"] == "in-progress"
+        })
+        .await;
+    call(&worker, "end_session", json!({})).await.ok();
+    browser
+        .wait_for("2 handed back", 10, &task_cards("shop"), |b| {
+            card(b, "2")["column"] == "ready" && card(b, "2")["assignee"].is_null()
+        })
+        .await;
+
+    let activity = browser
+        .eval("return [...document.querySelectorAll('#activity-list li')].map(li => li.textContent).join('\\n');")
+        .await;
+    let activity = activity.as_str().unwrap();
+    assert!(
+        activity.contains("worker claimed shop #1"),
+        "task events in the feed: {activity}"
+    );
+    drop((lead, worker));
     browser.close().await;
     d.stop().await;
 }

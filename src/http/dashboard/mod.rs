@@ -1,19 +1,20 @@
 //! The dashboard: one page at `/` that shows the whole swarm, live. The page, its script and
 //! its style sheet are compiled into the binary (`include_str!`, no build step, no network);
 //! `GET /dashboard/state` is its snapshot ([`Coordinator::dashboard_view`]), `/events` its
-//! live feed. The router-wide Origin/Host guard applies to all of it.
+//! live feed; `GET /dashboard/tasks?project=P` is one project's task board, which the page
+//! re-reads when a task event of that project arrives ([`Coordinator::dashboard_tasks`]). The router-wide Origin/Host guard applies to all of it.
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio_util::sync::CancellationToken;
 
-use crate::service::Coordinator;
 use crate::service::dashboard::ActivityLog;
+use crate::service::{Coordinator, ServiceError};
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -39,6 +40,7 @@ pub fn routes(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
         .route("/dashboard/app.js", get(script))
         .route("/dashboard/app.css", get(style))
         .route("/dashboard/state", get(state))
+        .route("/dashboard/tasks", get(tasks))
         .with_state(DashboardState { coord, activity })
 }
 
@@ -77,18 +79,39 @@ async fn style() -> Response {
 }
 
 async fn state(State(s): State<DashboardState>) -> Response {
-    match s.coord.dashboard_view(&s.activity).await {
+    fresh(s.coord.dashboard_view(&s.activity).await)
+}
+
+#[derive(serde::Deserialize)]
+struct TasksQuery {
+    project: String,
+}
+
+async fn tasks(State(s): State<DashboardState>, Query(q): Query<TasksQuery>) -> Response {
+    fresh(s.coord.dashboard_tasks(&q.project).await)
+}
+
+/// A data answer: never cached; a refusal keeps its code and sentence.
+fn fresh<T: serde::Serialize>(result: Result<T, ServiceError>) -> Response {
+    match result {
         Ok(view) => {
             let mut r = Json(view).into_response();
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "error": e.code, "message": e.message })),
-        )
-            .into_response(),
+        Err(e) => {
+            let status = if e.code == "invalid_argument" {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (
+                status,
+                Json(serde_json::json!({ "error": e.code, "message": e.message })),
+            )
+                .into_response()
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use super::{
     BatchStatus, BatchStatusArgs, BatchSummary, GetTaskArgs, ListTasksArgs, TaskBoard, TaskView,
     counts, status_map, view,
 };
-use crate::domain::tasks::{TaskRef, TaskStatus};
+use crate::domain::tasks::{TaskRef, TaskStatus, check_project};
 use crate::service::{Caller, Coordinator, ServiceError};
 
 impl Coordinator {
@@ -46,27 +46,9 @@ impl Coordinator {
             .batch
             .map(|b| b.trim().to_string())
             .filter(|b| !b.is_empty());
-        let all = self.store().list_tasks(&project).await?;
-        let now = self.store().now_ms().await?;
-        let statuses = status_map(&all);
-        let scope: Vec<_> = all
-            .iter()
-            .filter(|t| batch.as_ref().is_none_or(|b| &t.state.batch == b))
-            .collect();
-        if let Some(b) = &batch
-            && scope.is_empty()
-        {
-            return Err(ServiceError::not_found(format!(
-                "project {project} has no batch {b}; create_tasks answers with its batch id"
-            )));
-        }
-        let views: Vec<TaskView> = scope.iter().map(|t| view(t, &statuses, now)).collect();
-        let ready = views
-            .iter()
-            .filter(|v| v.ready)
-            .map(|v| v.id.clone())
-            .collect();
-        let tasks = views
+        let board = self.board_of(project, batch.as_deref()).await?;
+        let tasks = board
+            .tasks
             .into_iter()
             .filter(|v| status.is_none_or(|s| v.status == s))
             .filter(|v| {
@@ -76,9 +58,46 @@ impl Coordinator {
             })
             .filter(|v| args.ready.is_none_or(|r| v.ready == r))
             .collect();
+        Ok(TaskBoard { tasks, ..board })
+    }
+
+    /// The whole board of `project` (every task, in claim order), for a reader that is no
+    /// session: the dashboard. One store read of the project's tasks; an unknown project is
+    /// an empty board.
+    pub async fn task_board(&self, project: &str) -> Result<TaskBoard, ServiceError> {
+        check_project(project).map_err(ServiceError::invalid)?;
+        self.board_of(project.to_string(), None).await
+    }
+
+    /// The board of a project, or of one of its batches (unfiltered).
+    async fn board_of(
+        &self,
+        project: String,
+        batch: Option<&str>,
+    ) -> Result<TaskBoard, ServiceError> {
+        let all = self.store().list_tasks(&project).await?;
+        let now = self.store().now_ms().await?;
+        let statuses = status_map(&all);
+        let scope: Vec<_> = all
+            .iter()
+            .filter(|t| batch.is_none_or(|b| t.state.batch == b))
+            .collect();
+        if let Some(b) = batch
+            && scope.is_empty()
+        {
+            return Err(ServiceError::not_found(format!(
+                "project {project} has no batch {b}; create_tasks answers with its batch id"
+            )));
+        }
+        let tasks: Vec<TaskView> = scope.iter().map(|t| view(t, &statuses, now)).collect();
+        let ready = tasks
+            .iter()
+            .filter(|v| v.ready)
+            .map(|v| v.id.clone())
+            .collect();
         Ok(TaskBoard {
             project,
-            batch,
+            batch: batch.map(str::to_string),
             counts: counts(scope.iter().copied()),
             total: scope.len(),
             ready,

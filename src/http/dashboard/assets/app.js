@@ -42,6 +42,8 @@ const state = {
   offsetMs: 0, // store clock minus this browser's clock
   sessions: new Map(), // name -> session
   locks: new Map(), // name -> lock entry
+  tasks: new Map(), // project -> board (service::dashboard_tasks::ProjectTasks)
+  generation: 0, // snapshots applied: a board read before the latest one is dropped
   activity: [], // oldest first
   daemon: null,
   daemonAtMs: 0,
@@ -51,7 +53,7 @@ const state = {
   live: false,
 };
 
-const dirty = { sessions: new Set(), tree: false, locks: new Set(), lockOrder: false, daemon: false, activity: [] };
+const dirty = { sessions: new Set(), tree: false, locks: new Set(), lockOrder: false, tasks: new Set(), daemon: false, activity: [] };
 let frame = 0;
 
 /// The store clock seen in `ms` now: every sample arrives late by its trip here, so the
@@ -144,6 +146,9 @@ function applySnapshot(snap) {
   for (const s of snap.sessions) state.sessions.set(s.name, s);
   state.locks.clear();
   for (const l of snap.locks) state.locks.set(l.lock, l);
+  state.generation++;
+  state.tasks.clear();
+  for (const b of snap.tasks || []) state.tasks.set(b.project, b);
   state.activity = [];
   for (const e of snap.activity) pushActivity(e);
   state.endedNotShown = snap.ended_not_shown;
@@ -152,6 +157,9 @@ function applySnapshot(snap) {
   $("session-tree").replaceChildren();
   $("ended-list").replaceChildren();
   $("lock-rows").replaceChildren();
+  $("task-boards").replaceChildren();
+  taskBoards.clear();
+  for (const p of state.tasks.keys()) dirty.tasks.add(p);
   sessionNodes.clear();
   lockRows.clear();
   if (lockWatch) lockWatch.disconnect();
@@ -240,6 +248,9 @@ function apply(e) {
         registered_at_ms: e.at_ms,
       });
       markLocksOf(e.session);
+      markTasksOf(e.session);
+      // A child spawned for a task (create_session(task=…)) has just been given it.
+      if (e.task && e.project) refreshTasks(e.project);
       break;
     case "session_seen":
       touchSession(e.session, e.at_ms);
@@ -252,6 +263,7 @@ function apply(e) {
         if (e.to === "active") s.last_seen_ms = Math.max(s.last_seen_ms || 0, e.at_ms);
         markSession(e.session);
         markLocksOf(e.session);
+        markTasksOf(e.session);
       }
       break;
     }
@@ -277,6 +289,9 @@ function apply(e) {
         dirty.tree = true;
         markSession(e.session);
         markLocksOf(e.session);
+        // Its tasks go back to pending (the reaper's hand-back).
+        for (const p of projectsOf(e.session)) refreshTasks(p);
+        markTasksOf(e.session);
       }
       break;
     }
@@ -350,7 +365,15 @@ function apply(e) {
     case "daemon_stats":
       setDaemon(e);
       return; // not activity
+    case "task_created":
+    case "task_claimed":
+    case "task_updated":
+    case "task_released":
+      refreshTasks(e.project);
+      for (const who of [e.assignee, e.by]) if (who) touchSession(who, e.at_ms);
+      break;
     default:
+      if (e.event && e.event.startsWith("task_")) refreshTasks(e.project);
       break; // kinds this page does not know yet still show in the feed
   }
   if (e.event !== "session_seen") pushActivity(e);
@@ -370,6 +393,10 @@ const KINDS = {
   lock_queued: "queued",
   lock_queue_left: "left queue",
   message_sent: "message",
+  task_created: "tasks planned",
+  task_claimed: "task claimed",
+  task_updated: "task updated",
+  task_released: "task handed back",
 };
 
 const QUEUE_EXITS = { granted: "granted", timed_out: "timed out", cancelled: "cancelled" };
@@ -400,6 +427,14 @@ function describe(e) {
       return `${e.session} left the queue of ${e.lock}: ${QUEUE_EXITS[e.outcome] || e.outcome}`;
     case "message_sent":
       return `${e.from} → ${e.to}: ${e.kind} message${e.subject ? ` "${e.subject}"` : ""}${e.body ? ` — ${e.body}` : ""}`;
+    case "task_created":
+      return `${e.by} planned ${e.ids.length} task${e.ids.length === 1 ? "" : "s"} in ${e.project} (batch ${e.batch})${e.ready && e.ready.length ? `, ready: ${e.ready.map((i) => `#${i}`).join(", ")}` : ""}`;
+    case "task_claimed":
+      return `${e.assignee} claimed ${e.project} #${e.task}${e.title ? ` ${e.title}` : ""}${e.locks && e.locks.length ? ` with ${e.locks.join(", ")}` : ""}`;
+    case "task_updated":
+      return `${e.project} #${e.task}: ${e.previous && e.previous !== e.status ? `${e.previous} → ` : ""}${e.status}${e.progress != null ? ` (${e.progress}%)` : ""} by ${e.by}${e.note ? ` — ${e.note}` : ""}${e.unblocked && e.unblocked.length ? `; now ready: ${e.unblocked.map((i) => `#${i}`).join(", ")}` : ""}`;
+    case "task_released":
+      return `${e.project} #${e.task} back to pending: ${e.from} ${e.reason}`;
     default: {
       const { event, ...rest } = e;
       return Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ");
@@ -408,7 +443,7 @@ function describe(e) {
 }
 
 function sessionsOf(e) {
-  return [e.session, e.holder, e.from, e.to].filter((x) => typeof x === "string" && x);
+  return [e.session, e.holder, e.from, e.to, e.assignee, e.by].filter((x) => typeof x === "string" && x);
 }
 
 function eventTime(e) {
@@ -774,6 +809,199 @@ function placeLocks() {
   $("locks-empty").hidden = names.length > 0;
 }
 
+// ---------- tasks ----------
+//
+// A board per project. The snapshot brings every board; afterwards a task event (or an
+// event that may change tasks: a session that ends hands its tasks back) makes the page
+// re-read that project's board from /dashboard/tasks — one request per project at a time,
+// events that arrive meanwhile fold into one more read. Boards are small next to the lock
+// table (at most CARDS_SHOWN cards per column), so a board is redrawn whole.
+
+const CARDS_SHOWN = 100;
+
+/// Board columns in order: [key, heading, always shown].
+const COLUMNS = [
+  ["ready", "Ready to claim", true],
+  ["waiting", "Waiting on dependencies", true],
+  ["in-progress", "In progress", true],
+  ["blocked", "Blocked", false],
+  ["review", "In review", false],
+  ["failed", "Failed", false],
+  ["done", "Done", true],
+  ["deferred", "Deferred", false],
+  ["cancelled", "Cancelled", false],
+];
+
+const taskFetch = new Map(); // project -> { again }
+const taskBoards = new Map(); // project -> section element
+let runningCards = []; // { span, since } of cards in progress, for the tick
+
+function columnOf(t) {
+  if (t.status === "pending") return t.ready ? "ready" : "waiting";
+  return t.status;
+}
+
+function setBoard(board) {
+  noteServerTime(board.now_ms);
+  if (board.total > 0) state.tasks.set(board.project, board);
+  else state.tasks.delete(board.project);
+  dirty.tasks.add(board.project);
+  schedule();
+}
+
+/// Re-reads one project's board (at most one request per project in flight).
+async function refreshTasks(project) {
+  if (!project) return;
+  const running = taskFetch.get(project);
+  if (running) {
+    running.again = true;
+    return;
+  }
+  const job = { again: true };
+  taskFetch.set(project, job);
+  try {
+    while (job.again) {
+      job.again = false;
+      const generation = state.generation;
+      const res = await fetch(`/dashboard/tasks?project=${encodeURIComponent(project)}`, { cache: "no-store" });
+      if (!res.ok) break; // the next event (or the next snapshot) tries again
+      const board = await res.json();
+      if (generation === state.generation) setBoard(board);
+    }
+  } catch {
+    // offline: the reconnect brings a fresh snapshot
+  } finally {
+    taskFetch.delete(project);
+  }
+}
+
+/// Projects in which `session` has a task.
+function projectsOf(session) {
+  const out = [];
+  for (const [p, b] of state.tasks) if (b.tasks.some((t) => t.assignee === session)) out.push(p);
+  return out;
+}
+
+function markTasksOf(session) {
+  for (const p of projectsOf(session)) dirty.tasks.add(p);
+  schedule();
+}
+
+function taskRef(id, status) {
+  return status ? `#${id} (${status})` : `#${id}`;
+}
+
+function taskCard(t, now) {
+  const col = columnOf(t);
+  const head = el("div", { class: "card-head" }, el("span", { class: "tid", text: `#${t.id}` }), " ", el("span", { class: "title", text: t.title }));
+  const meta = [`${t.priority} priority`];
+  if (t.role) meta.push(`role ${t.role}`);
+  if (t.subtasks) meta.push(`subtasks ${t.subtasks_done}/${t.subtasks} done`);
+  const li = el("li", { class: `card prio-${t.priority}`, "data-task": t.id, "data-column": col }, head, el("div", { class: "card-meta", text: meta.join(" · ") }));
+  if (t.assignee) {
+    const who = el("div", { class: "card-who" }, "assignee ", el("span", { class: "who", text: `${t.assignee} ` }), tierBadge(tierOf(t.assignee) || "ended"));
+    if ((t.status === "in-progress" || t.status === "blocked") && t.claimed_at_ms) {
+      const span = el("span", { class: "since" });
+      runningCards.push({ span, since: t.claimed_at_ms });
+      renderSince(span, t.claimed_at_ms, now);
+      who.append(" · ", span);
+    }
+    li.append(who);
+  }
+  if (t.progress != null) {
+    li.append(
+      el(
+        "div",
+        { class: "card-progress" },
+        el("progress", { max: "100", value: String(t.progress), "aria-label": `#${t.id}: ${t.progress}% done` }),
+        ` ${t.progress}%`,
+      ),
+    );
+  }
+  if (t.waiting_on.length) {
+    li.append(el("div", { class: "deps waits", text: `waits on ${t.waiting_on.map((w) => taskRef(w.id, w.status)).join(", ")}` }));
+  }
+  if (t.dependents.length && t.status !== "done" && t.status !== "cancelled") {
+    li.append(el("div", { class: "deps blocks", text: `blocks ${t.dependents.map((d) => taskRef(d)).join(", ")}` }));
+  }
+  if (t.locks && t.locks.length) {
+    li.append(el("div", { class: "held" }, el("span", { class: "held-label", text: "locks" }), ...t.locks.map((l) => el("code", { class: "chip", text: l }))));
+  }
+  if (t.note) li.append(el("div", { class: "card-note", text: t.note }));
+  li.hidden = !matchesFilter([t.id, `#${t.id}`, t.title, t.assignee, t.role, ...(t.locks || [])]);
+  return li;
+}
+
+function renderSince(span, since, now) {
+  setText(span, `in progress for ${duration((now - since) / 1000)}`);
+}
+
+function countsText(b) {
+  const c = b.counts;
+  const parts = [`${b.total} task${b.total === 1 ? "" : "s"}`, `${b.ready.length} ready`];
+  for (const [k, label] of [["in-progress", "in progress"], ["blocked", "blocked"], ["review", "in review"], ["failed", "failed"], ["done", "done"]]) {
+    if (c[k]) parts.push(`${c[k]} ${label}`);
+  }
+  return `(${parts.join(", ")})`;
+}
+
+function renderBoard(project) {
+  const b = state.tasks.get(project);
+  let section = taskBoards.get(project);
+  if (!b) {
+    if (section) section.remove();
+    taskBoards.delete(project);
+    return;
+  }
+  if (!section) {
+    section = el("section", { class: "board", "data-project": project, "aria-label": `Tasks of project ${project}` });
+    taskBoards.set(project, section);
+  }
+  const now = serverNow();
+  runningCards = runningCards.filter((r) => r.span.isConnected);
+  const byColumn = new Map(COLUMNS.map(([k]) => [k, []]));
+  for (const t of b.tasks) byColumn.get(columnOf(t))?.push(t);
+  const columns = COLUMNS.filter(([k, , always]) => always || byColumn.get(k).length).map(([k, heading]) => {
+    const cards = byColumn.get(k);
+    const total = k === "ready" ? b.ready.length : k === "waiting" ? cards.length : b.counts[k] ?? cards.length;
+    const list = el("ol", { class: "cards", "aria-label": `${heading}, project ${project}` }, ...cards.slice(0, CARDS_SHOWN).map((t) => taskCard(t, now)));
+    const more = total - Math.min(cards.length, CARDS_SHOWN);
+    return el(
+      "div",
+      { class: `column col-${k}`, "data-column": k },
+      el("h4", null, heading, " ", el("span", { class: "count", text: `(${total})` })),
+      list,
+      more > 0 ? el("p", { class: "empty", text: k === "done" || k === "cancelled" ? `and ${more} older` : `and ${more} more` }) : null,
+      cards.length === 0 ? el("p", { class: "empty", text: "none" }) : null,
+    );
+  });
+  section.replaceChildren(
+    el("h3", null, `Project ${project} `, el("span", { class: "count", text: countsText(b) })),
+    el("div", { class: "columns" }, ...columns),
+  );
+}
+
+function placeBoards() {
+  const host = $("task-boards");
+  const names = [...state.tasks.keys()].sort(byName);
+  names.forEach((p, i) => {
+    const s = taskBoards.get(p);
+    if (s && host.children[i] !== s) host.insertBefore(s, host.children[i] || null);
+  });
+  let total = 0;
+  let ready = 0;
+  for (const b of state.tasks.values()) {
+    total += b.total;
+    ready += b.ready.length;
+  }
+  setText($("tasks-count"), names.length ? `(${names.length} project${names.length === 1 ? "" : "s"}, ${total} tasks, ${ready} ready)` : "");
+  $("tasks-empty").hidden = names.length > 0;
+}
+
+function tickTasks(now) {
+  for (const r of runningCards) if (r.span.isConnected) renderSince(r.span, r.since, now);
+}
+
 // ---------- daemon ----------
 
 function renderDaemon() {
@@ -847,6 +1075,11 @@ function flush() {
   }
   for (const name of dirty.sessions) renderSession(name);
   dirty.sessions.clear();
+  if (dirty.tasks.size) {
+    for (const p of dirty.tasks) renderBoard(p);
+    placeBoards();
+    dirty.tasks.clear();
+  }
   if (dirty.daemon || changed) renderDaemon();
   dirty.daemon = false;
   if (dirty.activity === null || dirty.activity.length) renderActivity();
@@ -930,6 +1163,7 @@ function tick() {
     const n = sessionNodes.get(name);
     if (s && n) renderSeen(s, n.parts);
   }
+  tickTasks(now);
   const up = $("uptime");
   if (up && state.daemon && state.live) setText(up, duration(state.daemon.health.uptime_seconds + (Date.now() - state.daemonAtMs) / 1000));
   if (dirty.locks.size) {
@@ -1085,6 +1319,7 @@ function setupControls() {
     state.filter = filter.value.trim().toLowerCase();
     for (const name of state.sessions.keys()) dirty.sessions.add(name);
     for (const name of state.locks.keys()) dirty.locks.add(name);
+    for (const p of state.tasks.keys()) dirty.tasks.add(p);
     schedule();
   });
   for (const id of ["act-kind", "act-session"]) {
