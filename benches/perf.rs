@@ -18,7 +18,8 @@
 //!    fan-out to 1,000 subscribers.
 //!
 //! Every timed figure is the median of 3 runs: the machine is shared and the figures are
-//! noisy. Nothing is asserted. `MCP_COORD_BENCH_ONLY=throughput,idle,scale` runs a subset.
+//! noisy. Nothing is asserted. `MCP_COORD_BENCH_ONLY=throughput,idle,scale` runs a subset;
+//! `MCP_COORD_BENCH_DAEMON=<path>` measures another build of the daemon (before/after).
 //! `cargo test --all-targets` runs bench targets too; without `--bench` this exits at once.
 
 mod support;
@@ -109,6 +110,7 @@ fn header() {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    println!("daemon binary: {}", support::daemon_binary().display());
     println!(
         "Every timed figure is the median of {RUNS} runs. On a shared machine they are noisy: \
          compare rows of one run, not runs of different days."
@@ -329,9 +331,9 @@ async fn idle_section(redis: &Redis, logs: &std::path::Path) {
         "Idle connections: {IDLE} SSE + {IDLE} Streamable-HTTP sessions (initialized, idle), {IDLE_ROUNDS} rounds, redis store"
     ));
     println!(
-        "| round | RSS before MB | + {IDLE} SSE MB | KB per SSE | + {IDLE} HTTP MB | KB per HTTP session | daemon fds open | RSS after close MB |"
+        "| round | RSS before MB | + {IDLE} SSE MB | KB per SSE | + {IDLE} HTTP MB | KB per HTTP session | daemon sockets open | RSS after close MB | sockets left |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let d = DaemonProc::start(&fresh_store("redis", redis, logs), &[], logs).await;
     // One call first, so the store pool and lazily built parts are counted in "before".
     let warm = connect(&d.base(), "streamable-http", "idle-warm").await;
@@ -354,10 +356,11 @@ async fn idle_section(redis: &Redis, logs: &std::path::Path) {
         settle_fds(&d, base_fds).await;
         let after = d.rss_mb();
         println!(
-            "| {round} | {before:.1} | {with_sse:.1} | {:.1} | {with_both:.1} | {:.1} | {} | {after:.1} |",
+            "| {round} | {before:.1} | {with_sse:.1} | {:.1} | {with_both:.1} | {:.1} | {} | {after:.1} | {} |",
             (with_sse - before) * 1024.0 / IDLE as f64,
             (with_both - with_sse) * 1024.0 / IDLE as f64,
             fds.saturating_sub(base_fds),
+            d.fds().saturating_sub(base_fds),
         );
     }
     println!("(peak RSS of this daemon: {:.1} MB)", d.peak_rss_mb());
@@ -442,7 +445,7 @@ fn time_status_cli(base: &str) -> f64 {
     let mut runs = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-coord"))
+        let out = std::process::Command::new(support::daemon_binary())
             .args(["status", "--url", base, "--json"])
             .env("COORD_SESSION", "bench-status-cli")
             .output()

@@ -215,6 +215,14 @@ impl StoreKind {
     }
 }
 
+/// The daemon binary the benches start: `MCP_COORD_BENCH_DAEMON` (a saved older build, to
+/// compare before and after a change), else the one `cargo bench` built.
+pub fn daemon_binary() -> PathBuf {
+    std::env::var_os("MCP_COORD_BENCH_DAEMON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_mcp-coord")))
+}
+
 /// The release daemon as its own process (`cargo bench` builds it), killed on drop.
 pub struct DaemonProc {
     child: Child,
@@ -229,7 +237,7 @@ impl DaemonProc {
         let port = free_port();
         let log = log_dir.join(format!("daemon-{port}.log"));
         let out = std::fs::File::create(&log).expect("daemon log file");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcp-coord"));
+        let mut cmd = Command::new(daemon_binary());
         cmd.env_clear()
             .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
             .args(["serve", "--port", &port.to_string(), "--log-format", "text"]);
@@ -241,7 +249,10 @@ impl DaemonProc {
                 cmd.env("MCP_COORD_DATA_DIR", dir);
             }
         }
-        cmd.envs(env.iter().copied())
+        // Run in the log directory: no `config/default.toml` or `.env` of the caller's
+        // working directory changes the daemon's settings.
+        cmd.current_dir(log_dir)
+            .envs(env.iter().copied())
             .stdout(out.try_clone().expect("log file"))
             .stderr(out)
             .stdin(Stdio::null());

@@ -1,6 +1,8 @@
-//! Running the daemon as a service: systemd readiness and watchdog, and the periodic
-//! self-check that feeds `/metrics` and the status line `systemctl status` shows.
+//! Running the daemon as a service: systemd readiness and watchdog, the periodic
+//! self-check that feeds `/metrics` and the status line `systemctl status` shows, and giving
+//! the memory of closed connections back (`memory.rs`).
 
+pub mod memory;
 pub mod monitor;
 pub mod systemd;
 
@@ -27,12 +29,13 @@ impl OpsTasks {
         shutdown: CancellationToken,
     ) -> Self {
         systemd::ready(&monitor::status_line(&coord, addr, store_reachable));
-        let mut tasks = vec![monitor::spawn(
+        let mut tasks = vec![memory::spawn(coord.clone(), shutdown.clone())];
+        tasks.push(monitor::spawn(
             coord,
             addr,
             store_reachable,
             shutdown.clone(),
-        )];
+        ));
         if let Some(task) = systemd::spawn_watchdog(shutdown) {
             tasks.push(task);
         }
