@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::CliError;
-use crate::mcp::identity::SESSION_HEADER;
+use crate::mcp::identity::{CREDENTIAL_HEADER, SESSION_HEADER};
 
 /// How long the MCP handshake may take before the daemon counts as unreachable (a hung
 /// daemon must not hang the CLI).
@@ -24,11 +24,51 @@ pub struct Daemon {
     client: RunningService<RoleClient, ()>,
     base: String,
     session: String,
+    /// The session's credential (issue 16), presented on the connection.
+    credential: Option<String>,
+}
+
+/// Whether the CLI keeps a credential the daemon issues in its state dir.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// A session later invocations act as again (`--session`, `cli-<user>-<host>`).
+    Stored,
+    /// A name of this one invocation (`run`'s `<session>.run-<pid>`): kept in memory.
+    InMemory,
 }
 
 impl Daemon {
-    /// Opens an MCP session on `{base}/mcp` bound to `session` (via `X-Coord-Session`).
+    /// Opens an MCP session on `{base}/mcp` bound to `session` (via `X-Coord-Session`),
+    /// after proving it may act as it (`POST /session/claim` with the credential it has;
+    /// a newly issued one is stored, see [`super::credentials`]).
     pub async fn connect(base: &str, session: &str) -> Result<Self, CliError> {
+        Self::connect_keeping(base, session, Keep::Stored).await
+    }
+
+    /// [`Daemon::connect`], choosing where a new credential is kept.
+    pub async fn connect_keeping(base: &str, session: &str, keep: Keep) -> Result<Self, CliError> {
+        let known = match keep {
+            Keep::Stored => super::credentials::for_session(base, session),
+            Keep::InMemory => None,
+        };
+        let credential = claim(base, session, known, keep).await?;
+        Self::open(base, session, credential).await
+    }
+
+    /// A new connection as the same session with the same credential (after the daemon
+    /// went away).
+    pub async fn reconnect(&self) -> Result<Self, CliError> {
+        let credential = claim(
+            &self.base,
+            &self.session,
+            self.credential.clone(),
+            Keep::InMemory,
+        )
+        .await?;
+        Self::open(&self.base, &self.session, credential).await
+    }
+
+    async fn open(base: &str, session: &str, credential: Option<String>) -> Result<Self, CliError> {
         let mut headers = HashMap::new();
         let value = http::HeaderValue::from_str(session).map_err(|_| {
             CliError::Usage(format!(
@@ -36,6 +76,12 @@ impl Daemon {
             ))
         })?;
         headers.insert(http::HeaderName::from_static(SESSION_HEADER), value);
+        if let Some(c) = credential
+            .as_deref()
+            .and_then(|c| http::HeaderValue::from_str(c).ok())
+        {
+            headers.insert(http::HeaderName::from_static(CREDENTIAL_HEADER), c);
+        }
         let config = StreamableHttpClientTransportConfig::with_uri(format!("{base}/mcp"))
             .custom_headers(headers)
             .reinit_on_expired_session(true);
@@ -58,6 +104,7 @@ impl Daemon {
             client,
             base: base.to_string(),
             session: session.to_string(),
+            credential,
         })
     }
 
@@ -118,6 +165,73 @@ impl Daemon {
     /// Ends the MCP session (DELETE), so the daemon frees it at once.
     pub async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.client.cancel()).await;
+    }
+}
+
+/// `POST /session/claim`: may this CLI act as `session` with `known`? Returns the credential
+/// to present (a newly issued one, stored when `keep` says so). A refusal is the daemon's
+/// sentence (the session is active elsewhere).
+async fn claim(
+    base: &str,
+    session: &str,
+    known: Option<String>,
+    keep: Keep,
+) -> Result<Option<String>, CliError> {
+    let http = reqwest::Client::builder()
+        .timeout(CONNECT_TIMEOUT)
+        .connect_timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot build an HTTP client: {e}")))?;
+    let mut request = http
+        .post(format!("{base}/session/claim"))
+        .json(&serde_json::json!({ "session": session }));
+    if let Some(c) = &known {
+        request = request.header(CREDENTIAL_HEADER, c);
+    }
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(CliError::Unreachable {
+                url: base.to_string(),
+                detail: root_cause(&e),
+            });
+        }
+    };
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if status == reqwest::StatusCode::NOT_FOUND {
+        // A daemon from before session claims: nothing to prove.
+        return Ok(None);
+    }
+    if !status.is_success() {
+        let message = answer
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("POST /session/claim answered {status}"));
+        return Err(CliError::Refused {
+            message,
+            json: answer,
+        });
+    }
+    match answer.get("credential").and_then(Value::as_str) {
+        Some(issued) => {
+            if keep == Keep::Stored
+                && let Err(e) = super::credentials::save(
+                    base,
+                    super::credentials::Kind::Session,
+                    session,
+                    issued,
+                )
+            {
+                eprintln!(
+                    "mcp-coord: warning: cannot store the credential of session {session} in {}: {e}",
+                    super::credentials::dir().display()
+                );
+            }
+            Ok(Some(issued.to_string()))
+        }
+        None => Ok(known),
     }
 }
 

@@ -16,8 +16,9 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::Value;
 
+use super::credentials::{self, Kind};
 use super::{EXIT_OK, Global};
-use crate::service::hooks::HookFacts;
+use crate::service::hooks::{HookFacts, Secret};
 
 #[derive(Args, Debug)]
 pub struct HookArgs {
@@ -55,16 +56,48 @@ pub async fn main(global: &Global, a: HookArgs) -> u8 {
         let max_wait = Duration::from_secs(a.max_wait_seconds);
         return super::hook_wait::run(&global.base_url(), event, max_wait).await;
     }
-    let with_git = event.get("hook_event_name").and_then(Value::as_str) == Some("SessionStart");
+    let hook_event = event.get("hook_event_name").and_then(Value::as_str);
+    let with_git = hook_event == Some("SessionStart");
+    let ending = hook_event == Some("SessionEnd");
     let cwd = event.get("cwd").and_then(Value::as_str).map(str::to_string);
-    let facts = serde_json::to_value(facts(cwd.as_deref(), with_git)).unwrap_or_default();
-    event.insert("coord".into(), facts);
+    let claude_id = event
+        .get("session_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let mut facts = facts(cwd.as_deref(), with_git);
+    let base = global.base_url();
+    facts.credential = credentials::for_hook(&base, &claude_id).map(Secret);
+    facts.want_credential = !ending;
+    event.insert(
+        "coord".into(),
+        serde_json::to_value(facts).unwrap_or_default(),
+    );
 
     let remaining = budget.saturating_sub(started.elapsed());
-    if let Some(answer) = post(&global.base_url(), &Value::Object(event), remaining).await {
+    let answer = post(&base, &Value::Object(event), remaining).await;
+    if ending {
+        credentials::forget(&base, Kind::Claude, &claude_id);
+    }
+    if let Some(answer) = answer.and_then(|a| keep_credential(a, &base, &claude_id)) {
         println!("{answer}");
     }
     EXIT_OK
+}
+
+/// Takes a newly issued credential out of the daemon's answer (stored in this Claude
+/// session's private file: Claude, and so the model, never sees it) and returns what is
+/// left for Claude, if anything.
+fn keep_credential(mut answer: Value, base: &str, claude_id: &str) -> Option<String> {
+    let map = answer.as_object_mut()?;
+    if let Some(coord) = map.remove("coord")
+        && let Some(secret) = coord.get("credential").and_then(Value::as_str)
+        && let Err(e) = credentials::save(base, Kind::Claude, claude_id, secret)
+    {
+        eprintln!("mcp-coord hook: cannot store the session credential: {e}");
+    }
+    (!map.is_empty()).then(|| answer.to_string())
 }
 
 /// What this process knows that the daemon cannot: env, parent pid, and (at SessionStart)
@@ -88,6 +121,8 @@ pub fn facts(cwd: Option<&str>, with_git: bool) -> HookFacts {
         claude_pid: Some(claude_pid()),
         git_branch: git_dir.and_then(|d| git(d, &["rev-parse", "--abbrev-ref", "HEAD"])),
         worktree: git_dir.and_then(|d| git(d, &["rev-parse", "--show-toplevel"])),
+        credential: None,
+        want_credential: false,
     }
 }
 
@@ -127,8 +162,8 @@ fn git(dir: &str, args: &[&str]) -> Option<String> {
     (out.status.success() && !s.is_empty()).then_some(s)
 }
 
-/// POSTs the event; `Some(body)` only for a 2xx answer worth printing (not empty, not `{}`).
-async fn post(base: &str, event: &Value, budget: Duration) -> Option<String> {
+/// POSTs the event; `Some(answer)` only for a 2xx JSON object that is not `{}`.
+async fn post(base: &str, event: &Value, budget: Duration) -> Option<Value> {
     if budget.is_zero() {
         return None;
     }
@@ -153,7 +188,7 @@ async fn post(base: &str, event: &Value, budget: Duration) -> Option<String> {
     let parsed: Value = serde_json::from_str(&body).ok()?;
     match parsed {
         Value::Object(m) if m.is_empty() => None,
-        Value::Object(_) => Some(parsed.to_string()),
+        Value::Object(_) => Some(parsed),
         _ => None,
     }
 }

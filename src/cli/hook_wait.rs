@@ -64,9 +64,18 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
     ) {
         return EXIT_OK;
     }
+    let mut facts = super::hook::facts(None, false);
+    let claude_id = event
+        .get("session_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    facts.credential =
+        super::credentials::for_hook(base, &claude_id).map(crate::service::hooks::Secret);
     event.insert(
         "coord".into(),
-        serde_json::to_value(super::hook::facts(None, false)).unwrap_or_default(),
+        serde_json::to_value(facts).unwrap_or_default(),
     );
     let waiter = uuid::Uuid::new_v4().simple().to_string();
     let armed_at_ms = now_ms();
@@ -86,6 +95,7 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
             return EXIT_OK;
         }
         let secs = left.as_secs().clamp(1, POLL_SECONDS);
+        refresh_credential(&mut event, base, &claude_id);
         let mut body = event.clone();
         let wait = WakeArgs {
             wait_seconds: secs,
@@ -103,6 +113,7 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
         match poll {
             Poll::Ready(ids) => {
                 backoff = BACKOFF_MIN;
+                refresh_credential(&mut event, base, &claude_id);
                 if let Some(text) = claim(&client, base, &event, &ids).await {
                     eprintln!("{text}");
                     return EXIT_WAKE;
@@ -123,6 +134,16 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
     }
 }
 
+/// The credential file may be newer than this process (the SessionStart hook runs beside it
+/// and stores what the daemon issued): read it again before each request.
+fn refresh_credential(event: &mut Map<String, Value>, base: &str, claude_id: &str) {
+    if let Some(c) = super::credentials::for_hook(base, claude_id)
+        && let Some(coord) = event.get_mut("coord").and_then(Value::as_object_mut)
+    {
+        coord.insert("credential".into(), Value::String(c));
+    }
+}
+
 async fn poll(
     client: &reqwest::Client,
     base: &str,
@@ -140,6 +161,11 @@ async fn poll(
         Err(_) => return Poll::Unreachable,
     };
     let status = response.status();
+    if status == reqwest::StatusCode::FORBIDDEN {
+        // Not proven as the session (yet): the SessionStart hook may still be storing its
+        // credential. Try again later, like an unreachable daemon.
+        return Poll::Unreachable;
+    }
     if status.is_client_error() {
         // The daemon refuses this event for good (bad session name…): nothing to wait for.
         return Poll::Quit;

@@ -3,6 +3,8 @@
 //! snippet. The session name travels as `?session=${COORD_SESSION:-}` (SSE) or an
 //! `X-Coord-Session: ${COORD_SESSION:-}` header (HTTP); Claude expands `${VAR:-}` in
 //! `.mcp.json`, and an empty value means "no name" (the hooks bind the connection then).
+//! `X-Coord-Credential: ${COORD_CREDENTIAL:-}` carries the session's credential where the
+//! environment has one (children of `create_session`), on both transports.
 
 use std::process::ExitCode;
 
@@ -51,29 +53,34 @@ pub fn render(base: &str, a: &McpConfigArgs) -> String {
         Transport::Sse => {
             let url = format!("{base}/sse?session=${{COORD_SESSION:-}}");
             let add = format!(
-                "claude mcp add {} --scope {scope} --transport sse '{url}'",
+                "claude mcp add {} --scope {scope} --transport sse '{url}' --header 'X-Coord-Credential: ${{COORD_CREDENTIAL:-}}'",
                 a.name
             );
-            ("sse", url, None, add)
+            (
+                "sse",
+                url,
+                json!({ "X-Coord-Credential": "${COORD_CREDENTIAL:-}" }),
+                add,
+            )
         }
         Transport::Http => {
             let url = format!("{base}/mcp");
             let add = format!(
-                "claude mcp add {} --scope {scope} --transport http {url} --header 'X-Coord-Session: ${{COORD_SESSION:-}}'",
+                "claude mcp add {} --scope {scope} --transport http {url} --header 'X-Coord-Session: ${{COORD_SESSION:-}}' --header 'X-Coord-Credential: ${{COORD_CREDENTIAL:-}}'",
                 a.name
             );
             (
                 "http",
                 url,
-                Some(json!({ "X-Coord-Session": "${COORD_SESSION:-}" })),
+                json!({
+                    "X-Coord-Session": "${COORD_SESSION:-}",
+                    "X-Coord-Credential": "${COORD_CREDENTIAL:-}",
+                }),
                 add,
             )
         }
     };
-    let mut server = json!({ "type": kind, "url": url });
-    if let Some(h) = headers {
-        server["headers"] = h;
-    }
+    let server = json!({ "type": kind, "url": url, "headers": headers });
     let snippet = json!({ "mcpServers": { a.name.clone(): server } });
     format!(
         "# Add the coordination daemon to Claude Code (single quotes keep ${{COORD_SESSION:-}} for Claude to expand):\n\

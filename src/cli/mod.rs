@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod credentials;
 pub mod doctor;
 pub mod hook;
 pub mod hook_wait;

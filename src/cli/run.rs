@@ -19,7 +19,7 @@ use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-use super::client::int_arg;
+use super::client::{Keep, int_arg};
 use super::lock::{acquire_args, lock_named, warnings};
 use super::{CliError, Daemon, EXIT_FAILED, Global, identity};
 use crate::service::locks::ExtendLockArgs;
@@ -58,7 +58,7 @@ pub async fn main(global: &Global, a: RunArgs) -> Result<u8, CliError> {
     }
     let session = identity::run_name(&global.session_name()?, std::process::id());
     let base = global.base_url();
-    let daemon = Daemon::connect(&base, &session).await?;
+    let daemon = Daemon::connect_keeping(&base, &session, Keep::InMemory).await?;
     let reason = a
         .reason
         .clone()
@@ -261,7 +261,7 @@ async fn extend_once(
             if !quiet {
                 eprintln!("mcp-coord: warning: could not extend {lock}: {e:?}; reconnecting");
             }
-            if let Ok(fresh) = Daemon::connect(daemon.base(), daemon.session()).await
+            if let Ok(fresh) = daemon.reconnect().await
                 && fresh.call("extend_lock", &args).await.is_ok()
             {
                 *daemon = fresh;

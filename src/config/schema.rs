@@ -18,6 +18,7 @@ pub struct Settings {
     pub tmux: TmuxSettings,
     pub log: LogSettings,
     pub audit: AuditSettings,
+    pub limits: LimitSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -170,6 +171,33 @@ pub struct AuditSettings {
     pub max_age_seconds: u64,
     /// Also append each entry as one JSON line to this file (empty = no file).
     pub file: String,
+}
+
+/// Rate limits (`governor`): a runaway client is refused (HTTP 429 with `Retry-After`, or a
+/// tool error on the legacy SSE transport) while the others keep working. 0 = no limit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Requests per second one MCP connection may make, sustained.
+    pub calls_per_second: u32,
+    /// How many it may make at once above that (the bucket size).
+    pub calls_burst: u32,
+    /// Requests per second from one client address on requests that belong to no MCP
+    /// connection yet (hooks, `/events`, the dashboard, `/metrics`, opening a connection).
+    /// Every loopback client shares 127.0.0.1.
+    pub requests_per_second: u32,
+    pub requests_burst: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            calls_per_second: 100,
+            calls_burst: 500,
+            requests_per_second: 200,
+            requests_burst: 1000,
+        }
+    }
 }
 
 impl Default for AuditSettings {

@@ -1,5 +1,6 @@
 //! Pure rules with no I/O: naming, tiers, hierarchy, the record types.
 
+pub mod credential;
 pub mod hierarchy;
 pub mod lock_name;
 pub mod lua_json;

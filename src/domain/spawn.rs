@@ -4,8 +4,9 @@
 /// Longest project or task id.
 pub const MAX_ID_LEN: usize = 32;
 /// Variables every child gets from us; a caller's `env` may not override them.
-pub const RESERVED_ENV: [&str; 4] = [
+pub const RESERVED_ENV: [&str; 5] = [
     "COORD_SESSION",
+    "COORD_CREDENTIAL",
     "MASTER_SESSION_ID",
     "TASK_ID",
     "SESSION_ROLE",

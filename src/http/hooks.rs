@@ -49,18 +49,7 @@ pub async fn claude(
     };
     match audit::acting_as(who, coord.handle_hook(event)).await {
         Ok(answer) => Json(answer).into_response(),
-        Err(e) => {
-            let status = if e.code == "invalid_argument" {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::SERVICE_UNAVAILABLE
-            };
-            (
-                status,
-                Json(json!({ "error": e.code, "message": e.message })),
-            )
-                .into_response()
-        }
+        Err(e) => error(e),
     }
 }
 
@@ -94,6 +83,7 @@ fn bad_json(e: JsonRejection, what: &str) -> Response {
 fn error(e: crate::service::ServiceError) -> Response {
     let status = match e.code {
         "invalid_argument" => StatusCode::BAD_REQUEST,
+        crate::service::claims::REFUSED => StatusCode::FORBIDDEN,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };
     (

@@ -1,6 +1,7 @@
 //! The axum router: `/sse` + `/message` (legacy SSE), `/mcp` (Streamable HTTP), `/health`,
-//! `/metrics`, `/hooks/claude`, `/events`, the dashboard (`/`), and the guards every route passes (Origin/Host, session name).
+//! `/metrics`, `/hooks/claude`, `/session/claim`, `/events`, the dashboard (`/`), and the guards every route passes (Origin/Host, session name).
 
+pub mod claims;
 pub mod dashboard;
 pub mod events;
 pub mod guard;
@@ -9,6 +10,7 @@ pub mod hooks;
 pub mod listener;
 pub mod metrics;
 pub mod peer;
+pub mod rate_limit;
 pub mod sse;
 pub mod streamable;
 
@@ -48,6 +50,7 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
                 settings.server.max_body_bytes,
             )),
         )
+        .route("/session/claim", axum::routing::post(claims::claim))
         .route(
             "/hooks/claude/wait",
             axum::routing::post(hooks::wait).layer(axum::extract::DefaultBodyLimit::max(
@@ -61,9 +64,13 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
             )),
         )
         .with_state(coord.clone())
-        .merge(dashboard::routes(coord, shutdown.clone()))
+        .merge(dashboard::routes(coord.clone(), shutdown.clone()))
         .layer(axum::Extension(events::StreamStop(shutdown)))
         .merge(mcp)
+        .layer(axum::middleware::from_fn_with_state(
+            coord.clone(),
+            rate_limit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(guard::OriginPolicy::from_settings(&settings.server)),
             guard::origin_and_host,
@@ -93,7 +100,8 @@ fn legacy_sse(
                 info.requested_session.clone(),
                 coord.connections().open("sse"),
             )
-            .with_stream_hung_up(stream_hung_up);
+            .with_stream_hung_up(stream_hung_up)
+            .with_opening_credential(crate::mcp::identity::credential_header(&info.parts));
             CoordServer::new(coord.clone(), identity).with_hub(hub.clone())
         },
         shutdown,

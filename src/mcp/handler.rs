@@ -19,6 +19,7 @@ use super::CoordServer;
 use super::identity::requested_session;
 use super::peer_process::{self, PeerAddrs};
 use super::resources;
+use super::respond::refuse;
 use crate::service::audit;
 use crate::service::metrics::Outcome;
 
@@ -51,6 +52,9 @@ impl CoordServer {
             return;
         }
         let caller = self.caller();
+        if self.identity().is_explicit() && !self.identity().is_proven(&caller.session) {
+            return;
+        }
         let every = self.coord().heartbeat_debounce();
         if !self.identity().touch_due(&caller.session, every) {
             return;
@@ -62,6 +66,15 @@ impl CoordServer {
 }
 
 impl CoordServer {
+    /// The metrics label of a tool: only known names, so a client cannot mint series.
+    fn tool_label<'a>(&self, tool: &'a str) -> &'a str {
+        if self.tools.get(tool).is_some() {
+            tool
+        } else {
+            "unknown"
+        }
+    }
+
     /// A connection not bound to a session yet, from a Claude Code process whose hooks
     /// registered one, becomes that session (`peer_process.rs` says why and how).
     async fn bind_to_claude_process(&self, context: &RequestContext<RoleServer>) {
@@ -92,6 +105,9 @@ impl CoordServer {
         };
         let (pid, name) = session;
         tracing::info!(session = %name, claude_pid = pid, "connection bound to the session of its Claude Code process");
+        // Its hooks proved themselves (issue 16) before the process was noted: the
+        // connection from that process is the session.
+        self.identity().set_proven(&name);
         self.identity().bind(name);
     }
 }
@@ -177,6 +193,19 @@ impl ServerHandler for CoordServer {
         if !self.identity().is_explicit() {
             self.bind_to_claude_process(&context).await;
         }
+        if !super::claim::UNCHECKED.contains(&tool.as_ref())
+            && let Err(refused) = self
+                .check_claim(context.extensions.get::<http::request::Parts>())
+                .await
+        {
+            let result = super::respond::refuse(refused);
+            self.coord().metrics().tool_call(
+                self.tool_label(&tool),
+                Outcome::refused,
+                started.elapsed(),
+            );
+            return Ok(CallToolResponse::Complete(result));
+        }
         let peer = context
             .extensions
             .get::<http::request::Parts>()
@@ -185,6 +214,22 @@ impl ServerHandler for CoordServer {
         let caller = self.caller();
         // Everything this call changes is audited as done by this connection.
         let result = audit::acting_as(audit::actor(&caller, peer), async {
+            // Legacy SSE answers the POST 202 before the call runs, so its rate limit is a
+            // tool error here (Streamable HTTP got a 429 at the edge: http/rate_limit.rs).
+            if caller.transport == "sse"
+                && let Err(limited) = self
+                    .coord()
+                    .rate_limits()
+                    .check_connection(&caller.connection_id)
+            {
+                let limits = self.coord().rate_limits();
+                limits.audit(
+                    self.coord().audit(),
+                    &caller.connection_id,
+                    Some(&caller.session),
+                );
+                return Ok(CallToolResponse::Complete(refuse(limited.to_error())));
+            }
             self.implicit_heartbeat(&tool).await;
             let tcc = ToolCallContext::new(self, request, context);
             self.tools.call(tcc).await
@@ -196,13 +241,9 @@ impl ServerHandler for CoordServer {
             Err(_) => Outcome::error,
         };
         let duration = started.elapsed();
-        // Only known names become labels: a client must not be able to mint series.
-        let label = if self.tools.get(&tool).is_some() {
-            tool.as_ref()
-        } else {
-            "unknown"
-        };
-        self.coord().metrics().tool_call(label, outcome, duration);
+        self.coord()
+            .metrics()
+            .tool_call(self.tool_label(&tool), outcome, duration);
         tracing::debug!(
             tool = %tool,
             caller = %self.identity().session(),
@@ -257,8 +298,12 @@ impl ServerHandler for CoordServer {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        // coord://inbox reads this session's messages: only as a session it may act as.
+        self.check_claim(context.extensions.get::<http::request::Parts>())
+            .await
+            .map_err(|e| ErrorData::invalid_request(e.message, Some(e.details)))?;
         Ok(self.read_resource_uri(&request.uri).await?.into())
     }
 

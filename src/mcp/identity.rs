@@ -17,6 +17,9 @@ use crate::service::connections::ConnectionGuard;
 pub const SESSION_HEADER: &str = "x-coord-session";
 /// URL query parameter that does the same.
 pub const SESSION_QUERY: &str = "session";
+/// Header with the session's credential: proof that the connection is the session it names
+/// (`X-Coord-Credential: ${COORD_CREDENTIAL:-}` in `.mcp.json`; see `service::claims`).
+pub const CREDENTIAL_HEADER: &str = "x-coord-credential";
 
 #[derive(Debug)]
 pub struct ConnectionIdentity {
@@ -35,6 +38,12 @@ pub struct ConnectionIdentity {
     transport_session: std::sync::OnceLock<String>,
     /// Legacy SSE: whether the client hung up the `GET /sse` stream, where every answer goes.
     stream_hung_up: Option<HungUp>,
+    /// The credential presented when the connection opened (legacy SSE's `GET /sse`);
+    /// Streamable HTTP presents it on every request instead.
+    opening_credential: Option<String>,
+    /// The session this connection has proven it may act as (see `service::claims`); the
+    /// check is not repeated for it.
+    proven: RwLock<Option<String>>,
 }
 
 /// Answers "is the transport session with this id still open?" without blocking.
@@ -84,7 +93,33 @@ impl ConnectionIdentity {
             open_check: None,
             transport_session: std::sync::OnceLock::new(),
             stream_hung_up: None,
+            opening_credential: None,
+            proven: RwLock::new(None),
         }
+    }
+
+    /// The credential the opening request presented (legacy SSE).
+    pub fn with_opening_credential(mut self, credential: Option<String>) -> Self {
+        self.opening_credential = credential;
+        self
+    }
+
+    /// The credential this connection presents: the request's `X-Coord-Credential`, else
+    /// the one its stream opened with.
+    pub fn presented_credential(&self, parts: Option<&http::request::Parts>) -> Option<String> {
+        parts
+            .and_then(credential_header)
+            .or_else(|| self.opening_credential.clone())
+    }
+
+    /// True when this connection proved it may act as `session`.
+    pub fn is_proven(&self, session: &str) -> bool {
+        self.proven.read().as_deref() == Some(session)
+    }
+
+    /// Records that this connection may act as `session` (a claim succeeded).
+    pub fn set_proven(&self, session: &str) {
+        *self.proven.write() = Some(session.to_string());
     }
 
     /// Legacy SSE: answers go out on the stream, so a client that hung up there
@@ -208,6 +243,12 @@ pub fn requested_session(
     };
     session_name::validate(&name).map_err(SessionRequestError::InvalidName)?;
     Ok(Some(name))
+}
+
+/// `X-Coord-Credential` of a request, when present and not empty.
+pub fn credential_header(parts: &http::request::Parts) -> Option<String> {
+    let value = parts.headers.get(CREDENTIAL_HEADER)?.to_str().ok()?;
+    crate::domain::credential::presented(Some(value)).map(str::to_string)
 }
 
 /// First value of query parameter `key`, percent-decoded; `None` when absent or unparsable.

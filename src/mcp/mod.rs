@@ -3,6 +3,7 @@
 //! A `CoordServer` is created for each legacy-SSE stream and each Streamable-HTTP session,
 //! so its [`identity::ConnectionIdentity`] is that connection's and nobody else's.
 
+pub mod claim;
 pub mod delivery;
 pub mod handler;
 pub mod identity;

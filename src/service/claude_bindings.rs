@@ -78,6 +78,51 @@ impl RecentBindings {
     }
 }
 
+/// Answers "is this MCP connection still open?" (no blocking).
+pub type IsOpen = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// Which MCP connection of this daemon bound each Claude id with `bind_session`: while it
+/// is open, no other connection may bind the same Claude id (issue 16; the Claude id is no
+/// secret — it can be a session's name). In memory on purpose: after a restart every
+/// connection is new, and the agent's own one binds again with its next prompt.
+#[derive(Default)]
+pub struct BoundConnections {
+    inner: Mutex<HashMap<String, (String, IsOpen)>>,
+}
+
+impl std::fmt::Debug for BoundConnections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BoundConnections({})", self.inner.lock().len())
+    }
+}
+
+impl BoundConnections {
+    /// Records `connection` as the one bound to `claude_id`, unless another open connection
+    /// is; then returns that one's id.
+    pub fn bind(&self, claude_id: &str, connection: &str, is_open: IsOpen) -> Result<(), String> {
+        let mut g = self.inner.lock();
+        if let Some((other, open)) = g.get(claude_id)
+            && other != connection
+            && open()
+        {
+            return Err(other.clone());
+        }
+        if g.len() >= MAX_REMEMBERED {
+            g.retain(|_, (_, open)| open());
+        }
+        g.insert(claude_id.to_string(), (connection.to_string(), is_open));
+        drop(g);
+        Ok(())
+    }
+
+    /// A (proven) SessionStart of `claude_id`: a new Claude process (a resume, `claude -p`
+    /// again) opens a new connection; the old one may linger in the transport without
+    /// having closed (no DELETE). The next `bind_session` of that Claude id wins.
+    pub fn forget(&self, claude_id: &str) {
+        self.inner.lock().remove(claude_id);
+    }
+}
+
 /// Claude Code processes the hooks reported (`coord.claude_pid`) → their session, so an MCP
 /// connection from that process can be bound to it (`mcp/peer_process.rs`). This daemon's
 /// memory only: after a restart the agent's next hook event (there is one with every prompt

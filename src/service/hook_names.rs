@@ -21,6 +21,7 @@
 
 use serde_json::Value;
 
+use super::claims::{self, Claimed};
 use super::hooks::{HookEvent, register_request};
 use super::sessions::{Registered, is_in_use_elsewhere};
 use super::{Caller, Coordinator, ServiceError};
@@ -80,13 +81,15 @@ fn registered_by(record: &SessionRecord, claude_id: &str) -> bool {
 
 impl Coordinator {
     /// The session `event` acts for, and the registration when finding it registered the
-    /// session (a new agent without `COORD_SESSION`). See the module comment for the order.
+    /// session (a new agent without `COORD_SESSION`), with the claim that allowed it
+    /// (issue 16; `None` = not checked yet: the caller checks). See the module comment for
+    /// the order.
     pub async fn hook_session(
         &self,
         event: &HookEvent,
-    ) -> Result<(String, Option<Registered>), ServiceError> {
+    ) -> Result<(String, Option<Registered>, Option<Claimed>), ServiceError> {
         if let Some(named) = event.coord_session()? {
-            return Ok((named, None));
+            return Ok((named, None, None));
         }
         // Claude's id must be usable even when a readable name is chosen: it is the alias.
         let fallback = event.session_name()?;
@@ -94,25 +97,28 @@ impl Coordinator {
         let known = self.claude_session(claude_id).await;
         if event.hook_event_name != "SessionStart" {
             if let Some(name) = known {
-                return Ok((name, None));
+                return Ok((name, None, None));
             }
             if event.hook_event_name == "SessionEnd" {
                 // Nothing to end, nothing worth a new name for.
-                return Ok((fallback, None));
+                return Ok((fallback, None, None));
             }
         }
-        let (name, registered) = self.claim_readable(event, known).await?;
-        Ok((name, Some(registered)))
+        let (name, registered, claimed) = self.claim_readable(event, known).await?;
+        Ok((name, Some(registered), Some(claimed)))
     }
 
     /// Registers the first free candidate: the name this Claude session had, then the
-    /// readable ones, then Claude's id.
+    /// readable ones, then Claude's id. Each must pass the claim check (issue 16) with the
+    /// hook's credential; the name this Claude session had refusing it refuses the event
+    /// (a forged event must not move another agent's Claude id to a new name).
     async fn claim_readable(
         &self,
         event: &HookEvent,
         known: Option<String>,
-    ) -> Result<(String, Registered), ServiceError> {
+    ) -> Result<(String, Registered, Claimed), ServiceError> {
         let claude_id = event.session_id.trim();
+        let had = known.clone();
         let mut candidates: Vec<String> = known.into_iter().collect();
         if let Some(base) = event.readable_base() {
             candidates.extend((1..=MAX_SUFFIX).map(|n| session_name::candidate(&base, n)));
@@ -132,6 +138,19 @@ impl Coordinator {
                 continue; // a live session of another agent: try the next name
             }
             let caller = hook_caller_for(&name, claude_id);
+            let claimed = match self
+                .claim_session(
+                    &caller,
+                    event.coord.credential.as_ref().map(|s| s.0.as_str()),
+                )
+                .await
+            {
+                Ok(c) => c,
+                Err(e) if e.code == claims::REFUSED && had.as_deref() != Some(name.as_str()) => {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let req = register_request(&name, event);
             let result = if ours {
                 self.register_session(&caller, true, req).await
@@ -143,7 +162,7 @@ impl Coordinator {
                     if tried.len() > 1 {
                         tracing::info!(session = %name, taken = ?&tried[..tried.len() - 1], "readable name taken by live sessions; suffixed");
                     }
-                    return Ok((name, registered));
+                    return Ok((name, registered, claimed));
                 }
                 Err(e) if is_in_use_elsewhere(&e) => continue,
                 Err(e) => return Err(e),

@@ -97,6 +97,25 @@ pub struct HookFacts {
     pub git_branch: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worktree: Option<String>,
+    /// The session's credential (the hook's private file, else `COORD_CREDENTIAL`): proof
+    /// that this hook is the session it names (issue 16).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Secret>,
+    /// Asks the daemon to answer a newly issued credential in `coord.credential` (the hook
+    /// command stores it and removes it before Claude sees the answer).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub want_credential: bool,
+}
+
+/// A secret that never shows in `Debug` output (events are logged).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
 }
 
 impl HookEvent {
@@ -203,15 +222,46 @@ impl Coordinator {
             Some(known) => known,
             None => event.session_name()?,
         };
-        Ok(hook_caller_for(&name, &event.session_id))
+        let caller = hook_caller_for(&name, &event.session_id);
+        self.claim_session(&caller, hook_credential(event)).await?;
+        Ok(caller)
     }
 
     /// Handles one hook event and returns Claude's answer (`{}` when there is nothing to say).
+    ///
+    /// The hook must prove it is the session first (its credential, see
+    /// [`super::claims`]); only then is Claude's id bound to the name — that binding is what
+    /// lets `bind_session` prove the agent's own MCP connection. A new credential goes back
+    /// in `coord.credential` when the hook asked for it.
     pub async fn handle_hook(&self, event: HookEvent) -> Result<Value, ServiceError> {
-        let (name, registered) = self.hook_session(&event).await?;
+        let (name, registered, claimed) = self.hook_session(&event).await?;
+        let caller = hook_caller_for(&name, &event.session_id);
+        let claimed = match claimed {
+            Some(c) => c,
+            None => self.claim_session(&caller, hook_credential(&event)).await?,
+        };
         if !event.session_id.is_empty() && event.hook_event_name != "SessionEnd" {
             self.remember_claude_session(&event.session_id, &name).await;
         }
+        if event.hook_event_name == "SessionStart" {
+            self.bound_connections().forget(event.session_id.trim());
+        }
+        let mut answer = self.hook_answer(&event, &caller, registered).await?;
+        if let (Some(credential), true, Value::Object(map)) =
+            (claimed.credential, event.coord.want_credential, &mut answer)
+        {
+            map.insert("coord".into(), json!({ "credential": credential }));
+        }
+        Ok(answer)
+    }
+
+    async fn hook_answer(
+        &self,
+        event: &HookEvent,
+        caller: &Caller,
+        registered: Option<super::sessions::Registered>,
+    ) -> Result<Value, ServiceError> {
+        let name = caller.session.clone();
         if let Some(pid) = event.coord.claude_pid {
             match event.hook_event_name.as_str() {
                 "SessionEnd" => self.claude_processes().forget(pid),
@@ -224,7 +274,7 @@ impl Coordinator {
                 let registered = match registered {
                     Some(done) => done,
                     None => {
-                        self.register_session(&caller, true, register_request(&name, &event))
+                        self.register_session(&caller, true, register_request(&name, event))
                             .await?
                     }
                 };
@@ -316,6 +366,11 @@ impl Coordinator {
             ))),
         }
     }
+}
+
+/// The credential a hook event presents.
+fn hook_credential(event: &HookEvent) -> Option<&str> {
+    event.coord.credential.as_ref().map(|s| s.0.as_str())
 }
 
 /// What SessionStart registers: name, parent (`MASTER_SESSION_ID`), task, role, branch,

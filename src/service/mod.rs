@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod caller;
 pub mod children;
+pub mod claims;
 pub mod claude_bindings;
 pub mod connections;
 pub mod dashboard;
@@ -20,6 +21,7 @@ pub mod locks;
 pub mod messages;
 pub mod metrics;
 pub mod policy;
+pub mod rate_limit;
 pub mod reaper;
 pub mod recovery;
 pub mod sessions;
@@ -57,8 +59,10 @@ pub struct Coordinator {
     tmux: tmux::TmuxRuntime,
     metrics: Metrics,
     recent_bindings: claude_bindings::RecentBindings,
+    bound_connections: claude_bindings::BoundConnections,
     claude_processes: claude_bindings::ClaudeProcesses,
     waiters: wake::Waiters,
+    rate_limits: rate_limit::RateLimits,
 }
 
 impl Coordinator {
@@ -67,6 +71,7 @@ impl Coordinator {
         let session_policy = policy::session_policy(&settings.sessions);
         let inbox_policy = policy::inbox_policy(&settings.messages);
         let tmux = tmux::TmuxRuntime::new(&settings.tmux);
+        let rate_limits = rate_limit::RateLimits::new(&settings.limits);
         Arc::new(Self {
             store,
             settings,
@@ -80,8 +85,10 @@ impl Coordinator {
             tmux,
             metrics: Metrics::new(),
             recent_bindings: claude_bindings::RecentBindings::default(),
+            bound_connections: claude_bindings::BoundConnections::default(),
             claude_processes: claude_bindings::ClaudeProcesses::default(),
             waiters: wake::Waiters::default(),
+            rate_limits,
         })
     }
 
@@ -121,6 +128,11 @@ impl Coordinator {
         &self.recent_bindings
     }
 
+    /// Which MCP connection bound each Claude id (see [`claude_bindings::BoundConnections`]).
+    pub fn bound_connections(&self) -> &claude_bindings::BoundConnections {
+        &self.bound_connections
+    }
+
     /// Claude Code processes the hooks reported, with their sessions.
     pub fn claude_processes(&self) -> &claude_bindings::ClaudeProcesses {
         &self.claude_processes
@@ -129,6 +141,11 @@ impl Coordinator {
     /// The wake-up waiters parked on this daemon, one per session.
     pub fn waiters(&self) -> &wake::Waiters {
         &self.waiters
+    }
+
+    /// The rate limits every front-end applies (from `[limits]`).
+    pub fn rate_limits(&self) -> &rate_limit::RateLimits {
+        &self.rate_limits
     }
 
     /// Session events (tier changes, status reports, ends) for other capabilities.

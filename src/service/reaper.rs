@@ -163,6 +163,8 @@ impl Coordinator {
         for name in &report.purged {
             tracing::info!(session = %name, "ended session deleted after retention");
         }
+        // Their credentials go with them (an ended name could be taken over anyway).
+        self.store().drop_claims(&report.purged).await?;
 
         stats
             .tier_changes

@@ -1,14 +1,15 @@
 //! The one persistence trait and its implementations.
 //!
 //! Each capability has its own sub-trait in its own file ([`LockStore`], [`SessionStore`],
-//! [`MessageStore`], [`BindingStore`], [`TaskStore`], [`AuditStore`]); [`Store`] is all of
-//! them plus the basics every front-end needs.
+//! [`MessageStore`], [`BindingStore`], [`ClaimStore`] (session credentials), [`TaskStore`],
+//! [`AuditStore`]); [`Store`] is all of them plus the basics every front-end needs.
 //! Redis ([`redis::RedisStore`]) is the system of record; the embedded store
 //! ([`memory::MemoryStore`]) has the same semantics for a zero-setup start. Both run the
 //! same conformance suite (`tests/it/conformance`).
 
 pub mod audit;
 pub mod bindings;
+pub mod claims;
 pub mod error;
 pub mod locks;
 pub mod memory;
@@ -24,6 +25,7 @@ use async_trait::async_trait;
 
 pub use audit::AuditStore;
 pub use bindings::BindingStore;
+pub use claims::ClaimStore;
 pub use error::StoreError;
 pub use locks::LockStore;
 pub use messages::MessageStore;
@@ -70,6 +72,7 @@ pub trait Store:
     + SessionStore
     + MessageStore
     + BindingStore
+    + ClaimStore
     + TaskStore
     + AuditStore
     + Send

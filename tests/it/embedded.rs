@@ -6,7 +6,7 @@ use mcp_coord::store::memory::MemoryStore;
 use mcp_coord::store::{LockStore, Store};
 use serde_json::json;
 
-use crate::support::client::{call, connect_http};
+use crate::support::client::{call, connect_http, hook_credential, try_connect_as};
 use crate::support::daemon::{TestDaemon, test_settings};
 
 /// Grants `name` and gives it back; returns the token.
@@ -24,7 +24,8 @@ async fn token(store: &dyn Store, name: &str) -> u64 {
 async fn a_restart_keeps_sessions_and_locks() {
     let mut d = TestDaemon::embedded(|_| {}).await;
     let dir = d.coord().settings().store.data_dir.clone();
-    let a = connect_http(&d.mcp_url(), &[("X-Coord-Session", "keeper")]).await;
+    // With its credential, so that it is still "keeper" after the restart (issue 16).
+    let a = try_connect_as(&d.base, "keeper").await.unwrap();
     call(
         &a,
         "register_session",
@@ -49,7 +50,15 @@ async fn a_restart_keeps_sessions_and_locks() {
     assert_eq!(check.ok()["held"]["token"], t1);
     let status = call(&b, "get_session_status", json!({"session": "keeper"})).await;
     assert_eq!(status.ok()["branch"], "issue-9-x", "{}", status.text);
-    let k = connect_http(&again.mcp_url(), &[("X-Coord-Session", "keeper")]).await;
+    let credential = hook_credential(&d.base, "keeper").expect("issued");
+    let k = connect_http(
+        &again.mcp_url(),
+        &[
+            ("X-Coord-Session", "keeper"),
+            ("X-Coord-Credential", &credential),
+        ],
+    )
+    .await;
     call(&k, "release_lock", json!({"lock_name": "pytest"}))
         .await
         .ok();

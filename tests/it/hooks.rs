@@ -24,22 +24,16 @@ pub fn fixture(event: &str) -> Value {
         .expect("fixture is JSON")
 }
 
-pub async fn post_hook(base: &str, body: &Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/hooks/claude"))
-        .json(body)
-        .send()
-        .await
-        .expect("daemon answers");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
+/// As `mcp-coord hook` posts an event (with the session's credential); other modules use it.
+pub use crate::support::client::post_hook;
 
 /// Runs `mcp-coord --url URL hook` with `stdin`, extra env; returns (exit code, stdout).
 pub fn run_hook(url: &str, stdin: &str, env: &[(&str, &str)]) -> (i32, String) {
     let mut cmd = Command::new(BIN);
     cmd.args(["--url", url, "hook"])
+        .env("XDG_STATE_HOME", crate::support::binary::state_home())
         .env_remove("COORD_SESSION")
+        .env_remove("COORD_CREDENTIAL")
         .env_remove("MASTER_SESSION_ID")
         .env_remove("MCP_COORD_URL")
         .stdin(Stdio::piped())
@@ -150,8 +144,12 @@ async fn events_drive_the_session_lifecycle_and_end_releases_locks() {
     post_hook(&d.base, &with_name("Stop")).await;
     assert_eq!(session(&d, "child_web_task_3").await["state"], "idle");
 
-    // The agent holds a lock on its own connection; SessionEnd frees it.
+    // The agent holds a lock on its own connection (proven by the UserPromptSubmit
+    // mcp_tool hook's bind_session); SessionEnd frees it.
     let agent = connect_http(&d.mcp_url(), &[("X-Coord-Session", "child_web_task_3")]).await;
+    call(&agent, "bind_session", json!({ "session_id": CLAUDE_ID }))
+        .await
+        .ok();
     // A final report outlives the end of the turn: Stop does not turn `done` into `idle`.
     call(
         &agent,
@@ -285,8 +283,12 @@ async fn bind_session_follows_the_hook_registration_with_url_header_first() {
         .clone();
     assert_eq!(again["changed"], false);
 
-    // Same over legacy SSE.
+    // Same over legacy SSE — once the first connection is gone: while it is open, no other
+    // connection may bind the same Claude session (issue 16).
     let sse = connect_sse(&d.sse_url(), &[]).await;
+    let refused = call(&sse, "bind_session", json!({ "session_id": CLAUDE_ID })).await;
+    assert_eq!(refused.err()["error"], "unauthorized_session");
+    let _ = agent.cancel().await;
     let b = call(&sse, "bind_session", json!({ "session_id": CLAUDE_ID }))
         .await
         .ok()
@@ -331,7 +333,7 @@ async fn bind_session_follows_the_hook_registration_with_url_header_first() {
     // Bad input changes nothing.
     let e = call(&other, "bind_session", json!({ "session_id": "a b" })).await;
     e.err();
-    for c in [agent, sse, pinned, other] {
+    for c in [sse, pinned, other] {
         let _ = c.cancel().await;
     }
     d.stop().await;

@@ -205,8 +205,9 @@ async fn tokens_increase_across_a_daemon_restart() {
     drop(a);
     d.stop().await;
 
+    // Another session: "a" is still active, and a new connection is not it (issue 16).
     let mut d = TestDaemon::on_redis(&redis, |_| {}).await;
-    let a = named_http(&d, "a").await;
+    let a = named_http(&d, "a2").await;
     let second = call(&a, "acquire_lock", json!({"lock_name": "pr-create"})).await;
     assert!(second.ok()["token"].as_u64().unwrap() > t1);
     d.stop().await;

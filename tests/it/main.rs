@@ -4,6 +4,7 @@
 //! One test binary (not one per file) so the suite links once.
 
 mod audit;
+mod claims;
 mod claude_code;
 mod cli_run;
 mod cli_setup;
@@ -18,6 +19,7 @@ mod locks;
 mod messages;
 mod ops;
 mod outside_clients;
+mod rate_limit;
 mod readable_names;
 mod sessions;
 mod sse_transport;

@@ -725,16 +725,9 @@ fn hook_event(event: &str, session: &str) -> Value {
     v
 }
 
+/// As `mcp-coord hook` posts it (with the session's credential).
 async fn post_hook(base: &str, body: &Value) -> Value {
-    reqwest::Client::new()
-        .post(format!("{base}/hooks/claude"))
-        .json(body)
-        .send()
-        .await
-        .expect("daemon answers")
-        .json()
-        .await
-        .expect("JSON answer")
+    crate::support::client::post_hook(base, body).await.1
 }
 
 #[tokio::test]

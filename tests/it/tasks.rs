@@ -4,12 +4,15 @@
 
 use serde_json::{Value, json};
 
-use crate::support::client::{Client, call, connect_http};
+use crate::support::client::{Client, call};
 use crate::support::daemon::TestDaemon;
 use crate::support::redis::RedisServer;
 
+/// Connected as `name` with its credential (issue 16: so it can come back after a restart).
 async fn as_session(d: &TestDaemon, name: &str) -> Client {
-    let c = connect_http(&d.mcp_url(), &[("X-Coord-Session", name)]).await;
+    let c = crate::support::client::try_connect_as(&d.base, name)
+        .await
+        .expect("connects");
     call(&c, "whoami", json!({})).await.ok();
     c
 }
@@ -295,6 +298,7 @@ async fn the_embedded_store_keeps_tasks_across_a_restart() {
     drop((m, c));
 
     let again = TestDaemon::embedded(|s| s.store.data_dir = dir.clone()).await;
+    crate::support::client::carry_credentials(&d.base, &again.base);
     let m = as_session(&again, "master_project_web").await;
     let board = call(&m, "list_tasks", json!({})).await.ok().clone();
     assert_eq!(board["total"], 4);

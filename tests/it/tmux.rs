@@ -26,6 +26,25 @@ async fn as_session(d: &TestDaemon, session: &str) -> Client {
     connect_http(&d.mcp_url(), &[("X-Coord-Session", session)]).await
 }
 
+/// A spawned child's own connection: `COORD_SESSION` with the `COORD_CREDENTIAL` that
+/// `create_session` put in its tmux environment (what its `.mcp.json` headers send).
+async fn as_child(d: &TestDaemon, socket: &TmuxSocket, session: &str) -> Client {
+    let env = socket.environment(session);
+    let credential = env
+        .lines()
+        .find_map(|l| l.strip_prefix("COORD_CREDENTIAL="))
+        .unwrap_or_else(|| panic!("the child's environment has its credential: {env}"));
+    assert!(credential.starts_with("mcps_"), "{credential}");
+    connect_http(
+        &d.mcp_url(),
+        &[
+            ("X-Coord-Session", session),
+            ("X-Coord-Credential", credential),
+        ],
+    )
+    .await
+}
+
 /// Polls `get_session_logs` until the output contains `needle` (5 s at most).
 async fn logs_until(client: &Client, session: &str, needle: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -329,7 +348,7 @@ async fn child_limit_and_nested_spawning_are_refused() {
     assert_eq!(again.err()["error"], "conflict");
 
     // A spawned child (connected under its COORD_SESSION name) may not spawn.
-    let child = as_session(&d, "child_p_task_1").await;
+    let child = as_child(&d, &socket, "child_p_task_1").await;
     let nested = call(
         &child,
         "create_session",
@@ -650,7 +669,7 @@ async fn spawned_children_are_registered_and_killing_one_ends_it_and_frees_its_l
     );
 
     // The agent in the pane connects as COORD_SESSION and takes a lock.
-    let child = as_session(&d, "child_api_task_7").await;
+    let child = as_child(&d, &socket, "child_api_task_7").await;
     call(&child, "acquire_lock", json!({"lock_name": "pytest"}))
         .await
         .ok();

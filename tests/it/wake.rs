@@ -11,7 +11,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
 use crate::support::binary::{BIN, clean_env};
-use crate::support::client::{Client, call, connect_http};
+use crate::support::client::{Client, call, connect_http, hook_credential, test_credential};
 use crate::support::daemon::TestDaemon;
 use crate::support::process::DaemonProcess;
 
@@ -26,6 +26,10 @@ async fn waiting_hook(base: &str, name: &str, event: &str) -> Child {
     let mut cmd = Command::from(cmd);
     cmd.args(["--url", base, "hook", "--wait", "--max-wait-seconds", "120"])
         .env("COORD_SESSION", name)
+        .env(
+            "COORD_CREDENTIAL",
+            hook_credential(base, name).unwrap_or_default(),
+        )
         .env("CLAUDE_CODE_ENTRYPOINT", "cli")
         .env_remove("MCP_COORD_WAKE")
         .env_remove("CLAUDE_PID")
@@ -67,7 +71,16 @@ async fn armed(d: &TestDaemon, n: usize) {
 }
 
 async fn agent(d: &TestDaemon, name: &str) -> Client {
-    let c = connect_http(&d.mcp_url(), &[("X-Coord-Session", name)]).await;
+    // Its credential, as its hooks would hold it (they present it as COORD_CREDENTIAL).
+    let credential = test_credential(&d.base, name, None).await;
+    let c = connect_http(
+        &d.mcp_url(),
+        &[
+            ("X-Coord-Session", name),
+            ("X-Coord-Credential", credential.as_str()),
+        ],
+    )
+    .await;
     call(&c, "register_session", json!({})).await.ok();
     c
 }
@@ -104,7 +117,13 @@ fn bodies(v: &Value) -> Vec<String> {
 async fn hook_once(base: &str, event: Value, name: &str) -> String {
     let (base, name) = (base.to_string(), name.to_string());
     tokio::task::spawn_blocking(move || {
-        crate::hooks::run_hook(&base, &event.to_string(), &[("COORD_SESSION", &name)]).1
+        let credential = hook_credential(&base, &name).unwrap_or_default();
+        crate::hooks::run_hook(
+            &base,
+            &event.to_string(),
+            &[("COORD_SESSION", &name), ("COORD_CREDENTIAL", &credential)],
+        )
+        .1
     })
     .await
     .unwrap()
@@ -243,12 +262,22 @@ async fn the_newest_waiter_of_a_session_wins_and_the_older_exits_quietly() {
 async fn with_the_daemon_down_the_hook_waits_quietly_and_wakes_once_it_is_back() {
     let mut daemon = DaemonProcess::start(None, &[]);
     let base = daemon.base();
+    // The session's credential was issued before the daemon went down; it is kept in the
+    // store, so it still proves the hook and the agent afterwards.
+    let credential = test_credential(&base, "wake_restart", None).await;
     daemon.kill9();
     let hook = waiting_hook(&base, "wake_restart", "Stop").await;
     // Down for a while: the hook keeps retrying, says nothing, does not exit.
     tokio::time::sleep(Duration::from_secs(2)).await;
     daemon.restart();
-    let idle = connect_http(&daemon.mcp_url(), &[("X-Coord-Session", "wake_restart")]).await;
+    let idle = connect_http(
+        &daemon.mcp_url(),
+        &[
+            ("X-Coord-Session", "wake_restart"),
+            ("X-Coord-Credential", credential.as_str()),
+        ],
+    )
+    .await;
     call(&idle, "register_session", json!({})).await.ok();
     let boss = connect_http(&daemon.mcp_url(), &[("X-Coord-Session", "wake_boss3")]).await;
     // The hook re-arms on its next retry; a task sent before or after that wakes it.
@@ -307,8 +336,16 @@ async fn wait_for_children_waits_for_every_final_report() {
     );
     let waiting = {
         let url = d.mcp_url();
+        let credential = hook_credential(&d.base, "master_project_wc").expect("issued");
         tokio::spawn(async move {
-            let m = connect_http(&url, &[("X-Coord-Session", "master_project_wc")]).await;
+            let m = connect_http(
+                &url,
+                &[
+                    ("X-Coord-Session", "master_project_wc"),
+                    ("X-Coord-Credential", &credential),
+                ],
+            )
+            .await;
             let r = call(&m, "wait_for_children", json!({ "timeout_seconds": 60 })).await;
             let _ = m.cancel().await;
             r

@@ -71,6 +71,32 @@ impl CoordServer {
 }
 
 impl CoordServer {
+    /// The `mcp_tool` hook's call arrives on the agent's own connection, carrying the
+    /// Claude id its hooks (which hold the session's credential) bound to `session`: that
+    /// proves this connection is `session` — unless another open connection of this daemon
+    /// bound that Claude id first (the id is no secret).
+    fn prove_by_binding(&self, claude_id: &str, session: &str) -> Result<(), ServiceError> {
+        let weak = std::sync::Arc::downgrade(self.identity());
+        let is_open: crate::service::claude_bindings::IsOpen =
+            std::sync::Arc::new(move || weak.upgrade().is_some_and(|i| i.is_open()));
+        self.coord()
+            .bound_connections()
+            .bind(claude_id, self.identity().connection_id(), is_open)
+            .map_err(|other| {
+                ServiceError::new(
+                    crate::service::claims::REFUSED,
+                    format!(
+                        "Claude session {claude_id} is already bound to another open MCP connection ({other}) \
+                         as session {session}; one Claude session has one connection. Open your own session \
+                         (another name), or present {session}'s credential in X-Coord-Credential"
+                    ),
+                )
+                .with_details(serde_json::json!({ "session": session }))
+            })?;
+        self.identity().set_proven(session);
+        Ok(())
+    }
+
     async fn bind_claude_session(
         &self,
         claude_id: &str,
@@ -84,7 +110,13 @@ impl CoordServer {
         let pinned = ext
             .get::<http::request::Parts>()
             .and_then(|p| requested_session(p).ok().flatten());
+        let registered = self.coord().claude_session(claude_id).await;
         if let Some(name) = pinned {
+            // The hooks registered this Claude session under the same name: the connection
+            // is that session (the hooks proved it with their credential).
+            if registered.as_deref() == Some(name.as_str()) {
+                self.prove_by_binding(claude_id, &name)?;
+            }
             return Ok(Bound {
                 message: format!(
                     "this connection is bound to session {name} by its URL/header, which takes precedence; kept"
@@ -94,8 +126,13 @@ impl CoordServer {
                 source: "url_or_header",
             });
         }
-        let (target, source) = match self.coord().claude_session(claude_id).await {
-            Some(name) => (name, "hook"),
+        let (target, source) = match registered {
+            Some(name) => {
+                self.prove_by_binding(claude_id, &name)?;
+                (name, "hook")
+            }
+            // No hook registered it: the name is Claude's id, and the claim check of the
+            // next tool call decides whether this connection may act as it.
             None => (claude_id.to_string(), "claude_session_id"),
         };
         let changed = target != current || !self.identity().is_explicit();

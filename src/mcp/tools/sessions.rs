@@ -1,12 +1,13 @@
 //! Session tools: registration and binding, heartbeat, tiers, hierarchy, status reports.
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::CallToolResult;
+use rmcp::model::{CallToolResult, Extensions};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 
 use crate::mcp::CoordServer;
 use crate::mcp::respond::respond;
+use crate::service::Caller;
 use crate::service::children::WaitChildrenArgs;
 use crate::service::sessions::{
     ChildrenArgs, ListSessionsArgs, RegisterArgs, RelationshipArgs, ReportArgs, SessionArgs,
@@ -17,7 +18,34 @@ impl CoordServer {
     #[tool(
         description = "Register this session and bind this connection to it. Give name=… to choose the name (e.g. master_project_web, or child_web_task_3 whose parent master_project_web is then found by the name; parent=… overrides). Idempotent for the same connection; refused when another connection is actively using the name, or when this connection is already bound to a different name. Also takes role, project, task, branch, cwd and a metadata object. Every later tool call of this connection counts as a heartbeat."
     )]
-    async fn register_session(&self, Parameters(args): Parameters<RegisterArgs>) -> CallToolResult {
+    async fn register_session(
+        &self,
+        Parameters(args): Parameters<RegisterArgs>,
+        extensions: Extensions,
+    ) -> CallToolResult {
+        // Switching from a generated name to a chosen one: that name's claim first.
+        let target = args
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty() && *n != self.identity().session());
+        if let Some(name) = target.filter(|_| !self.identity().is_explicit()) {
+            let as_target = Caller {
+                session: name.to_string(),
+                ..self.caller()
+            };
+            let presented = self
+                .identity()
+                .presented_credential(extensions.get::<http::request::Parts>());
+            if let Err(e) = self
+                .coord()
+                .claim_session(&as_target, presented.as_deref())
+                .await
+            {
+                return respond::<()>(Err(e));
+            }
+            self.identity().set_proven(name);
+        }
         let result = self
             .coord()
             .register_session(&self.caller(), self.identity().is_explicit(), args)

@@ -28,7 +28,7 @@ pub struct CreateSessionArgs {
     /// split it (quotes work) but is NOT run by a shell: no $VAR, $(…), ;, |, > or globs.
     /// Or give the words as a list, e.g. ["claude", "--model", "sonnet"].
     pub command: Option<CommandSpec>,
-    /// Extra environment variables (names [A-Z_][A-Z0-9_]*). COORD_SESSION,
+    /// Extra environment variables (names [A-Z_][A-Z0-9_]*). COORD_SESSION, COORD_CREDENTIAL,
     /// MASTER_SESSION_ID, TASK_ID and SESSION_ROLE are set for you and cannot be overridden.
     pub env: Option<BTreeMap<String, String>>,
 }
@@ -148,9 +148,13 @@ impl Coordinator {
         // (registered children of every kind count), and the child is known — with its
         // parent — before its program even starts.
         self.register_child(caller, &name, &req).await?;
+        // The child's proof that it is its session (issue 16): in its environment only, for
+        // its MCP connection (`X-Coord-Credential: ${COORD_CREDENTIAL:-}`), hooks and CLI.
+        let credential = self.issue_credential(&name).await?;
 
         let mut env = vec![
             ("COORD_SESSION".to_string(), name.clone()),
+            ("COORD_CREDENTIAL".to_string(), credential),
             ("MASTER_SESSION_ID".to_string(), caller.session.clone()),
             ("TASK_ID".to_string(), req.task.clone()),
             ("SESSION_ROLE".to_string(), "child".to_string()),

@@ -23,6 +23,7 @@
 
 mod audit;
 mod bindings;
+mod claims;
 mod journal;
 mod locks;
 mod messages;
@@ -54,6 +55,7 @@ pub struct State {
     pub sessions: sessions::SessionState,
     pub messages: messages::MessageState,
     pub bindings: bindings::BindingState,
+    pub claims: claims::ClaimState,
     pub audit: audit::AuditState,
     pub tasks: tasks::TaskTables,
 }
@@ -66,6 +68,7 @@ impl State {
         all.extend(self.sessions.tables());
         all.extend(self.messages.tables());
         all.extend(self.bindings.tables());
+        all.extend(self.claims.tables());
         all.extend(self.audit.tables());
         all.extend(self.tasks.tables());
         all

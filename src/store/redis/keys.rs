@@ -21,6 +21,7 @@
 //! | `claude:sessions:children:{parent}` | set | names of the parent's children (live or ended until purged) |
 //! | `claude:sessions:history:{name}` | list | status reports, newest first, capped at `sessions.status_history` |
 //! | `claude:bindings:claude:{claude_id}` | string | the session Claude Code session `claude_id` is bound to (hooks, `bind_session`); TTL = `sessions.stale_seconds`, renewed by its hooks |
+//! | `claude:claims` | hash | session name → SHA-256 (hex) of its current session credential (issue 16); never the credential itself |
 //! | `claude:reaper:lock` | string | token of the daemon whose reaper runs now (`SET NX PX`) |
 //! | `claude:reaper:last_run` | string | ms of the last reaper run (tier changes are those crossed since) |
 //! | `claude:inbox:{session}` | stream | the session's inbox: field `m` = message JSON, `ttl` = per-message TTL ms; trimmed to `messages.inbox_cap`; TTL `messages.inbox_ttl_seconds` refreshed by each send |
@@ -157,6 +158,11 @@ impl Keys {
     /// Claude ids pass the session-name charset (no `:`), so this never collides.
     pub fn claude_binding(&self, claude_id: &str) -> String {
         format!("{}bindings:claude:{}", self.prefix, claude_id)
+    }
+
+    /// Session name → hash of its credential (one hash for all sessions).
+    pub fn claims(&self) -> String {
+        format!("{}claims", self.prefix)
     }
 
     /// Project names cannot contain `:`, so the three per-project keys never collide with

@@ -14,6 +14,7 @@
 mod lua;
 mod audit;
 mod bindings;
+mod claims;
 mod daemons;
 mod guard;
 pub mod keys;

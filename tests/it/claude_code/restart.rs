@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::interactive::SEEN_WITHIN;
 use crate::claude_or_skip;
 use crate::support::claude::{Agent, Transport};
-use crate::support::client::{Client, call, connect_http};
+use crate::support::client::{Client, call, connect_http, try_connect_as};
 use crate::support::model::ScriptedModel;
 use crate::support::process::DaemonProcess;
 use crate::support::redis::RedisServer;
@@ -123,7 +123,8 @@ async fn restart_under_a_running_agent(transport: Transport) {
         json!({ "lock_name": "pytest", "timeout_seconds": 600 }),
     );
     model.then_text(None, "holding pytest");
-    let master = connect_http(&daemon.mcp_url(), &[("X-Coord-Session", MASTER)]).await;
+    // With its credential: the master comes back as itself after the restart (issue 16).
+    let master = try_connect_as(&daemon.base(), MASTER).await.unwrap();
     type_prompt(&master, "before the restart").await;
     let (i, _) = model
         .wait_for_text(0, "before the restart", SEEN_WITHIN)
@@ -151,7 +152,8 @@ async fn restart_under_a_running_agent(transport: Transport) {
     );
     model.then_tool(None, "mcp__coordination__whoami", json!({}));
     model.then_text(None, "released");
-    let master = connect_http(&daemon.mcp_url(), &[("X-Coord-Session", MASTER)]).await;
+    // With its credential: the master comes back as itself after the restart (issue 16).
+    let master = try_connect_as(&daemon.base(), MASTER).await.unwrap();
     type_prompt(&master, "after the restart").await;
     let (j, _) = model
         .wait_for_text(i + 1, "after the restart", SEEN_WITHIN)

@@ -15,6 +15,7 @@ use crate::support::redis::RedisServer;
 mod audit;
 mod basics;
 mod bindings;
+mod claims;
 pub(crate) mod locks;
 mod messages;
 mod sessions;

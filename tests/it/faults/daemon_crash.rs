@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::try_call;
 use crate::support::binary;
-use crate::support::client::{Client, try_connect_http};
+use crate::support::client::Client;
 use crate::support::process::DaemonProcess;
 use crate::support::redis::RedisServer;
 
@@ -32,7 +32,8 @@ const WAITER_TTL: Duration = Duration::from_millis(3000);
 const RESTART_AT_MOST: Duration = Duration::from_millis(1500);
 
 async fn connect(d: &DaemonProcess, session: &str) -> Client {
-    try_connect_http(&d.mcp_url(), &[("X-Coord-Session", session)])
+    // With its credential: the holder comes back as itself after the crash (issue 16).
+    crate::support::client::try_connect_as(&d.base(), session)
         .await
         .unwrap_or_else(|e| panic!("{session} connects: {e}"))
 }

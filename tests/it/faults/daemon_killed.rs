@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use serde_json::json;
 
 use super::{Lcg, try_call};
-use crate::support::client::try_connect_http;
+use crate::support::client::{hook_credential, test_credential, try_connect_http};
 use crate::support::process::DaemonProcess;
 use crate::support::redis::RedisServer;
 
@@ -32,9 +32,15 @@ struct Acked {
 }
 
 async fn worker(base: String, i: usize, acked: Arc<Mutex<Acked>>) {
+    let name = format!("w{i}");
+    // Its credential, so that it can be acted as again after the restart.
+    let credential = test_credential(&base, &name, None).await;
     let Ok(c) = try_connect_http(
         &format!("{base}/mcp"),
-        &[("X-Coord-Session", &format!("w{i}"))],
+        &[
+            ("X-Coord-Session", &name),
+            ("X-Coord-Credential", &credential),
+        ],
     )
     .await
     else {
@@ -107,7 +113,13 @@ async fn worker(base: String, i: usize, acked: Arc<Mutex<Acked>>) {
 async fn nothing_acknowledged_is_lost(redis_url: Option<&str>, seed: u64) {
     let mut rng = Lcg(seed);
     let mut daemon = DaemonProcess::start(redis_url, &[]);
-    let observer = try_connect_http(&daemon.mcp_url(), &[("X-Coord-Session", "observer")])
+    // The observer comes back after the restart as the same session: with its credential.
+    let credential = test_credential(&daemon.base(), "observer", None).await;
+    let as_observer = [
+        ("X-Coord-Session", "observer"),
+        ("X-Coord-Credential", credential.as_str()),
+    ];
+    let observer = try_connect_http(&daemon.mcp_url(), &as_observer)
         .await
         .unwrap();
     try_call(&observer, "whoami", json!({}), CALL_WITHIN)
@@ -127,7 +139,7 @@ async fn nothing_acknowledged_is_lost(redis_url: Option<&str>, seed: u64) {
     }
     daemon.restart();
 
-    let c = try_connect_http(&daemon.mcp_url(), &[("X-Coord-Session", "observer")])
+    let c = try_connect_http(&daemon.mcp_url(), &as_observer)
         .await
         .expect("clients reconnect");
     let mut got: Vec<String> = Vec::new();
@@ -220,9 +232,13 @@ async fn nothing_acknowledged_is_lost(redis_url: Option<&str>, seed: u64) {
     .await
     .unwrap();
     if let Some(h) = holder.json["held"]["holder"].as_str() {
-        let hc = try_connect_http(&daemon.mcp_url(), &[("X-Coord-Session", h)])
-            .await
-            .unwrap();
+        let credential = hook_credential(&daemon.base(), h).expect("the worker's credential");
+        let hc = try_connect_http(
+            &daemon.mcp_url(),
+            &[("X-Coord-Session", h), ("X-Coord-Credential", &credential)],
+        )
+        .await
+        .unwrap();
         try_call(
             &hc,
             "release_lock",

@@ -119,8 +119,14 @@ fn queue_live_waiter(client: Client, lock: &str) -> tokio::task::JoinHandle<Live
 async fn a_killed_waiter_is_never_granted(d: &TestDaemon, transport: &str, store: &str) {
     let lock = format!("killed-waiter-{transport}");
     let holder = connect_http(&d.mcp_url(), &[("X-Coord-Session", "holder")]).await;
-    for round in ["leaves by itself", "release right after the kill"] {
-        let dead = format!("dead-waiter-{transport}");
+    for (n, round) in ["leaves by itself", "release right after the kill"]
+        .into_iter()
+        .enumerate()
+    {
+        // Names of their own each round: the last round's sessions are still active, and
+        // a live session is not taken over by a new connection (issue 16).
+        let dead = format!("dead-waiter-{transport}-{n}");
+        let live_name = format!("live-waiter-{n}");
         let granted = call(
             &holder,
             "acquire_lock",
@@ -130,7 +136,7 @@ async fn a_killed_waiter_is_never_granted(d: &TestDaemon, transport: &str, store
         granted.ok();
         let mut child = spawn_waiter(&d.base, transport, &dead, &lock);
         until_waiters(&holder, &lock, 1, "the waiter process queued").await;
-        let live = connect_http(&d.mcp_url(), &[("X-Coord-Session", "live-waiter")]).await;
+        let live = connect_http(&d.mcp_url(), &[("X-Coord-Session", live_name.as_str())]).await;
         let pending = queue_live_waiter(live, &lock);
         until_waiters(&holder, &lock, 2, "the live waiter queued").await;
 
@@ -163,7 +169,7 @@ async fn a_killed_waiter_is_never_granted(d: &TestDaemon, transport: &str, store
             at - killed
         );
         let now = check(&holder, &lock).await;
-        assert_eq!(now["held"]["holder"], "live-waiter", "{now}");
+        assert_eq!(now["held"]["holder"], live_name.as_str(), "{now}");
         call(&live, "release_lock", json!({ "lock_name": lock }))
             .await
             .ok();

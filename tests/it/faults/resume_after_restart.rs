@@ -16,7 +16,7 @@ use rmcp::transport::Transport;
 use serde_json::{Value, json};
 
 use super::try_call;
-use crate::support::client::{connect_http, connect_sse};
+use crate::support::client::{connect_http, connect_sse, test_credential};
 use crate::support::process::DaemonProcess;
 use crate::support::redis::RedisServer;
 use crate::support::sse_client::SseClientTransport;
@@ -136,25 +136,28 @@ impl RawSse {
 
 /// The SessionStart hook of Claude session `claude_id`, as `mcp-coord hook` POSTs it.
 async fn session_start_hook(base: &str, claude_id: &str, name: &str) {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/hooks/claude"))
-        .json(&json!({
+    let (status, answer) = crate::support::client::post_hook(
+        base,
+        &json!({
             "hook_event_name": "SessionStart",
             "session_id": claude_id,
             "cwd": "/tmp",
             "source": "startup",
             "coord": { "session": name }
-        }))
-        .send()
-        .await
-        .expect("hook POST");
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
 }
 
 async fn sse_named_by_url_resumes_without_initialize(on_redis: bool) {
     let mut s = Subject::start(on_redis);
     let url = format!("{}?session=resumer", s.daemon.sse_url());
-    let mut before = RawSse::open(&url, &[]).await;
+    // Named by URL, proven by its credential (`X-Coord-Credential: ${COORD_CREDENTIAL:-}`):
+    // after the restart the session is still active, and only the credential says this
+    // reconnecting stream is it (issue 16).
+    let credential = test_credential(&s.daemon.base(), "resumer", None).await;
+    let mut before = RawSse::open(&url, &[("X-Coord-Credential", credential.as_str())]).await;
     before.initialize().await;
     assert_eq!(before.tool("whoami", json!({})).await["session"], "resumer");
     let held = before
@@ -167,7 +170,14 @@ async fn sse_named_by_url_resumes_without_initialize(on_redis: bool) {
     s.restart();
     drop(before);
     // Claude's EventSource reconnects with what it sent before, plus the negotiated version.
-    let mut after = RawSse::open(&url, &[("MCP-Protocol-Version", "2024-11-05")]).await;
+    let mut after = RawSse::open(
+        &url,
+        &[
+            ("MCP-Protocol-Version", "2024-11-05"),
+            ("X-Coord-Credential", credential.as_str()),
+        ],
+    )
+    .await;
     let me = after.tool("whoami", json!({})).await;
     assert_eq!(
         me["session"], "resumer",

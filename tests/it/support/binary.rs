@@ -16,8 +16,22 @@ pub fn command(cwd: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// Removes every variable that configures mcp-coord or makes it think systemd runs it.
+/// The state dir the binaries of this test process keep session credentials in
+/// (`XDG_STATE_HOME`), so they never touch the user's own.
+pub fn state_home() -> &'static Path {
+    static DIR: std::sync::LazyLock<tempfile::TempDir> = std::sync::LazyLock::new(|| {
+        tempfile::Builder::new()
+            .prefix("mcp-coord-test-state-")
+            .tempdir()
+            .expect("temp dir")
+    });
+    DIR.path()
+}
+
+/// Removes every variable that configures mcp-coord or makes it think systemd runs it, and
+/// points its state dir at [`state_home`].
 pub fn clean_env(cmd: &mut Command) {
+    cmd.env("XDG_STATE_HOME", state_home());
     for (name, _) in std::env::vars_os() {
         let n = name.to_string_lossy();
         if n.starts_with("MCP_COORD_")

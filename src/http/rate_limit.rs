@@ -1,0 +1,69 @@
+//! The rate limits at the HTTP edge: 429 with `Retry-After` (see `service/rate_limit.rs`).
+//!
+//! A request of a Streamable-HTTP connection (it carries `Mcp-Session-Id`) counts against
+//! that connection; any other request against its client address, except `/health` (so
+//! monitoring still sees a daemon under a flood) and the legacy SSE transport's `/message`
+//! POSTs, which are answered 202 before the call runs: the MCP door refuses those calls with
+//! a tool error instead.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::peer::PeerSocket;
+use crate::mcp::identity::SESSION_HEADER;
+use crate::service::Coordinator;
+
+pub async fn limit(
+    State(coord): State<Arc<Coordinator>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if path == "/health" || path == "/message" {
+        return next.run(request).await;
+    }
+    let limits = coord.rate_limits();
+    let connection = request
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|id| format!("mcp:{id}"));
+    let (key, verdict) = match connection {
+        Some(key) => {
+            let v = limits.check_connection(&key);
+            (key, v)
+        }
+        None => match request.extensions().get::<ConnectInfo<PeerSocket>>() {
+            Some(ConnectInfo(socket)) => {
+                let ip = socket.peer().ip().to_string();
+                let v = limits.check_peer(&ip);
+                (ip, v)
+            }
+            None => return next.run(request).await,
+        },
+    };
+    let Err(limited) = verdict else {
+        return next.run(request).await;
+    };
+    let session = request
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok());
+    limits.audit(coord.audit(), &key, session);
+    let e = limited.to_error();
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({ "error": e.code, "message": e.message, "retry_after_ms": e.details["retry_after_ms"] })),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&limited.retry_after_secs().to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}

@@ -1,0 +1,143 @@
+//! Rate limits: a runaway client must not starve the others. Two keyed `governor` limiters
+//! (GCRA, no background task): one per MCP connection (its transport session id; the token
+//! once tokens exist), one per client address for requests that belong to no connection
+//! yet. The HTTP edge (`http/rate_limit.rs`) answers 429 with `Retry-After`; on the legacy
+//! SSE transport, whose POST is answered 202 before the call runs, the MCP door refuses the
+//! tool call instead (`mcp/handler.rs`). Refusals are audited (`rate_limited`), at most once
+//! per key every 10 s so a flood does not flood the log too.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use serde_json::json;
+
+use super::ServiceError;
+use super::audit::{self, AuditRecord};
+use crate::config::LimitSettings;
+
+/// Keys kept before idle ones are forgotten (`retain_recent`).
+const PRUNE_ABOVE: usize = 10_000;
+
+/// One audit entry per limited key at most this often.
+const AUDIT_EVERY: Duration = Duration::from_secs(10);
+
+/// A refused request: how long to wait, and a sentence saying which limit it hit.
+#[derive(Debug, Clone)]
+pub struct Limited {
+    pub retry_after: Duration,
+    pub message: String,
+}
+
+impl Limited {
+    /// `Retry-After` in whole seconds (at least 1, as HTTP wants).
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry_after.as_secs_f64().ceil().max(1.0) as u64
+    }
+
+    pub fn to_error(&self) -> ServiceError {
+        ServiceError::new("rate_limited", self.message.clone()).with_details(json!({
+            "retry_after_ms": self.retry_after.as_millis() as u64,
+        }))
+    }
+}
+
+struct Limiter {
+    limiter: DefaultKeyedRateLimiter<String>,
+    per_second: u32,
+    burst: u32,
+    setting: &'static str,
+}
+
+impl Limiter {
+    fn new(per_second: u32, burst: u32, setting: &'static str) -> Option<Self> {
+        let rate = NonZeroU32::new(per_second)?;
+        let burst = NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
+        Some(Self {
+            limiter: DefaultKeyedRateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            per_second,
+            burst: burst.get(),
+            setting,
+        })
+    }
+
+    fn check(&self, key: &str, whose: &str) -> Result<(), Limited> {
+        if self.limiter.len() > PRUNE_ABOVE {
+            self.limiter.retain_recent();
+        }
+        match self.limiter.check_key(&key.to_string()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Err(Limited {
+                    retry_after: wait,
+                    message: format!(
+                        "too many requests from {whose}: the limit is {} per second with bursts \
+                         of {} ({}); retry in {} ms — if this is a loop, slow it down or wait \
+                         with wait_seconds instead of polling",
+                        self.per_second,
+                        self.burst,
+                        self.setting,
+                        wait.as_millis().max(1)
+                    ),
+                })
+            }
+        }
+    }
+}
+
+/// The daemon's rate limits (from `[limits]`).
+pub struct RateLimits {
+    calls: Option<Limiter>,
+    peers: Option<Limiter>,
+    audit_gate: DefaultKeyedRateLimiter<String>,
+}
+
+impl RateLimits {
+    pub fn new(s: &LimitSettings) -> Self {
+        Self {
+            calls: Limiter::new(s.calls_per_second, s.calls_burst, "limits.calls_per_second"),
+            peers: Limiter::new(
+                s.requests_per_second,
+                s.requests_burst,
+                "limits.requests_per_second",
+            ),
+            audit_gate: DefaultKeyedRateLimiter::keyed(
+                Quota::with_period(AUDIT_EVERY).expect("a non-zero period"),
+            ),
+        }
+    }
+
+    /// One request of MCP connection `key` (its transport session id, or token id).
+    pub fn check_connection(&self, key: &str) -> Result<(), Limited> {
+        match &self.calls {
+            Some(l) => l.check(key, "this connection"),
+            None => Ok(()),
+        }
+    }
+
+    /// One request from client address `peer` that belongs to no connection.
+    pub fn check_peer(&self, peer: &str) -> Result<(), Limited> {
+        match &self.peers {
+            Some(l) => l.check(peer, &format!("address {peer}")),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a refusal in the audit log, at most once per `key` every 10 s.
+    pub fn audit(&self, sink: &audit::AuditSink, key: &str, session: Option<&str>) {
+        if self.audit_gate.len() > PRUNE_ABOVE {
+            self.audit_gate.retain_recent();
+        }
+        if self.audit_gate.check_key(&key.to_string()).is_err() {
+            return;
+        }
+        // The key (a transport session id or an address) as the detail: which client.
+        let mut entry = AuditRecord::of("rate_limited", audit::REFUSED).detail(key);
+        if let Some(s) = session {
+            entry = entry.session(s);
+        }
+        sink.record(entry);
+    }
+}
