@@ -367,7 +367,6 @@ async fn next_task_takes_its_locks_with_the_task_or_nothing() {
     // step 0); a claim without locks needs none.
     let mut redis = redis;
     redis.restart();
-    let m = as_session(&d, "master_project_lk").await;
     let started = std::time::Instant::now();
     loop {
         let r = call(
