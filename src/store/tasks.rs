@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use super::locks::{AcquireRequest, Grant, Refusal};
 use crate::domain::tasks::{TaskRecord, TaskSpec, TaskState, TaskStatus};
 
 /// One `create_tasks` call: all of `tasks` are created, or none.
@@ -53,6 +54,16 @@ pub struct ClaimRequest {
     pub role: Option<String>,
     /// This task, and no other.
     pub task_id: Option<String>,
+    /// Locks granted together with the task, all or none (no waiting: `waiter` is `None`).
+    /// The same requests `acquire_lock` builds; the same decision as `acquire` makes.
+    pub locks: Vec<AcquireRequest>,
+}
+
+/// A claimed task and the locks granted with it (in request order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub task: TaskRecord,
+    pub grants: Vec<Grant>,
 }
 
 /// A dependency that is not done yet.
@@ -64,8 +75,13 @@ pub struct Waiting {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClaimOutcome {
-    /// Now in progress, assigned to the claimer.
-    Claimed(Box<TaskRecord>),
+    /// Now in progress, assigned to the claimer (with its locks).
+    Claimed(Box<Claimed>),
+    /// The task was free but `lock` was refused: nothing was claimed, no lock taken.
+    LocksRefused {
+        lock: String,
+        refusal: Box<Refusal>,
+    },
     /// No ready task (for that role).
     NothingReady,
     NotFound,

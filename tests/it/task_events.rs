@@ -207,7 +207,7 @@ async fn task_events_notifications_and_hand_back_embedded() {
 async fn coord_tasks_is_readable_and_notifies_subscribers() {
     let d = TestDaemon::embedded(|_| {}).await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let watcher = crate::messages::watch_with(&d.mcp_url(), "master_project_ui", tx).await;
+    let watcher = crate::messages::watch_with(&d.mcp_url(), "child_ui_task_w", tx).await;
     #[allow(deprecated)]
     watcher
         .subscribe(SubscribeRequestParams::new("coord://tasks"))
@@ -226,6 +226,11 @@ async fn coord_tasks_is_readable_and_notifies_subscribers() {
         .expect("an update of coord://tasks")
         .unwrap();
     assert_eq!(uri, "coord://tasks");
+    // The watcher's first tool call registers it (project ui, from its name).
+    watcher
+        .call_tool(rmcp::model::CallToolRequestParams::new("whoami"))
+        .await
+        .unwrap();
     let read = watcher
         .read_resource(ReadResourceRequestParams::new("coord://tasks"))
         .await

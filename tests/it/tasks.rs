@@ -305,3 +305,89 @@ async fn the_embedded_store_keeps_tasks_across_a_restart() {
     assert_eq!(board["tasks"][0]["assignee"], "child_web_task_a", "{board}");
     assert_eq!(board["ready"], json!(["3"]));
 }
+
+#[tokio::test]
+async fn next_task_takes_its_locks_with_the_task_or_nothing() {
+    let redis = RedisServer::start();
+    let d = TestDaemon::on_redis(&redis, |_| {}).await;
+    let m = as_session(&d, "master_project_lk").await;
+    call(
+        &m,
+        "create_tasks",
+        json!({ "tasks": [{"id": 1, "title": "auth"}] }),
+    )
+    .await
+    .ok();
+    let holder = as_session(&d, "holder").await;
+    call(
+        &holder,
+        "acquire_lock",
+        json!({ "lock_name": "path:src/auth/login.rs" }),
+    )
+    .await
+    .ok();
+    let c = as_session(&d, "child_lk_task_x").await;
+    let refused = call(
+        &c,
+        "next_task",
+        json!({ "locks": ["resource:db", "path:src/auth"] }),
+    )
+    .await;
+    assert!(refused.is_error);
+    assert!(
+        refused
+            .text
+            .contains("no task was claimed and no lock taken"),
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("holder"), "{}", refused.text);
+    let db = call(&holder, "check_lock", json!({ "lock_name": "resource:db" })).await;
+    assert!(
+        db.ok()["held"].is_null(),
+        "resource:db was not taken: {}",
+        db.text
+    );
+    let got = call(
+        &c,
+        "next_task",
+        json!({ "locks": ["resource:db", "path:src/api"], "lock_timeout_seconds": 120 }),
+    )
+    .await
+    .ok()
+    .clone();
+    assert_eq!(got["task"]["id"], "1");
+    assert_eq!(got["locks"][0]["lock"], "resource:db");
+    assert_eq!(got["task"]["locks"], json!(["resource:db", "path:src/api"]));
+    let db = call(&holder, "check_lock", json!({ "lock_name": "resource:db" })).await;
+    assert_eq!(db.ok()["held"]["holder"], "child_lk_task_x", "{}", db.text);
+    assert_eq!(db.ok()["held"]["token"], got["locks"][0]["token"]);
+
+    // After Redis lost its data, a claim with locks honours the data-loss hold (acquire's
+    // step 0); a claim without locks needs none.
+    let mut redis = redis;
+    redis.restart();
+    let started = std::time::Instant::now();
+    loop {
+        let r = call(
+            &m,
+            "create_tasks",
+            json!({ "tasks": [{"id": 1, "title": "again"}, {"id": 2, "title": "two"}] }),
+        )
+        .await;
+        if !r.is_error || started.elapsed() > std::time::Duration::from_secs(10) {
+            r.ok();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let held_back = call(&c, "next_task", json!({ "locks": ["resource:db"] })).await;
+    assert_eq!(
+        held_back.err()["error"],
+        "store_recovering",
+        "{}",
+        held_back.text
+    );
+    let plain = call(&c, "next_task", json!({})).await.ok().clone();
+    assert_eq!(plain["task"]["id"], "1");
+}

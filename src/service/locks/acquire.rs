@@ -18,7 +18,7 @@ use crate::store::locks::{AcquireOutcome, AcquireRequest, RefusalKind, TakeoverN
 impl Coordinator {
     /// Parses a lock name. `work` resolves from the `branch` argument, else from the branch
     /// the caller's session registered (register_session(branch=…) or the SessionStart hook).
-    pub(super) async fn lock_name(
+    pub(crate) async fn lock_name(
         &self,
         caller: &Caller,
         input: &str,
@@ -53,7 +53,7 @@ impl Coordinator {
 
     /// Seconds → ms within `1..=max`; above the max is clamped (with a warning), zero and
     /// negative are refused.
-    pub(super) fn ttl_ms(
+    pub(crate) fn ttl_ms(
         &self,
         seconds: Option<i64>,
         warnings: &mut Vec<String>,
@@ -214,7 +214,7 @@ impl Coordinator {
 
     /// Events for a grant, and the takeover note into the old holder's inbox (a system
     /// `info` message; it stays readable through check_lock as well).
-    async fn after_grant(&self, name: &LockName, g: &crate::store::locks::Grant) {
+    pub(crate) async fn after_grant(&self, name: &LockName, g: &crate::store::locks::Grant) {
         for r in &g.released_related {
             self.events().publish(Event::LockReleased {
                 lock: r.lock.name.clone(),

@@ -13,7 +13,7 @@ use crate::service::{Caller, Coordinator, ServiceError};
 use crate::store::locks::{HeldLock, LockRecord, Refusal, RefusalKind, TakeoverNote};
 
 impl Coordinator {
-    pub(super) fn refusal_error(
+    pub(crate) fn refusal_error(
         &self,
         name: &LockName,
         caller: &Caller,

@@ -3,12 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use super::{NextTask, NextTaskArgs, counts, status_map, view};
+use super::{ClaimedLock, NextTask, NextTaskArgs, counts, status_map, view};
+use crate::domain::lock_name::LockName;
 use crate::domain::session::check_id;
 use crate::domain::tasks::{TaskRecord, TaskStatus, role_fits};
 use crate::service::events::Event;
 use crate::service::{Caller, Coordinator, ServiceError};
+use crate::store::locks::AcquireRequest;
 use crate::store::tasks::{ClaimOutcome, ClaimRequest};
+
+/// Most locks one claim may take.
+const MAX_CLAIM_LOCKS: usize = 16;
 
 impl Coordinator {
     pub async fn next_task(
@@ -24,14 +29,58 @@ impl Coordinator {
         if let Some(r) = &role {
             check_id("role", r).map_err(ServiceError::invalid)?;
         }
+        let wanted = args.locks.unwrap_or_default();
+        if wanted.len() > MAX_CLAIM_LOCKS {
+            return Err(ServiceError::invalid(format!(
+                "{} locks with one claim; at most {MAX_CLAIM_LOCKS}",
+                wanted.len()
+            )));
+        }
+        let mut names: Vec<LockName> = Vec::with_capacity(wanted.len());
+        let mut warnings = Vec::new();
+        let ttl_ms = if wanted.is_empty() {
+            0
+        } else {
+            self.ttl_ms(args.lock_timeout_seconds, &mut warnings)?
+        };
+        for w in &wanted {
+            let name = self.lock_name(caller, w, None).await?;
+            if names.contains(&name) {
+                return Err(ServiceError::invalid(format!(
+                    "lock {name} is named twice in locks; name each lock once"
+                )));
+            }
+            names.push(name);
+        }
+        let locks = names
+            .iter()
+            .map(|name| AcquireRequest {
+                name: name.as_str().to_string(),
+                ancestors: name.ancestors(),
+                descendant_prefix: name.descendant_prefix(),
+                session: caller.session.clone(),
+                ttl_ms,
+                reason: None,
+                force: false,
+                tiers: self.tiers(),
+                lock_delay_ms: (self.settings().locks.lock_delay_seconds as i64) * 1000,
+                waiter: None,
+            })
+            .collect();
         let req = ClaimRequest {
             project: project.clone(),
             session: caller.session.clone(),
             role: role.clone(),
             task_id: None,
+            locks,
         };
         match self.store().claim_task(&req).await? {
-            ClaimOutcome::Claimed(t) => {
+            ClaimOutcome::Claimed(c) => {
+                for (name, g) in names.iter().zip(&c.grants) {
+                    self.metrics().lock_granted();
+                    self.after_grant(name, g).await;
+                }
+                let t = &c.task;
                 let now = t.state.updated_at_ms;
                 self.events().publish(Event::TaskClaimed {
                     project: project.clone(),
@@ -43,14 +92,41 @@ impl Coordinator {
                 });
                 Ok(NextTask {
                     project,
-                    task: Some(view(&t, &BTreeMap::new(), now)),
+                    task: Some(view(t, &BTreeMap::new(), now)),
+                    locks: c
+                        .grants
+                        .iter()
+                        .map(|g| ClaimedLock {
+                            lock: g.lock.name.clone(),
+                            token: g.lock.token,
+                            expires_at_ms: g.lock.expires_at,
+                        })
+                        .collect(),
                     reason: None,
                     counts: BTreeMap::new(),
                 })
             }
+            ClaimOutcome::LocksRefused { lock, refusal } => {
+                let name = names
+                    .iter()
+                    .find(|n| n.as_str() == lock)
+                    .cloned()
+                    .unwrap_or_else(|| names[0].clone());
+                let e = self.refusal_error(&name, caller, &refusal, 0, warnings);
+                Err(ServiceError::new(
+                    e.code,
+                    format!(
+                        "no task was claimed and no lock taken: the locks come with the task or \
+                         not at all. {}",
+                        e.message
+                    ),
+                )
+                .with_details(e.details))
+            }
             _ => {
                 let all = self.store().list_tasks(&project).await?;
                 Ok(NextTask {
+                    locks: Vec::new(),
                     reason: Some(why_none(&project, &all, role.as_deref())),
                     counts: counts(all.iter()),
                     project,

@@ -40,8 +40,22 @@ pub struct CreatedTasks {
 pub struct NextTaskArgs {
     /// Only tasks for this role (and tasks for no role). Default: any task.
     pub role: Option<String>,
+    /// Locks to take together with the task, all or none (e.g. ["path:src/auth"]); the
+    /// same names and rules as acquire_lock. Release them with release_lock when done.
+    pub locks: Option<Vec<String>>,
+    /// How long those locks live unless extended (default locks.default_timeout_seconds).
+    pub lock_timeout_seconds: Option<i64>,
     /// Default: the calling session's project.
     pub project: Option<String>,
+}
+
+/// A lock granted together with a task.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ClaimedLock {
+    pub lock: String,
+    /// Fencing token (strictly increasing per lock).
+    pub token: u64,
+    pub expires_at_ms: i64,
 }
 
 /// What `next_task` answers: the claimed task, or why there is none.
@@ -50,6 +64,9 @@ pub struct NextTask {
     pub project: String,
     /// The task now assigned to you (in-progress); `null` when none is ready.
     pub task: Option<TaskView>,
+    /// The locks granted with it (`locks=`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locks: Vec<ClaimedLock>,
     /// When there is none: what the others wait for, and what to do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

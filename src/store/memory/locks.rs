@@ -20,8 +20,9 @@ use crate::store::locks::{
     ReleaseOutcome, TakeoverNote, next_fencing_token,
 };
 
-/// The locks part of the embedded state.
-#[derive(Debug)]
+/// The locks part of the embedded state. `Clone` lets a decision that takes several locks
+/// at once (a task claim) put everything back when one is refused.
+#[derive(Debug, Clone)]
 pub struct LockState {
     /// Held locks by canonical name (ordered: descendants are a range).
     locks: Table<String, LockRecord>,
@@ -245,7 +246,7 @@ impl LockState {
 }
 
 /// `acquire.lua`, in Rust.
-fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
+pub(super) fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> AcquireOutcome {
     let caller = req.session.as_str();
     let name = req.name.as_str();
     let waiter = req.waiter.as_ref();

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::table::{Table, TableRef};
-use super::{MemoryStore, wall_clock_ms};
+use super::{MemoryStore, State, wall_clock_ms};
 use crate::domain::tasks::{TaskNote, TaskRecord, TaskState, TaskStatus, role_fits};
 use crate::store::StoreError;
+use crate::store::locks::AcquireOutcome;
 use crate::store::tasks::{
-    ClaimOutcome, ClaimRequest, CreateOutcome, CreateRefusal, CreateTasks, TaskStore,
+    ClaimOutcome, ClaimRequest, Claimed, CreateOutcome, CreateRefusal, CreateTasks, TaskStore,
     UpdateOutcome, UpdateTask, Waiting, claim_order, is_active, may_update,
 };
 
@@ -125,47 +126,53 @@ impl TaskTables {
         CreateOutcome::Created(made)
     }
 
-    fn claim(&mut self, req: &ClaimRequest, now: i64) -> ClaimOutcome {
+    /// The task a claim would take (nothing changes), or why there is none.
+    fn pick(&self, req: &ClaimRequest) -> Result<String, ClaimOutcome> {
         let project = req.project.as_str();
-        let id = match &req.task_id {
+        match &req.task_id {
             Some(id) => {
                 let Some(t) = self.get(project, id) else {
-                    return ClaimOutcome::NotFound;
+                    return Err(ClaimOutcome::NotFound);
                 };
                 if t.state.status != TaskStatus::Pending {
-                    return ClaimOutcome::NotPending {
+                    return Err(ClaimOutcome::NotPending {
                         status: t.state.status,
                         assignee: t.state.assignee.clone(),
-                    };
+                    });
                 }
                 let waiting_on = self.waiting_on(project, &t.state);
                 if !waiting_on.is_empty() {
-                    return ClaimOutcome::NotReady { waiting_on };
+                    return Err(ClaimOutcome::NotReady { waiting_on });
                 }
-                id.clone()
+                Ok(id.clone())
             }
-            None => {
-                let best = self
-                    .project(project)
-                    .filter(|(_, t)| role_fits(t.state.role.as_deref(), req.role.as_deref()))
-                    .filter(|(_, t)| self.is_ready(project, &t.state))
-                    .min_by_key(|(id, t)| (claim_order(&t.state), (*id).clone()))
-                    .map(|(id, _)| id.clone());
-                match best {
-                    Some(id) => id,
-                    None => return ClaimOutcome::NothingReady,
-                }
-            }
-        };
-        let Some(t) = self.tasks.get_mut(&(project.to_string(), id)) else {
-            return ClaimOutcome::NotFound;
-        };
+            None => self
+                .project(project)
+                .filter(|(_, t)| role_fits(t.state.role.as_deref(), req.role.as_deref()))
+                .filter(|(_, t)| self.is_ready(project, &t.state))
+                .min_by_key(|(id, t)| (claim_order(&t.state), (*id).clone()))
+                .map(|(id, _)| id.clone())
+                .ok_or(ClaimOutcome::NothingReady),
+        }
+    }
+
+    /// Makes task `id` in-progress for `session`, recording the locks taken with it.
+    fn take(
+        &mut self,
+        project: &str,
+        id: String,
+        session: &str,
+        locks: Vec<String>,
+        now: i64,
+    ) -> Option<TaskRecord> {
+        let t = self.tasks.get_mut(&(project.to_string(), id))?;
         t.state.status = TaskStatus::InProgress;
-        t.state.assignee = Some(req.session.clone());
+        t.state.assignee = Some(session.to_string());
         t.state.claimed_at_ms = Some(now);
         t.state.progress = None;
+        t.state.locks = locks;
         t.state.updated_at_ms = now;
-        ClaimOutcome::Claimed(Box::new(t.clone()))
+        Some(t.clone())
     }
 
     fn update(&mut self, req: &UpdateTask, now: i64) -> UpdateOutcome {
@@ -283,6 +290,36 @@ impl TaskTables {
     }
 }
 
+/// The twin of `task_claim.lua`: pick the task, grant every lock (the same decision as
+/// `acquire`), or put the locks back as they were and claim nothing.
+fn claim(st: &mut State, req: &ClaimRequest, now: i64) -> ClaimOutcome {
+    let id = match st.tasks.pick(req) {
+        Ok(id) => id,
+        Err(why) => return why,
+    };
+    let mut grants = Vec::with_capacity(req.locks.len());
+    if !req.locks.is_empty() {
+        let saved = (st.locks.clone(), st.sessions.last_seen.clone());
+        for l in &req.locks {
+            match super::locks::acquire(st, l, now) {
+                AcquireOutcome::Granted(g) => grants.push(g),
+                AcquireOutcome::Refused(r) => {
+                    (st.locks, st.sessions.last_seen) = saved;
+                    return ClaimOutcome::LocksRefused {
+                        lock: l.name.clone(),
+                        refusal: Box::new(r),
+                    };
+                }
+            }
+        }
+    }
+    let names = grants.iter().map(|g| g.lock.name.clone()).collect();
+    match st.tasks.take(&req.project, id, &req.session, names, now) {
+        Some(task) => ClaimOutcome::Claimed(Box::new(Claimed { task, grants })),
+        None => ClaimOutcome::NotFound,
+    }
+}
+
 #[async_trait]
 impl TaskStore for MemoryStore {
     async fn create_tasks(&self, req: &CreateTasks) -> Result<CreateOutcome, StoreError> {
@@ -292,7 +329,7 @@ impl TaskStore for MemoryStore {
 
     async fn claim_task(&self, req: &ClaimRequest) -> Result<ClaimOutcome, StoreError> {
         let now = wall_clock_ms();
-        self.apply(|st| st.tasks.claim(req, now)).await
+        self.apply(|st| claim(st, req, now)).await
     }
 
     async fn update_task(&self, req: &UpdateTask) -> Result<UpdateOutcome, StoreError> {

@@ -13,8 +13,9 @@ use super::RedisStore;
 use crate::domain::lua_json::lua_vec;
 use crate::domain::tasks::{Priority, TaskRecord, TaskSpec, TaskState, TaskStatus};
 use crate::store::StoreError;
+use crate::store::locks::{Grant, NOTE_TTL_MS, Refusal};
 use crate::store::tasks::{
-    ClaimOutcome, ClaimRequest, CreateOutcome, CreateRefusal, CreateTasks, TaskStore,
+    ClaimOutcome, ClaimRequest, Claimed, CreateOutcome, CreateRefusal, CreateTasks, TaskStore,
     UpdateOutcome, UpdateTask, Waiting, claim_order,
 };
 
@@ -114,6 +115,24 @@ struct Answer {
     waiting_on: Vec<Waiting>,
     #[serde(default, deserialize_with = "lua_vec")]
     unblocked: Vec<String>,
+    #[serde(default, deserialize_with = "lua_vec")]
+    grants: Vec<Grant>,
+    #[serde(default)]
+    lock: Option<String>,
+    #[serde(default)]
+    refused: Option<Refusal>,
+}
+
+/// One lock of a claim, as `task_claim.lua` reads it.
+#[derive(serde::Serialize)]
+struct LockWanted<'a> {
+    name: &'a str,
+    ttl: i64,
+    reason: &'a str,
+    force: bool,
+    delay_ms: i64,
+    desc_prefix: &'a str,
+    ancestors: &'a [String],
 }
 
 fn bad(what: &str) -> StoreError {
@@ -224,28 +243,90 @@ impl TaskStore for RedisStore {
     }
 
     async fn claim_task(&self, req: &ClaimRequest) -> Result<ClaimOutcome, StoreError> {
+        let k = self.keys();
         let mut keys = self.project_keys(&req.project);
-        keys.push(self.keys().tasks_held(&req.session));
-        let args = vec![
+        keys.extend([
+            k.tasks_held(&req.session),
+            k.store_epoch(),
+            k.lock_index(),
+            k.lock_names(),
+            k.sessions_last_seen(),
+            k.daemons(),
+            k.locks_held(&req.session),
+            k.lock_notes(&req.session),
+        ]);
+        let (active, idle, stale) = req
+            .locks
+            .first()
+            .map(|l| (l.tiers.active_ms, l.tiers.idle_ms, l.tiers.stale_ms))
+            .unwrap_or_default();
+        let wanted: Vec<LockWanted> = req
+            .locks
+            .iter()
+            .map(|l| LockWanted {
+                name: &l.name,
+                ttl: l.ttl_ms,
+                reason: l.reason.as_deref().unwrap_or(""),
+                force: l.force,
+                delay_ms: l.lock_delay_ms,
+                desc_prefix: l.descendant_prefix.as_deref().unwrap_or(""),
+                ancestors: &l.ancestors,
+            })
+            .collect();
+        let mut args = vec![
             req.session.clone(),
             req.role.clone().unwrap_or_default(),
             req.task_id.clone().unwrap_or_default(),
             req.project.clone(),
+            if wanted.is_empty() {
+                String::new()
+            } else {
+                encode(&wanted)?
+            },
+            String::new(), // the known epoch id, set below
+            self.daemon_id().to_string(),
+            k.prefix().to_string(),
+            active.to_string(),
+            idle.to_string(),
+            stale.to_string(),
+            NOTE_TTL_MS.to_string(),
         ];
-        let mut a = self.task_eval(&CLAIM, keys, args).await?;
-        Ok(match a.outcome.as_str() {
-            "claimed" => ClaimOutcome::Claimed(Box::new(a.record()?)),
-            "nothing_ready" => ClaimOutcome::NothingReady,
-            "not_found" => ClaimOutcome::NotFound,
-            "not_ready" => ClaimOutcome::NotReady {
-                waiting_on: a.waiting_on,
-            },
-            "not_pending" => ClaimOutcome::NotPending {
-                status: a.status.ok_or_else(|| bad("no status"))?,
-                assignee: a.assignee,
-            },
-            other => return Err(bad(other)),
-        })
+        const EPOCH_ARG: usize = 5;
+        // As acquire: a changed data-loss marker is checked, then the claim asked again.
+        for _ in 0..2 {
+            args[EPOCH_ARG] = self.known_epoch();
+            let mut a = self.task_eval(&CLAIM, keys.clone(), args.clone()).await?;
+            return Ok(match a.outcome.as_str() {
+                "epoch_changed" => {
+                    self.check_epoch("the epoch marker vanished or changed under a task claim")
+                        .await?;
+                    continue;
+                }
+                "claimed" => ClaimOutcome::Claimed(Box::new(Claimed {
+                    task: a.record()?,
+                    grants: std::mem::take(&mut a.grants),
+                })),
+                "locks_refused" => ClaimOutcome::LocksRefused {
+                    lock: a.lock.take().unwrap_or_default(),
+                    refusal: Box::new(a.refused.take().ok_or_else(|| bad("no refusal"))?),
+                },
+                "nothing_ready" => ClaimOutcome::NothingReady,
+                "not_found" => ClaimOutcome::NotFound,
+                "not_ready" => ClaimOutcome::NotReady {
+                    waiting_on: a.waiting_on,
+                },
+                "not_pending" => ClaimOutcome::NotPending {
+                    status: a.status.ok_or_else(|| bad("no status"))?,
+                    assignee: a.assignee,
+                },
+                other => return Err(bad(other)),
+            });
+        }
+        Err(StoreError::Unavailable(format!(
+            "the data-loss guard's marker {} keeps changing under this daemon; something is \
+             deleting keys (FLUSHALL? a cleanup script?)",
+            k.store_epoch()
+        )))
     }
 
     async fn update_task(&self, req: &UpdateTask) -> Result<UpdateOutcome, StoreError> {

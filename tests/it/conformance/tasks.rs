@@ -39,12 +39,13 @@ async fn claim(store: &Arc<dyn Store>, who: &str, role: Option<&str>) -> Option<
         session: who.into(),
         role: role.map(str::to_string),
         task_id: None,
+        locks: vec![],
     };
     match store.claim_task(&req).await.unwrap() {
-        ClaimOutcome::Claimed(t) => {
-            assert_eq!(t.state.status, TaskStatus::InProgress);
-            assert_eq!(t.state.assignee.as_deref(), Some(who));
-            Some(t.spec.id)
+        ClaimOutcome::Claimed(c) => {
+            assert_eq!(c.task.state.status, TaskStatus::InProgress);
+            assert_eq!(c.task.state.assignee.as_deref(), Some(who));
+            Some(c.task.spec.id)
         }
         ClaimOutcome::NothingReady => None,
         other => panic!("unexpected {other:?}"),
@@ -214,11 +215,12 @@ pub async fn creation_is_all_or_nothing(store: Arc<dyn Store>) {
         session: "a".into(),
         role: None,
         task_id: None,
+        locks: vec![],
     };
-    let ClaimOutcome::Claimed(t) = store.claim_task(&req).await.unwrap() else {
+    let ClaimOutcome::Claimed(c) = store.claim_task(&req).await.unwrap() else {
         panic!("2 is ready")
     };
-    assert_eq!(t.spec.id, "2");
+    assert_eq!(c.task.spec.id, "2");
 }
 
 pub async fn roles_and_named_claims(store: Arc<dyn Store>) {
@@ -246,6 +248,7 @@ pub async fn roles_and_named_claims(store: Arc<dyn Store>) {
         session: "child".into(),
         role: None,
         task_id: Some(id.into()),
+        locks: vec![],
     };
     assert_eq!(
         store.claim_task(&named("nope")).await.unwrap(),
@@ -266,10 +269,10 @@ pub async fn roles_and_named_claims(store: Arc<dyn Store>) {
             assignee: Some("x".into())
         }
     );
-    let ClaimOutcome::Claimed(t) = store.claim_task(&named("t")).await.unwrap() else {
+    let ClaimOutcome::Claimed(c) = store.claim_task(&named("t")).await.unwrap() else {
         panic!("t is ready")
     };
-    assert_eq!(t.state.assignee.as_deref(), Some("child"));
+    assert_eq!(c.task.state.assignee.as_deref(), Some("child"));
     assert_eq!(claim(&store, "y", None).await, None);
 }
 
@@ -394,10 +397,101 @@ pub async fn concurrent_claims_never_share_a_task(store: Arc<dyn Store>) {
     );
 }
 
+/// A claim that names locks gets all of them with the task, or nothing at all: the same
+/// decision as acquire (a live holder, a related lock, refuse), in the same atomic step.
+pub async fn claims_take_their_locks_all_or_nothing(store: Arc<dyn Store>) {
+    use mcp_coord::store::locks::{AcquireOutcome, RefusalKind};
+    let held = crate::conformance::locks::req("path:src/auth/login.rs", "holder");
+    assert!(matches!(
+        store.acquire(&held).await.unwrap(),
+        AcquireOutcome::Granted(_)
+    ));
+    create(
+        &store,
+        "p",
+        json!([{"id": 1, "title": "auth"}, {"id": 2, "title": "docs"}]),
+    )
+    .await;
+    let with = |who: &str, names: &[&str]| ClaimRequest {
+        project: "p".into(),
+        session: who.into(),
+        role: None,
+        task_id: None,
+        locks: names
+            .iter()
+            .map(|n| crate::conformance::locks::req(n, who))
+            .collect(),
+    };
+    // path:src/auth is an ancestor of the held lock: refused, and resource:db not taken.
+    match store
+        .claim_task(&with("c1", &["resource:db", "path:src/auth"]))
+        .await
+        .unwrap()
+    {
+        ClaimOutcome::LocksRefused { lock, refusal } => {
+            assert_eq!(lock, "path:src/auth");
+            assert_eq!(refusal.refusal, RefusalKind::Related);
+            assert_eq!(
+                refusal.related_lock.as_deref(),
+                Some("path:src/auth/login.rs")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let db = crate::conformance::locks::req("resource:db", "c2");
+    let AcquireOutcome::Granted(g) = store.acquire(&db).await.unwrap() else {
+        panic!("resource:db must still be free")
+    };
+    store.release(&g.lock.name, "c2", db.tiers).await.unwrap();
+    assert_eq!(
+        store
+            .get_task("p", "1")
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .status,
+        TaskStatus::Pending,
+        "nothing claimed"
+    );
+    // Free locks come with the task, recorded on it.
+    let ClaimOutcome::Claimed(c) = store
+        .claim_task(&with("c1", &["resource:db", "path:docs"]))
+        .await
+        .unwrap()
+    else {
+        panic!("claimed with its locks")
+    };
+    assert_eq!(c.task.spec.id, "1");
+    assert_eq!(c.task.state.locks, vec!["resource:db", "path:docs"]);
+    assert_eq!(c.grants.len(), 2);
+    assert!(
+        c.grants
+            .iter()
+            .all(|g| g.lock.holder == "c1" && !g.reentrant)
+    );
+    let again = crate::conformance::locks::req("resource:db", "c2");
+    assert!(matches!(
+        store.acquire(&again).await.unwrap(),
+        AcquireOutcome::Refused(_)
+    ));
+    // A lock the claimer holds already is re-entered (token kept).
+    let ClaimOutcome::Claimed(c2) = store
+        .claim_task(&with("c1", &["resource:db"]))
+        .await
+        .unwrap()
+    else {
+        panic!("re-entrant")
+    };
+    assert!(c2.grants[0].reentrant);
+    assert_eq!(c2.grants[0].lock.token, c.grants[0].lock.token);
+}
+
 crate::conformance!(
     claims_follow_priority_and_done_unblocks_dependents,
     creation_is_all_or_nothing,
     roles_and_named_claims,
     who_may_update_and_what_an_update_keeps,
     concurrent_claims_never_share_a_task,
+    claims_take_their_locks_all_or_nothing,
 );
