@@ -70,11 +70,11 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
         .merge(mcp)
         // Every route but /health: who is calling (bearer token, or local without one).
         .layer(axum::middleware::from_fn_with_state(
-            coord,
+            coord.clone(),
             auth::authenticate,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            coord.clone(),
+            coord,
             rate_limit::limit,
         ))
         .layer(axum::middleware::from_fn_with_state(
