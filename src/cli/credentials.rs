@@ -11,8 +11,6 @@
 //! 3. `COORD_CREDENTIAL` when `COORD_SESSION` names the same session (a `create_session`
 //!    child's environment).
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 
 use crate::domain::session_name;
@@ -77,26 +75,12 @@ pub fn save(base: &str, kind: Kind, key: &str, secret: &str) -> std::io::Result<
         )));
     };
     let parent = file.parent().expect("a file under the credentials dir");
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(parent)?;
+    crate::service::tokens::write_secret_file(parent, key, secret)?;
     // `recursive` leaves existing directories' modes alone: make ours private.
     for d in [dir(), dir().join(daemon_dir(base)), parent.to_path_buf()] {
         let _ = std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o700));
     }
-    let tmp = parent.join(format!(".{key}.{}", std::process::id()));
-    {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(secret.as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, &file)
+    Ok(())
 }
 
 /// Removes a stored credential (SessionEnd); a missing file is fine.

@@ -78,25 +78,8 @@ pub struct Revoked {
 
 /// Writes a fresh bootstrap admin token to `dir/admin.token` (0600) and returns its hash.
 pub fn write_bootstrap(dir: &Path) -> std::io::Result<String> {
-    use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
     let secret = new_secret(TOKEN_PREFIX).map_err(|e| std::io::Error::other(e.message))?;
-    let tmp = dir.join(format!(".{ADMIN_FILE}.{}", std::process::id()));
-    {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(secret.as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, dir.join(ADMIN_FILE))?;
+    write_secret_file(dir, ADMIN_FILE, &secret)?;
     Ok(credential::hash(&secret))
 }
 
@@ -194,4 +177,29 @@ impl Coordinator {
         tracing::info!(token_id = %id, "token revoked");
         Ok(Revoked { id, revoked: true })
     }
+}
+
+/// Writes a secret to `dir/name` readable by this user only: the directory is created 0700,
+/// the file written 0600 under a temporary name, synced and renamed over the old one, so a
+/// reader never sees half a secret. Shared by the bootstrap admin token and the CLI's and
+/// hooks' session credentials.
+pub fn write_secret_file(dir: &Path, name: &str, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(secret.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, dir.join(name))
 }

@@ -42,7 +42,7 @@ pub struct LockEvents {
 }
 
 impl RedisStore {
-    async fn eval_json<T: serde::de::DeserializeOwned>(
+    pub(super) async fn eval_json<T: serde::de::DeserializeOwned>(
         &self,
         script: &'static Script,
         keys: Vec<String>,
@@ -60,9 +60,8 @@ impl RedisStore {
                 inv.invoke_async(&mut conn).await
             })
             .await?;
-        serde_json::from_str(&raw).map_err(|e| {
-            StoreError::Internal(format!("unexpected lock script result ({e}): {raw}"))
-        })
+        serde_json::from_str(&raw)
+            .map_err(|e| StoreError::Internal(format!("unexpected script result ({e}): {raw}")))
     }
 
     fn start_lock_events(&self) -> broadcast::Sender<String> {

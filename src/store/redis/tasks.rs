@@ -156,19 +156,7 @@ impl RedisStore {
         keys: Vec<String>,
         args: Vec<String>,
     ) -> Result<Answer, StoreError> {
-        let raw: String = self
-            .run(|mut conn| async move {
-                let mut inv = script.prepare_invoke();
-                for k in &keys {
-                    inv.key(k);
-                }
-                for a in &args {
-                    inv.arg(a);
-                }
-                inv.invoke_async(&mut conn).await
-            })
-            .await?;
-        serde_json::from_str(&raw).map_err(|e| bad(&format!("{e}: {raw}")))
+        self.eval_json(script, keys, args).await
     }
 
     fn project_keys(&self, project: &str) -> Vec<String> {
