@@ -71,8 +71,9 @@ async fn board(global: &Global, out: &Out, a: BoardArgs) -> Result<u8, CliError>
         out.json(&listed);
         return Ok(EXIT_OK);
     }
-    let board: TaskBoard = serde_json::from_value(listed)
-        .map_err(|e| CliError::Failed(format!("the daemon's list_tasks answer is unreadable: {e}")))?;
+    let board: TaskBoard = serde_json::from_value(listed).map_err(|e| {
+        CliError::Failed(format!("the daemon's list_tasks answer is unreadable: {e}"))
+    })?;
     for line in render(out, &board, a.all) {
         println!("{line}");
     }

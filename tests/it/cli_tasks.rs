@@ -63,9 +63,16 @@ async fn the_board_shows_counts_work_ready_blocked_and_failed() {
 
     let out = tasks_cli(&d.base, &["--project", "web"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("Tasks of project web — 4 tasks"), "{text}");
-    assert!(text.contains("2 pending · 1 in-progress · 1 failed"), "{text}");
+    assert!(
+        text.contains("2 pending · 1 in-progress · 1 failed"),
+        "{text}"
+    );
     let working = text
         .lines()
         .find(|l| l.contains("\"Schema\""))
@@ -73,10 +80,16 @@ async fn the_board_shows_counts_work_ready_blocked_and_failed() {
     assert!(working.contains("child_web_task_a"), "{text}");
     assert!(working.contains("in-progress  for "), "{text}");
     assert!(working.contains("40%"), "{text}");
-    assert!(text.contains("Working (1)"), "a failed task is nobody's work: {text}");
+    assert!(
+        text.contains("Working (1)"),
+        "a failed task is nobody's work: {text}"
+    );
     assert!(text.contains("Ready (1)"), "{text}");
     assert!(text.contains("3 \"Docs\"  low  role writer"), "{text}");
-    assert!(text.contains("2 \"Login\"  waits on 1 (in-progress)"), "{text}");
+    assert!(
+        text.contains("2 \"Login\"  waits on 1 (in-progress)"),
+        "{text}"
+    );
     assert!(
         text.contains("4 \"Flaky probe\"  \"probe host down\" — child_web_task_b"),
         "{text}"
