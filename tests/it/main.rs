@@ -29,4 +29,5 @@ mod support;
 mod task_events;
 mod tasks;
 mod tmux;
+mod tmux_tasks;
 mod wake;
