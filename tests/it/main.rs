@@ -11,6 +11,7 @@ mod cli_run;
 mod cli_setup;
 mod conformance;
 mod dashboard;
+mod dashboard_auth;
 mod differential;
 mod embedded;
 mod faults;
