@@ -74,6 +74,7 @@ impl WebLogins {
                 expires: now + LOGIN_LIFETIME,
             },
         );
+        drop(logins);
         Ok(reference)
     }
 
@@ -131,12 +132,13 @@ fn is_json(headers: &HeaderMap) -> bool {
         })
 }
 
-/// The CSRF rule of the dashboard's POSTs: JSON, or the `X-Coord-Dashboard` header.
-pub fn check_csrf(headers: &HeaderMap) -> Result<(), Response> {
+/// The CSRF rule of the dashboard's POSTs: JSON, or the `X-Coord-Dashboard` header. The
+/// refusal when neither.
+pub fn csrf_refusal(headers: &HeaderMap) -> Option<Response> {
     if is_json(headers) || headers.contains_key(CSRF_HEADER) {
-        return Ok(());
+        return None;
     }
-    Err(refusal(
+    Some(refusal(
         StatusCode::FORBIDDEN,
         "csrf_refused",
         "this POST must be JSON (Content-Type: application/json) or carry the header \
@@ -192,7 +194,7 @@ pub struct LoginState {
 
 /// `POST /login`: checks the token and sets the login cookie.
 pub async fn login(State(s): State<LoginState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = check_csrf(&headers) {
+    if let Some(r) = csrf_refusal(&headers) {
         return r;
     }
     let Some(token) = token_in(&headers, &body) else {
@@ -217,11 +219,11 @@ pub async fn login(State(s): State<LoginState>, headers: HeaderMap, body: Bytes)
                  one (`mcp-coord token create --role observer` to look, `--role admin` to act)",
             );
         }
-        Err(e) => return refusal(StatusCode::SERVICE_UNAVAILABLE, &e.code, e.message),
+        Err(e) => return refusal(StatusCode::SERVICE_UNAVAILABLE, e.code, e.message),
     };
     let reference = match s.logins.create(hash) {
         Ok(r) => r,
-        Err(e) => return refusal(StatusCode::INTERNAL_SERVER_ERROR, &e.code, e.message),
+        Err(e) => return refusal(StatusCode::INTERNAL_SERVER_ERROR, e.code, e.message),
     };
     let token_id = principal.token_id.clone().unwrap_or_default();
     s.coord
@@ -244,7 +246,7 @@ pub async fn login(State(s): State<LoginState>, headers: HeaderMap, body: Bytes)
 
 /// `POST /logout`: forgets the login (if any) and clears the cookie.
 pub async fn logout(State(s): State<LoginState>, headers: HeaderMap) -> Response {
-    if let Err(r) = check_csrf(&headers) {
+    if let Some(r) = csrf_refusal(&headers) {
         return r;
     }
     let ended = cookie(&headers).is_some_and(|c| s.logins.remove(&c));
@@ -292,15 +294,15 @@ mod tests {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
-        assert!(check_csrf(&h).is_err());
+        assert!(csrf_refusal(&h).is_some());
         h.insert(CSRF_HEADER, HeaderValue::from_static("1"));
-        assert!(check_csrf(&h).is_ok());
+        assert!(csrf_refusal(&h).is_none());
         let mut j = HeaderMap::new();
         j.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
-        assert!(check_csrf(&j).is_ok());
+        assert!(csrf_refusal(&j).is_none());
         assert_eq!(
             token_in(&j, br#"{"token":" mcpc_1 "}"#).as_deref(),
             Some("mcpc_1")

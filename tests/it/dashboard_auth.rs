@@ -54,21 +54,24 @@ async fn dashboard_login_cookie_and_401_without_it() {
     let d = TestDaemon::embedded(|s| s.auth.required = true).await;
     let http = reqwest::Client::new();
     let base = &d.base;
-    let data_routes = [
-        "/dashboard/state",
-        "/dashboard/tasks?project=p",
-        "/events",
-    ];
+    let data_routes = ["/dashboard/state", "/dashboard/tasks?project=p", "/events"];
 
     // The page and its assets load; the data does not.
     for path in ["/", "/dashboard/app.js", "/dashboard/app.css"] {
-        assert_eq!(status_of(&http, &format!("{base}{path}"), None).await, 200, "{path}");
+        assert_eq!(
+            status_of(&http, &format!("{base}{path}"), None).await,
+            200,
+            "{path}"
+        );
     }
     for path in data_routes {
         let r = http.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(r.status(), 401, "{path} without a token");
         let body: Value = r.json().await.unwrap();
-        assert!(body["message"].as_str().unwrap().contains("log in"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("log in"),
+            "{body}"
+        );
     }
 
     // Login: the token only in the body; a form post without the header is refused (CSRF).
@@ -82,7 +85,13 @@ async fn dashboard_login_cookie_and_401_without_it() {
         .unwrap();
     assert_eq!(form.status(), 403);
     let body: Value = form.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("X-Coord-Dashboard"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("X-Coord-Dashboard"),
+        "{body}"
+    );
     let wrong = http
         .post(format!("{base}/login"))
         .json(&json!({ "token": "mcpc_0000" }))
@@ -90,7 +99,10 @@ async fn dashboard_login_cookie_and_401_without_it() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
-    assert!(wrong.headers().get("set-cookie").is_none(), "no cookie for a bad token");
+    assert!(
+        wrong.headers().get("set-cookie").is_none(),
+        "no cookie for a bad token"
+    );
     let empty = http
         .post(format!("{base}/login"))
         .json(&json!({}))
@@ -114,7 +126,11 @@ async fn dashboard_login_cookie_and_401_without_it() {
 
     // The cookie opens the data routes, says who is looking, and nothing else.
     for path in data_routes {
-        assert_eq!(status_of(&http, &format!("{base}{path}"), Some(&cookie)).await, 200, "{path}");
+        assert_eq!(
+            status_of(&http, &format!("{base}{path}"), Some(&cookie)).await,
+            200,
+            "{path}"
+        );
     }
     let view: Value = http
         .get(format!("{base}/dashboard/state"))
@@ -136,7 +152,11 @@ async fn dashboard_login_cookie_and_401_without_it() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 401, "the login cookie is not a token for {path}");
+        assert_eq!(
+            r.status(),
+            401,
+            "the login cookie is not a token for {path}"
+        );
     }
 
     // Behind https (a reverse proxy says so) the cookie is Secure.
@@ -147,12 +167,25 @@ async fn dashboard_login_cookie_and_401_without_it() {
         .send()
         .await
         .unwrap();
-    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    );
 
     // Revoking the token ends its logins at their next request.
     let (agent, agent_id) = token(&d, "agent").await;
     let agent_cookie = sent_back(&log_in(&http, base, &agent).await.0);
-    assert_eq!(status_of(&http, &format!("{base}/dashboard/state"), Some(&agent_cookie)).await, 200);
+    assert_eq!(
+        status_of(
+            &http,
+            &format!("{base}/dashboard/state"),
+            Some(&agent_cookie)
+        )
+        .await,
+        200
+    );
     d.coord()
         .revoke_token(RevokeTokenArgs { id: agent_id })
         .await
@@ -165,7 +198,10 @@ async fn dashboard_login_cookie_and_401_without_it() {
         .unwrap();
     assert_eq!(r.status(), 401, "a revoked token's login ends");
     let body: Value = r.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("revoked"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("revoked"),
+        "{body}"
+    );
 
     // Logout (JSON, as the page sends it) forgets the login and clears the cookie.
     let out = http
@@ -176,9 +212,17 @@ async fn dashboard_login_cookie_and_401_without_it() {
         .await
         .unwrap();
     assert_eq!(out.status(), 200);
-    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     assert_eq!(out.json::<Value>().await.unwrap()["logged_out"], true);
-    assert_eq!(status_of(&http, &format!("{base}/dashboard/state"), Some(&cookie)).await, 401);
+    assert_eq!(
+        status_of(&http, &format!("{base}/dashboard/state"), Some(&cookie)).await,
+        401
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,7 +280,10 @@ async fn with_auth_on_the_page_asks_to_log_in_in_a_real_browser() {
         .wait_for("the login form", 20, LOGIN_VIEW, |v| v["form"] == true)
         .await;
     assert_eq!(v["page"], false, "nothing shown before login: {v}");
-    assert_eq!(v["focused"], "login-token", "the token field has the focus: {v}");
+    assert_eq!(
+        v["focused"], "login-token",
+        "the token field has the focus: {v}"
+    );
     assert!(v["why"].as_str().unwrap().contains("token"), "{v}");
 
     type_token(&browser, "mcpc_wrong").await;
@@ -256,7 +303,9 @@ async fn with_auth_on_the_page_asks_to_log_in_in_a_real_browser() {
     assert_eq!(v["logout"], true, "{v}");
     let viewer = v["viewer"].as_str().unwrap();
     assert!(
-        viewer.contains("observer") && viewer.contains(&observer_id) && viewer.contains("read-only"),
+        viewer.contains("observer")
+            && viewer.contains(&observer_id)
+            && viewer.contains("read-only"),
         "{v}"
     );
     let cookies = browser.client.get_all_cookies().await.unwrap();
@@ -265,7 +314,10 @@ async fn with_auth_on_the_page_asks_to_log_in_in_a_real_browser() {
         .find(|c| c.name() == "mcp_coord_login")
         .expect("the login cookie");
     assert_eq!(login.http_only(), Some(true));
-    assert!(!login.value().contains(&observer[5..]), "a reference, not the token");
+    assert!(
+        !login.value().contains(&observer[5..]),
+        "a reference, not the token"
+    );
 
     // Log out: the page asks again.
     browser

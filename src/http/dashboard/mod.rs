@@ -47,7 +47,9 @@ pub fn routes(logins: LoginState, shutdown: CancellationToken) -> Router {
     let sign_in = Router::new()
         .route("/login", post(login::login))
         .route("/logout", post(login::logout))
-        .layer(axum::extract::DefaultBodyLimit::max(login::LOGIN_BODY_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            login::LOGIN_BODY_BYTES,
+        ))
         .with_state(logins);
     Router::new()
         .route("/", get(index))
