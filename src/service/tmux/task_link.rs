@@ -10,7 +10,7 @@ use crate::domain::tasks::{TaskRecord, TaskStatus};
 use crate::service::events::Event;
 use crate::service::tasks::{TaskView, view};
 use crate::service::{Coordinator, ServiceError};
-use crate::store::tasks::{ClaimOutcome, ClaimRequest, UpdateOutcome, UpdateTask};
+use crate::store::tasks::{ClaimOutcome, ClaimRequest, UpdateOutcome, UpdateTask, Waiting};
 
 /// The text of a task as the child first reads it, cut to fit one message.
 pub(super) fn first_message(project: &str, t: &TaskRecord, max_bytes: usize) -> String {
@@ -103,21 +103,15 @@ impl Coordinator {
                 "project {project} has no task {task} on its board (claim_task=true wants one); \
                  {instead}, or create it with create_tasks first (list_tasks shows the board)"
             ))),
-            ClaimOutcome::NotReady { waiting_on } => {
-                let on: Vec<String> = waiting_on
-                    .iter()
-                    .map(|w| format!("{} ({})", w.id, w.status.as_str()))
-                    .collect();
-                Err(ServiceError::new(
-                    "conflict",
-                    format!(
-                        "task {task} of project {project} is not ready: it waits on {}; {instead}. \
+            ClaimOutcome::NotReady { waiting_on } => Err(ServiceError::new(
+                "conflict",
+                format!(
+                    "task {task} of project {project} is not ready: it waits on {}; {instead}. \
                          Spawn its child when they are done (the master is told of each done)",
-                        on.join(", ")
-                    ),
-                )
-                .with_details(serde_json::json!({ "waiting_on": waiting_on })))
-            }
+                    Waiting::describe(&waiting_on)
+                ),
+            )
+            .with_details(serde_json::json!({ "waiting_on": waiting_on }))),
             ClaimOutcome::NotPending { status, assignee } => {
                 let whose = assignee
                     .as_deref()
