@@ -13,6 +13,7 @@ mod cli_setup;
 mod cli_tasks;
 mod conformance;
 mod dashboard;
+mod dashboard_auth;
 mod differential;
 mod embedded;
 mod faults;
