@@ -26,6 +26,7 @@ mod sessions;
 mod sse_transport;
 mod support;
 mod task_events;
+mod taskmaster;
 mod tasks;
 mod tmux;
 mod wake;
