@@ -9,6 +9,7 @@ mod claims;
 mod claude_code;
 mod cli_run;
 mod cli_setup;
+mod cli_tasks;
 mod conformance;
 mod dashboard;
 mod differential;
