@@ -12,6 +12,7 @@ mod cli_setup;
 mod cli_tasks;
 mod conformance;
 mod dashboard;
+mod dashboard_auth;
 mod differential;
 mod embedded;
 mod faults;
