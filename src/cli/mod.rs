@@ -29,6 +29,7 @@ pub mod send;
 pub mod sessions;
 mod sse_probe;
 pub mod status;
+pub mod tasks;
 pub mod token;
 pub mod watch;
 
@@ -119,6 +120,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Send a message to a session (or `parent`, `children`, `role:<role>`, `project`).
     Send(send::SendArgs),
+    /// The task board (counts, ready, blocked by what, who works on what); `tasks board`.
+    Tasks(tasks::TasksArgs),
     /// Read this session's unread messages.
     Inbox(inbox::InboxArgs),
     /// Follow live events (sessions, locks, messages), one line each.
@@ -211,6 +214,7 @@ pub fn main(global: Global, command: Command) -> ExitCode {
             Command::Release(a) => lock::release(&global, &out, a).await,
             Command::Run(a) => run::main(&global, a).await,
             Command::Send(a) => send::main(&global, &out, a).await,
+            Command::Tasks(a) => tasks::main(&global, &out, a).await,
             Command::Inbox(a) => inbox::main(&global, &out, a).await,
             Command::Watch(a) => watch::main(&global, &out, a).await,
             Command::Audit(a) => audit::main(&global, &out, a).await,

@@ -98,6 +98,17 @@ pub struct AcquireRequest {
     pub waiter: Option<Waiter>,
 }
 
+/// What `extend` asks the store to do.
+#[derive(Debug, Clone)]
+pub struct ExtendRequest {
+    /// Canonical name.
+    pub name: String,
+    pub session: String,
+    /// The new time to live from now; already clamped, ≥ 1.
+    pub ttl_ms: i64,
+    pub tiers: TierThresholds,
+}
+
 /// A queued caller. Its liveness key expires after `ttl_ms` unless the next attempt
 /// refreshes it, so a crashed daemon's waiters drop out by themselves (sooner when the store
 /// knows that daemon is gone: see `store/redis/daemons.rs`).
@@ -299,14 +310,8 @@ pub trait LockStore: Send + Sync {
         tiers: TierThresholds,
     ) -> Result<ReleaseOutcome, StoreError>;
 
-    /// Sets the expiry to now + `ttl_ms` if `session` holds it.
-    async fn extend(
-        &self,
-        name: &str,
-        session: &str,
-        ttl_ms: i64,
-        tiers: TierThresholds,
-    ) -> Result<ExtendOutcome, StoreError>;
+    /// Sets the expiry to now + `req.ttl_ms` if `req.session` holds `req.name`.
+    async fn extend(&self, req: &ExtendRequest) -> Result<ExtendOutcome, StoreError>;
 
     /// Reads the lock, its queue and lock-delay; `session`'s takeover note if any.
     async fn check(

@@ -12,7 +12,7 @@ use crate::service::audit::{self, AuditRecord};
 use crate::service::events::Event;
 use crate::service::human_time::{secs_until, utc_time};
 use crate::service::{Caller, Coordinator, ServiceError};
-use crate::store::locks::{ExtendOutcome, ReleaseOutcome};
+use crate::store::locks::{ExtendOutcome, ExtendRequest, ReleaseOutcome};
 
 impl Coordinator {
     /// Releases a lock the caller holds.
@@ -83,7 +83,12 @@ impl Coordinator {
         let ttl_ms = self.ttl_ms(args.timeout_seconds, &mut warnings)?;
         match self
             .store()
-            .extend(name.as_str(), &caller.session, ttl_ms, self.tiers())
+            .extend(&ExtendRequest {
+                name: name.as_str().to_string(),
+                session: caller.session.clone(),
+                ttl_ms,
+                tiers: self.tiers(),
+            })
             .await?
         {
             ExtendOutcome::Extended { lock, now_ms } => {

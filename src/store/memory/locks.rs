@@ -15,8 +15,8 @@ use super::{MemoryStore, State, wall_clock_ms};
 use crate::domain::tiers::{Tier, TierThresholds};
 use crate::store::StoreError;
 use crate::store::locks::{
-    AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, HeldLock, HolderRefusal, LockListing,
-    LockQueue, LockRecord, LockStatus, LockStore, NOTE_TTL_MS, Refusal, RefusalKind,
+    AcquireOutcome, AcquireRequest, ExtendOutcome, ExtendRequest, Grant, HeldLock, HolderRefusal,
+    LockListing, LockQueue, LockRecord, LockStatus, LockStore, NOTE_TTL_MS, Refusal, RefusalKind,
     ReleaseOutcome, TakeoverNote, next_fencing_token,
 };
 
@@ -496,16 +496,16 @@ impl LockStore for MemoryStore {
         .await
     }
 
-    async fn extend(
-        &self,
-        name: &str,
-        session: &str,
-        ttl_ms: i64,
-        tiers: TierThresholds,
-    ) -> Result<ExtendOutcome, StoreError> {
+    async fn extend(&self, req: &ExtendRequest) -> Result<ExtendOutcome, StoreError> {
+        let ExtendRequest {
+            name,
+            session,
+            ttl_ms,
+            tiers,
+        } = req;
         self.apply(|st| {
             let now = wall_clock_ms();
-            let mut cur = match own_lock(st, name, session, now, tiers) {
+            let mut cur = match own_lock(st, name, session, now, *tiers) {
                 Ok(cur) => cur,
                 Err(refusal) => return (*refusal).into(),
             };

@@ -14,8 +14,8 @@ use super::RedisStore;
 use crate::domain::tiers::TierThresholds;
 use crate::store::StoreError;
 use crate::store::locks::{
-    AcquireOutcome, AcquireRequest, ExtendOutcome, LockListing, LockQueue, LockStatus, LockStore,
-    NOTE_TTL_MS, ReleaseOutcome,
+    AcquireOutcome, AcquireRequest, ExtendOutcome, ExtendRequest, LockListing, LockQueue,
+    LockStatus, LockStore, NOTE_TTL_MS, ReleaseOutcome,
 };
 
 /// What `queues.lua` returns (an object, so an empty list survives cjson).
@@ -210,22 +210,16 @@ impl LockStore for RedisStore {
         .await
     }
 
-    async fn extend(
-        &self,
-        name: &str,
-        session: &str,
-        ttl_ms: i64,
-        tiers: TierThresholds,
-    ) -> Result<ExtendOutcome, StoreError> {
+    async fn extend(&self, req: &ExtendRequest) -> Result<ExtendOutcome, StoreError> {
         let k = self.keys();
-        let [active, idle, stale] = Self::tier_args(tiers);
+        let [active, idle, stale] = Self::tier_args(req.tiers);
         self.eval_json(
             &EXTEND,
-            vec![k.lock(name), k.lock_index(), k.sessions_last_seen()],
+            vec![k.lock(&req.name), k.lock_index(), k.sessions_last_seen()],
             vec![
-                name.to_string(),
-                session.to_string(),
-                ttl_ms.to_string(),
+                req.name.clone(),
+                req.session.clone(),
+                req.ttl_ms.to_string(),
                 k.prefix().to_string(),
                 active,
                 idle,

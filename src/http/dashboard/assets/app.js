@@ -1174,7 +1174,7 @@ function tick() {
 
 // ---------- connection ----------
 
-const link = { attempt: 0, since: 0, controller: null };
+const link = { attempt: 0, since: 0, controller: null, restart: false };
 
 function setLink(kind, text) {
   $("link").dataset.state = kind;
@@ -1231,9 +1231,22 @@ function sseParser(onEvent) {
   };
 }
 
+/// A data route answered 401: the daemon wants a token (its sentence says why).
+class LoginNeeded extends Error {}
+
+async function refusal(res, what) {
+  let message = `${what}: HTTP ${res.status}`;
+  try {
+    message = (await res.json()).message || message;
+  } catch {
+    // not JSON: keep the status
+  }
+  return res.status === 401 ? new LoginNeeded(message) : new Error(message);
+}
+
 async function loadSnapshot(signal) {
   const res = await fetch("/dashboard/state", { cache: "no-store", signal });
-  if (!res.ok) throw new Error(`snapshot: HTTP ${res.status}`);
+  if (!res.ok) throw await refusal(res, "snapshot");
   return res.json();
 }
 
@@ -1246,7 +1259,7 @@ async function runStream() {
     headers: { accept: "text/event-stream" },
     signal: controller.signal,
   });
-  if (!res.ok) throw new Error(`events: HTTP ${res.status}`);
+  if (!res.ok) throw await refusal(res, "events");
   let buffer = []; // events that arrive while the snapshot loads
   let heard = Date.now();
   const watchdog = setInterval(() => {
@@ -1265,6 +1278,7 @@ async function runStream() {
       loadSnapshot(controller.signal)
         .then((snap) => {
           applySnapshot(snap);
+          setViewer(snap.viewer);
           const seen = new Set(state.activity.map((i) => i.key));
           for (const b of buffer) if (!seen.has(JSON.stringify(b))) apply(b);
           buffer = null;
@@ -1298,8 +1312,17 @@ async function connectForever() {
   for (;;) {
     try {
       await runStream();
-    } catch {
+    } catch (e) {
+      if (e instanceof LoginNeeded) {
+        await askLogin(e.message, true);
+        continue;
+      }
       // fall through: reconnect
+    }
+    if (link.restart) {
+      // We ended the stream ourselves (a login or logout): start over at once.
+      link.restart = false;
+      continue;
     }
     link.attempt++;
     showDisconnected();
@@ -1346,6 +1369,110 @@ function setupControls() {
   });
 }
 
+// ---------- login ----------
+//
+// With auth on, /dashboard/state and /events answer 401 until the viewer logs in: the token
+// goes once to POST /login (JSON body, never a URL), which sets an HttpOnly cookie the
+// browser sends from then on. Without auth the page works as "local" and "Log in" is there
+// to act as an admin.
+
+const login = { done: null };
+
+function showPage(visible) {
+  $("main").hidden = !visible;
+}
+
+/// Shows the login form; resolves once a login worked. `required`: the page cannot show
+/// anything until then (no cancel).
+function askLogin(why, required) {
+  setText($("login-why"), why);
+  setText($("login-error"), "");
+  $("login").hidden = false;
+  $("login-cancel").hidden = required;
+  if (required) {
+    showPage(false);
+    setLink("down", "login needed");
+  }
+  $("login-token").focus();
+  return new Promise((resolve) => {
+    login.done = resolve;
+  });
+}
+
+function closeLogin() {
+  $("login").hidden = true;
+  $("login-token").value = "";
+  showPage(true);
+  const done = login.done;
+  login.done = null;
+  if (done) done();
+}
+
+async function submitLogin(ev) {
+  ev.preventDefault();
+  const token = $("login-token").value.trim();
+  if (!token) return;
+  $("login-submit").disabled = true;
+  try {
+    const res = await fetch("/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token }),
+      cache: "no-store",
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      setText($("login-error"), body.message || `login failed: HTTP ${res.status}`);
+      $("login-token").select();
+      return;
+    }
+    setText($("announce"), `Logged in as ${body.role}.`);
+    const wasLive = state.live;
+    closeLogin();
+    // A viewer who logs in while the page is live gets a fresh snapshot as the new role.
+    if (wasLive) restartStream();
+  } catch (e) {
+    setText($("login-error"), `login failed: ${e.message}`);
+  } finally {
+    $("login-submit").disabled = false;
+  }
+}
+
+async function logout() {
+  await fetch("/logout", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).catch(() => {});
+  setText($("announce"), "Logged out.");
+  restartStream();
+}
+
+function restartStream() {
+  if (!link.controller) return;
+  link.restart = true;
+  link.controller.abort();
+}
+
+function setViewer(v) {
+  state.viewer = v || { role: "agent", logged_in: false, auth_required: false };
+  const who = state.viewer.token_id ? `${state.viewer.role} (${state.viewer.token_id})` : "local, no token";
+  setText($("viewer"), `Viewing as ${who}${state.viewer.role === "admin" ? "" : " — read-only"}`);
+  $("logout").hidden = !state.viewer.logged_in;
+  $("login-open").hidden = state.viewer.logged_in || state.viewer.role === "admin";
+  document.body.dataset.role = state.viewer.role;
+}
+
+function setupLogin() {
+  $("login-form").addEventListener("submit", submitLogin);
+  $("login-cancel").addEventListener("click", () => {
+    $("login").hidden = true;
+    login.done = null;
+    $("login-open").focus();
+  });
+  $("login-open").addEventListener("click", () => {
+    askLogin("Log in with a token to see the page as its role (an admin token shows the admin actions).", false);
+  });
+  $("logout").addEventListener("click", logout);
+}
+
 setupControls();
+setupLogin();
 setInterval(tick, 1000);
 connectForever();
