@@ -445,7 +445,7 @@ impl Side {
             }
             Op::ReleaseAll { session } => {
                 let mut out = store
-                    .release_all_held_by(SESSIONS[session])
+                    .release_all_held_by(SESSIONS[session], 0)
                     .await
                     .map_err(e)?;
                 out.sort();

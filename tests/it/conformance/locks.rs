@@ -354,9 +354,9 @@ pub async fn release_all_held_by_frees_only_that_session(store: Arc<dyn Store>) 
     short.ttl_ms = 50;
     grant(&store, &short).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let released = store.release_all_held_by("a").await.unwrap();
+    let released = store.release_all_held_by("a", 0).await.unwrap();
     assert_eq!(released, vec!["issue:1", "resource:pytest"]);
-    assert!(store.release_all_held_by("a").await.unwrap().is_empty());
+    assert!(store.release_all_held_by("a", 0).await.unwrap().is_empty());
     let names: Vec<_> = store
         .list(NORMAL)
         .await
