@@ -31,5 +31,6 @@ mod support;
 mod task_events;
 mod taskmaster;
 mod tasks;
+mod tls;
 mod tmux;
 mod wake;
