@@ -534,7 +534,7 @@ async fn admin_posts_need_an_admin() {
     let http = reqwest::Client::new();
     let base = &d.base;
     let (observer, _) = token(&d, "observer").await;
-    let (admin, _) = token(&d, "admin").await;
+    let (admin, admin_id) = token(&d, "admin").await;
     let observer_cookie = sent_back(&log_in(&http, base, &observer).await.0);
     let admin_cookie = sent_back(&log_in(&http, base, &admin).await.0);
     let post = |path: &str, cookie: &str, body: Value| {
@@ -566,6 +566,27 @@ async fn admin_posts_need_an_admin() {
     assert_eq!(r.status(), 200);
     let answer: Value = r.json().await.unwrap();
     assert_eq!(answer["released"], false, "{answer}");
+    // Audited with the dashboard as the caller and the admin's token.
+    let caller = mcp_coord::service::Caller {
+        session: "auditor".into(),
+        connection_id: "test".into(),
+        transport: "cli",
+    };
+    let log = d
+        .coord()
+        .audit_log(
+            &caller,
+            mcp_coord::service::audit::types::AuditLogArgs {
+                kind: Some("admin_release_lock".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let by = serde_json::to_value(&log.entries.last().expect("an audit entry").by).unwrap();
+    assert_eq!(by["session"], "dashboard", "{by}");
+    assert_eq!(by["transport"], "dashboard", "{by}");
+    assert_eq!(by["token"], admin_id.as_str(), "{by}");
     // Bad input: a clear 400; not JSON and no header: refused (CSRF).
     let r = post("release-lock", &admin_cookie, json!({ "lock": "pytest" }))
         .await

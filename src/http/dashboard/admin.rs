@@ -94,6 +94,7 @@ fn answer<T: Serialize>(result: Result<T, ServiceError>) -> Response {
 /// Parses, proves the admin, and runs `op` with the audit's `by` set to the dashboard.
 macro_rules! admin_action {
     ($principal:expr, $args:expr, |$admin:ident, $a:ident| $op:expr) => {{
+        let token = $principal.token_id.clone();
         let $admin = match admin($principal) {
             Ok(a) => a,
             Err(r) => return *r,
@@ -102,7 +103,8 @@ macro_rules! admin_action {
             Ok(a) => a,
             Err(r) => return *r,
         };
-        let by = audit::actor($admin.caller(), None);
+        let mut by = audit::actor($admin.caller(), None);
+        by.token = token;
         answer(audit::acting_as(by, $op).await)
     }};
 }
