@@ -342,10 +342,15 @@ async fn agent_session(d: &TestDaemon, token: &str, name: &str) -> Client {
     let bearer = format!("Bearer {token}");
     let c = connect_http(
         &d.mcp_url(),
-        &[("Authorization", bearer.as_str()), ("X-Coord-Session", name)],
+        &[
+            ("Authorization", bearer.as_str()),
+            ("X-Coord-Session", name),
+        ],
     )
     .await;
-    call(&c, "register_session", json!({ "name": name })).await.ok();
+    call(&c, "register_session", json!({ "name": name }))
+        .await
+        .ok();
     c
 }
 
@@ -367,7 +372,10 @@ async fn confirm_dialog(browser: &Browser, text: &str) {
     let v = browser
         .wait_for("the confirmation dialog", 10, DIALOG, |v| v["open"] == true)
         .await;
-    assert_eq!(v["focused"], "admin-input", "the dialog takes the focus: {v}");
+    assert_eq!(
+        v["focused"], "admin-input",
+        "the dialog takes the focus: {v}"
+    );
     let input = browser.client.active_element().await.unwrap();
     input.send_keys(text).await.unwrap();
     input.send_keys("\u{E004}").await.unwrap(); // Tab
@@ -462,10 +470,17 @@ async fn admin_actions_from_the_page_in_a_real_browser() {
     assert!(v["viewer"].as_str().unwrap().contains("admin"), "{v}");
 
     // Force-release from the page: confirm first, then the row updates live.
-    click(&browser, r#"tr[data-lock="resource:pytest"] button[data-action="release"]"#).await;
+    click(
+        &browser,
+        r#"tr[data-lock="resource:pytest"] button[data-action="release"]"#,
+    )
+    .await;
     let dialog = browser.eval(DIALOG).await;
     assert!(
-        dialog["title"].as_str().unwrap().contains("resource:pytest")
+        dialog["title"]
+            .as_str()
+            .unwrap()
+            .contains("resource:pytest")
             && dialog["text"].as_str().unwrap().contains("lock-delay"),
         "the dialog says what will happen: {dialog}"
     );
@@ -485,16 +500,27 @@ async fn admin_actions_from_the_page_in_a_real_browser() {
         "the holder got the notice: {notices:?}"
     );
     // The feed shows the notice's metadata; an admin may read its body.
-    click(&browser, r#"#activity-list button[data-action="read"][data-to="holder"]"#).await;
+    click(
+        &browser,
+        r#"#activity-list button[data-action="read"][data-to="holder"]"#,
+    )
+    .await;
     let v = browser
         .wait_for("the notice's body in the feed", 10, ADMIN_VIEW, |v| {
             v["bodies"].as_array().is_some_and(|b| !b.is_empty())
         })
         .await;
-    assert!(v["bodies"][0].as_str().unwrap().contains("flaky runner"), "{v}");
+    assert!(
+        v["bodies"][0].as_str().unwrap().contains("flaky runner"),
+        "{v}"
+    );
 
     // Send a message from the page.
-    click(&browser, r#"button[data-action="message"][data-target="holder"]"#).await;
+    click(
+        &browser,
+        r#"button[data-action="message"][data-target="holder"]"#,
+    )
+    .await;
     confirm_dialog(&browser, "please rebase on main").await;
     let messages = inbox(&holder).await;
     assert!(
@@ -505,7 +531,11 @@ async fn admin_actions_from_the_page_in_a_real_browser() {
     );
 
     // End the session from the page: it folds away under Ended.
-    click(&browser, r#"button[data-action="end"][data-target="holder"]"#).await;
+    click(
+        &browser,
+        r#"button[data-action="end"][data-target="holder"]"#,
+    )
+    .await;
     confirm_dialog(&browser, "done for today").await;
     browser
         .wait_for("the session among the ended", 10, ADMIN_VIEW, |v| {
@@ -516,7 +546,9 @@ async fn admin_actions_from_the_page_in_a_real_browser() {
     // An observer: no admin buttons at all.
     click(&browser, "#logout").await;
     browser
-        .wait_for("the login form again", 10, LOGIN_VIEW, |v| v["form"] == true)
+        .wait_for("the login form again", 10, LOGIN_VIEW, |v| {
+            v["form"] == true
+        })
         .await;
     type_token(&browser, &observer).await;
     let v = browser
@@ -524,7 +556,11 @@ async fn admin_actions_from_the_page_in_a_real_browser() {
             v["viewer"].as_str().unwrap().contains("observer")
         })
         .await;
-    assert_eq!(v["buttons"], json!([]), "no admin buttons for an observer: {v}");
+    assert_eq!(
+        v["buttons"],
+        json!([]),
+        "no admin buttons for an observer: {v}"
+    );
     browser.close().await;
 }
 
@@ -560,9 +596,13 @@ async fn admin_posts_need_an_admin() {
         assert_eq!(r.status(), 401, "{path} without a login");
     }
     // An admin: the action runs (nothing held: nothing to do, said so).
-    let r = post("release-lock", &admin_cookie, json!({ "lock_name": "pytest" }))
-        .await
-        .unwrap();
+    let r = post(
+        "release-lock",
+        &admin_cookie,
+        json!({ "lock_name": "pytest" }),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
     let answer: Value = r.json().await.unwrap();
     assert_eq!(answer["released"], false, "{answer}");

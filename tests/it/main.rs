@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod auth_carry;
 mod claims;
 mod claude_code;
 mod cli_run;

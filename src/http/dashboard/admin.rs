@@ -86,7 +86,11 @@ fn answer<T: Serialize>(result: Result<T, ServiceError>) -> Response {
                 "store_unavailable" | "internal" => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::CONFLICT,
             };
-            (status, Json(json!({ "error": e.code, "message": e.message }))).into_response()
+            (
+                status,
+                Json(json!({ "error": e.code, "message": e.message })),
+            )
+                .into_response()
         }
     }
 }
@@ -109,47 +113,31 @@ macro_rules! admin_action {
     }};
 }
 
-async fn release_lock(
-    State(s): State<DashboardState>,
-    Extension(principal): Extension<Principal>,
-    headers: HeaderMap,
-    raw: Bytes,
-) -> Response {
-    admin_action!(
-        principal,
-        body::<AdminReleaseLockArgs>(&headers, &raw),
-        |admin, args| s.coord.admin_release_lock(&admin, args)
-    )
+/// A POST handler `$name` taking `$args` as its JSON body.
+macro_rules! admin_post {
+    ($name:ident, $args:ty, |$coord:ident, $admin:ident, $a:ident| $op:expr) => {
+        async fn $name(
+            State(s): State<DashboardState>,
+            Extension(principal): Extension<Principal>,
+            headers: HeaderMap,
+            raw: Bytes,
+        ) -> Response {
+            let $coord = &s.coord;
+            admin_action!(principal, body::<$args>(&headers, &raw), |$admin, $a| $op)
+        }
+    };
 }
 
-async fn end_session(
-    State(s): State<DashboardState>,
-    Extension(principal): Extension<Principal>,
-    headers: HeaderMap,
-    raw: Bytes,
-) -> Response {
-    admin_action!(
-        principal,
-        body::<AdminEndSessionArgs>(&headers, &raw),
-        |admin, args| s.coord.admin_end_session(&admin, args)
-    )
-}
-
-/// Over the message service every front-end uses, as the session `dashboard`.
-async fn send_message(
-    State(s): State<DashboardState>,
-    Extension(principal): Extension<Principal>,
-    headers: HeaderMap,
-    raw: Bytes,
-) -> Response {
-    admin_action!(
-        principal,
-        body::<SendArgs>(&headers, &raw),
-        |admin, args| s
-            .coord
-            .send_message(admin.caller(), args, WaitContext::default())
-    )
-}
+admin_post!(release_lock, AdminReleaseLockArgs, |coord, admin, args| {
+    coord.admin_release_lock(&admin, args)
+});
+admin_post!(end_session, AdminEndSessionArgs, |coord, admin, args| {
+    coord.admin_end_session(&admin, args)
+});
+// Over the message service every front-end uses, as the session `dashboard`.
+admin_post!(send_message, SendArgs, |coord, admin, args| {
+    coord.send_message(admin.caller(), args, WaitContext::default())
+});
 
 #[derive(serde::Deserialize)]
 struct MessageQuery {
