@@ -40,7 +40,7 @@ fn main() {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
         println!(
-            "{:<34} {:>10} {:>12} {:>12} {:>8}",
+            "{:<46} {:>10} {:>12} {:>12} {:>8}",
             "store, plan", "claims/s", "p50 next", "p99 next", "empty"
         );
         let redis = Redis::start();
@@ -68,7 +68,7 @@ async fn rows(store: &str, mut settings: Settings) {
         let project = format!("bench{n}");
         let r = run(&base, &project, deps).await;
         println!(
-            "{:<34} {:>10.0} {:>9.2} ms {:>9.2} ms {:>8}",
+            "{:<46} {:>10.0} {:>9.2} ms {:>9.2} ms {:>8}",
             format!("{store}, {plan}"),
             r.claims_per_second,
             r.p50.as_secs_f64() * 1000.0,
@@ -128,7 +128,12 @@ async fn tool(client: &Client, name: &str, args: Value) -> Value {
 }
 
 async fn run(base: &str, project: &str, max_deps: u64) -> Row {
-    let master = connect(base, "streamable-http", &format!("master_project_{project}")).await;
+    let master = connect(
+        base,
+        "streamable-http",
+        &format!("master_project_{project}"),
+    )
+    .await;
     tool(
         &master,
         "create_tasks",
