@@ -384,6 +384,7 @@ fn caller(session: String) -> Caller {
         connection_id: format!("bench-{session}"),
         session,
         transport: "bench",
+        principal: Default::default(),
     }
 }
 

@@ -73,6 +73,12 @@ pub struct Principal {
     pub session_patterns: Vec<String>,
 }
 
+impl Default for Principal {
+    fn default() -> Self {
+        Self::local()
+    }
+}
+
 impl Principal {
     /// No token on a daemon that does not require one: an agent, any session name.
     pub fn local() -> Self {
@@ -89,6 +95,19 @@ impl Principal {
 
     pub fn may_call(&self, tool: &str) -> bool {
         self.role >= required_role(tool)
+    }
+
+    /// Ok when this principal may act as `session`; else the sentence saying which names it
+    /// may act as.
+    pub fn check_session(&self, session: &str) -> Result<(), String> {
+        if self.may_act_as(session) {
+            return Ok(());
+        }
+        Err(format!(
+            "this token may act only as sessions matching {:?}, not {session}; connect as one \
+             of those, or ask an admin for a token that allows it",
+            self.session_patterns
+        ))
     }
 
     /// True when `session` matches one of the patterns (or there are none).

@@ -561,6 +561,7 @@ async fn sixteen_clients(mut d: TestDaemon) {
                 session: format!("p{i}"),
                 connection_id: format!("c{i}"),
                 transport: "test",
+                principal: Default::default(),
             };
             for _ in 0..ROUNDS {
                 let args = AcquireLockArgs {

@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod auth_carry;
+mod auth_matrix;
 mod claims;
 mod claude_code;
 mod cli_run;
