@@ -6,6 +6,7 @@
 mod admin;
 mod audit;
 mod auth;
+mod auth_carry;
 mod claims;
 mod claude_code;
 mod cli_run;
