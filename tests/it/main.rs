@@ -31,5 +31,6 @@ mod sse_transport;
 mod support;
 mod task_events;
 mod tasks;
+mod tls;
 mod tmux;
 mod wake;
