@@ -32,6 +32,8 @@ mod support;
 mod task_events;
 mod taskmaster;
 mod tasks;
+mod tasks_property;
 mod tls;
 mod tmux;
+mod tmux_tasks;
 mod wake;
