@@ -3,6 +3,7 @@
 //!
 //! One test binary (not one per file) so the suite links once.
 
+mod admin;
 mod audit;
 mod auth;
 mod auth_carry;
