@@ -611,6 +611,7 @@ async fn admin_posts_need_an_admin() {
         session: "auditor".into(),
         connection_id: "test".into(),
         transport: "cli",
+        principal: Default::default(),
     };
     let log = d
         .coord()
