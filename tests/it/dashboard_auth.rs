@@ -8,6 +8,7 @@ use mcp_coord::service::tokens::{CreateTokenArgs, RevokeTokenArgs};
 use serde_json::{Value, json};
 
 use crate::support::browser::Browser;
+use crate::support::client::{Client, call, connect_http};
 use crate::support::daemon::TestDaemon;
 
 /// A token of `role` made through the service (what `mcp-coord token create` calls).
@@ -334,4 +335,310 @@ async fn with_auth_on_the_page_asks_to_log_in_in_a_real_browser() {
         })
         .await;
     browser.close().await;
+}
+
+/// An MCP client with a bearer token, registered as `name`.
+async fn agent_session(d: &TestDaemon, token: &str, name: &str) -> Client {
+    let bearer = format!("Bearer {token}");
+    let c = connect_http(
+        &d.mcp_url(),
+        &[
+            ("Authorization", bearer.as_str()),
+            ("X-Coord-Session", name),
+        ],
+    )
+    .await;
+    call(&c, "register_session", json!({ "name": name }))
+        .await
+        .ok();
+    c
+}
+
+/// Clicks the element `css` finds.
+async fn click(browser: &Browser, css: &str) {
+    browser
+        .client
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the open admin dialog and confirms it with the keyboard (Tab to the
+/// confirm button, Enter).
+async fn confirm_dialog(browser: &Browser, text: &str) {
+    let v = browser
+        .wait_for("the confirmation dialog", 10, DIALOG, |v| v["open"] == true)
+        .await;
+    assert_eq!(
+        v["focused"], "admin-input",
+        "the dialog takes the focus: {v}"
+    );
+    let input = browser.client.active_element().await.unwrap();
+    input.send_keys(text).await.unwrap();
+    input.send_keys("\u{E004}").await.unwrap(); // Tab
+    browser
+        .client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E007}") // Enter on "confirm"
+        .await
+        .unwrap();
+    let v = browser
+        .wait_for("the dialog closing", 10, DIALOG, |v| {
+            v["open"] == false || v["error"] != ""
+        })
+        .await;
+    assert_eq!(v["error"], "", "the action worked: {v}");
+}
+
+const DIALOG: &str = r#"
+const d = document.getElementById('admin-dialog');
+return { open: d.open, title: document.getElementById('admin-title').textContent,
+         text: document.getElementById('admin-text').textContent,
+         error: document.getElementById('admin-error').textContent,
+         focused: document.activeElement?.id ?? null };
+"#;
+
+/// The admin buttons on the page and the pytest row's holder.
+const ADMIN_VIEW: &str = r#"
+const row = document.querySelector('tr[data-lock="resource:pytest"]');
+const visible = [...document.querySelectorAll('button[data-action]')].filter(b => b.offsetParent !== null);
+return {
+  buttons: visible.map(b => b.dataset.action + ':' + (b.dataset.target ?? b.dataset.to)),
+  holder: row ? (row.querySelector('.who')?.textContent.trim() ?? 'free') : null,
+  ended: [...document.querySelectorAll('#ended-list li[data-session]')].map(li => li.dataset.session),
+  bodies: [...document.querySelectorAll('#activity-list .body')].map(b => b.textContent),
+  viewer: document.getElementById('viewer').textContent,
+};
+"#;
+
+async fn inbox(c: &Client) -> Vec<Value> {
+    call(c, "get_session_messages", json!({ "peek": true }))
+        .await
+        .ok()["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn admin_actions_from_the_page_in_a_real_browser() {
+    let test = "dashboard_auth::admin_actions_from_the_page_in_a_real_browser";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let d = TestDaemon::embedded(|s| {
+        s.auth.required = true;
+        s.locks.lock_delay_seconds = 2;
+    })
+    .await;
+    let (admin, _) = token(&d, "admin").await;
+    let (observer, _) = token(&d, "observer").await;
+    let (agent, _) = token(&d, "agent").await;
+    let holder = agent_session(&d, &agent, "holder").await;
+    call(
+        &holder,
+        "acquire_lock",
+        json!({ "lock_name": "pytest", "timeout_seconds": 300 }),
+    )
+    .await
+    .ok();
+
+    browser.client.goto(&d.base).await.expect("page opens");
+    browser
+        .wait_for("the login form", 20, LOGIN_VIEW, |v| v["form"] == true)
+        .await;
+    type_token(&browser, &admin).await;
+    let v = browser
+        .wait_for("the lock with its admin button", 20, ADMIN_VIEW, |v| {
+            v["holder"] == "holder"
+        })
+        .await;
+    let buttons: Vec<&str> = v["buttons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    for b in ["release:resource:pytest", "end:holder", "message:holder"] {
+        assert!(buttons.contains(&b), "{b} in {v}");
+    }
+    assert!(v["viewer"].as_str().unwrap().contains("admin"), "{v}");
+
+    // Force-release from the page: confirm first, then the row updates live.
+    click(
+        &browser,
+        r#"tr[data-lock="resource:pytest"] button[data-action="release"]"#,
+    )
+    .await;
+    let dialog = browser.eval(DIALOG).await;
+    assert!(
+        dialog["title"]
+            .as_str()
+            .unwrap()
+            .contains("resource:pytest")
+            && dialog["text"].as_str().unwrap().contains("lock-delay"),
+        "the dialog says what will happen: {dialog}"
+    );
+    confirm_dialog(&browser, "flaky runner").await;
+    browser
+        .wait_for("the lock leaving its holder", 10, ADMIN_VIEW, |v| {
+            v["holder"] != "holder"
+        })
+        .await;
+    // The holder was told, in its inbox.
+    let notices = inbox(&holder).await;
+    assert!(
+        notices.iter().any(|m| {
+            let b = m["body"].as_str().unwrap_or("");
+            b.contains("resource:pytest") && b.contains("flaky runner")
+        }),
+        "the holder got the notice: {notices:?}"
+    );
+    // The feed shows the notice's metadata; an admin may read its body.
+    click(
+        &browser,
+        r#"#activity-list button[data-action="read"][data-to="holder"]"#,
+    )
+    .await;
+    let v = browser
+        .wait_for("the notice's body in the feed", 10, ADMIN_VIEW, |v| {
+            v["bodies"].as_array().is_some_and(|b| !b.is_empty())
+        })
+        .await;
+    assert!(
+        v["bodies"][0].as_str().unwrap().contains("flaky runner"),
+        "{v}"
+    );
+
+    // Send a message from the page.
+    click(
+        &browser,
+        r#"button[data-action="message"][data-target="holder"]"#,
+    )
+    .await;
+    confirm_dialog(&browser, "please rebase on main").await;
+    let messages = inbox(&holder).await;
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["from"] == "dashboard" && m["body"] == "please rebase on main"),
+        "{messages:?}"
+    );
+
+    // End the session from the page: it folds away under Ended.
+    click(
+        &browser,
+        r#"button[data-action="end"][data-target="holder"]"#,
+    )
+    .await;
+    confirm_dialog(&browser, "done for today").await;
+    browser
+        .wait_for("the session among the ended", 10, ADMIN_VIEW, |v| {
+            v["ended"].as_array().unwrap().iter().any(|s| s == "holder")
+        })
+        .await;
+
+    // An observer: no admin buttons at all.
+    click(&browser, "#logout").await;
+    browser
+        .wait_for("the login form again", 10, LOGIN_VIEW, |v| {
+            v["form"] == true
+        })
+        .await;
+    type_token(&browser, &observer).await;
+    let v = browser
+        .wait_for("the observer's page", 20, ADMIN_VIEW, |v| {
+            v["viewer"].as_str().unwrap().contains("observer")
+        })
+        .await;
+    assert_eq!(
+        v["buttons"],
+        json!([]),
+        "no admin buttons for an observer: {v}"
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_posts_need_an_admin() {
+    let d = TestDaemon::embedded(|s| s.auth.required = true).await;
+    let http = reqwest::Client::new();
+    let base = &d.base;
+    let (observer, _) = token(&d, "observer").await;
+    let (admin, admin_id) = token(&d, "admin").await;
+    let observer_cookie = sent_back(&log_in(&http, base, &observer).await.0);
+    let admin_cookie = sent_back(&log_in(&http, base, &admin).await.0);
+    let post = |path: &str, cookie: &str, body: Value| {
+        http.post(format!("{base}/dashboard/admin/{path}"))
+            .header("Cookie", cookie)
+            .json(&body)
+            .send()
+    };
+    for (path, body) in [
+        ("release-lock", json!({ "lock_name": "pytest" })),
+        ("end-session", json!({ "session": "someone" })),
+        ("send-message", json!({ "to": "someone", "message": "hi" })),
+    ] {
+        let r = post(path, &observer_cookie, body).await.unwrap();
+        assert_eq!(r.status(), 403, "{path} as observer");
+        let e: Value = r.json().await.unwrap();
+        assert!(e["message"].as_str().unwrap().contains("admin"), "{e}");
+        let r = http
+            .post(format!("{base}/dashboard/admin/{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path} without a login");
+    }
+    // An admin: the action runs (nothing held: nothing to do, said so).
+    let r = post(
+        "release-lock",
+        &admin_cookie,
+        json!({ "lock_name": "pytest" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["released"], false, "{answer}");
+    // Audited with the dashboard as the caller and the admin's token.
+    let caller = mcp_coord::service::Caller {
+        session: "auditor".into(),
+        connection_id: "test".into(),
+        transport: "cli",
+    };
+    let log = d
+        .coord()
+        .audit_log(
+            &caller,
+            mcp_coord::service::audit::types::AuditLogArgs {
+                kind: Some("admin_release_lock".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let by = serde_json::to_value(&log.entries.last().expect("an audit entry").by).unwrap();
+    assert_eq!(by["session"], "dashboard", "{by}");
+    assert_eq!(by["transport"], "dashboard", "{by}");
+    assert_eq!(by["token"], admin_id.as_str(), "{by}");
+    // Bad input: a clear 400; not JSON and no header: refused (CSRF).
+    let r = post("release-lock", &admin_cookie, json!({ "lock": "pytest" }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .post(format!("{base}/dashboard/admin/release-lock"))
+        .header("Cookie", &admin_cookie)
+        .header("Content-Type", "text/plain")
+        .body(r#"{"lock_name":"pytest"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
 }

@@ -29,6 +29,7 @@ mod sessions;
 mod sse_transport;
 mod support;
 mod task_events;
+mod taskmaster;
 mod tasks;
 mod tls;
 mod tmux;

@@ -23,6 +23,8 @@ use crate::domain::auth::Principal;
 use crate::service::dashboard::{ActivityLog, Viewer};
 use crate::service::{Coordinator, ServiceError};
 
+mod admin;
+
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
@@ -57,6 +59,7 @@ pub fn routes(logins: LoginState, shutdown: CancellationToken) -> Router {
         .route("/dashboard/app.css", get(style))
         .route("/dashboard/state", get(state))
         .route("/dashboard/tasks", get(tasks))
+        .merge(admin::routes())
         .with_state(DashboardState { coord, activity })
         .merge(sign_in)
 }
