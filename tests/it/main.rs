@@ -30,6 +30,7 @@ mod sse_transport;
 mod support;
 mod task_events;
 mod taskmaster;
+mod taskmaster_cli;
 mod tasks;
 mod tls;
 mod tmux;
