@@ -321,3 +321,63 @@ async fn admin_ends_any_session_and_peeks_into_any_inbox() {
     assert!(!audit.text.contains("runaway") && !audit.text.contains("please look"));
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_kills_a_child_it_is_not_the_parent_of() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        println!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let socket = crate::support::tmux::TmuxSocket::new();
+    let mut d = crate::tmux::daemon(&socket, with_auth).await;
+    let master = connect(&d, "master_project_web", &token(&d, "agent").await).await;
+    let dir = tempfile::tempdir().unwrap();
+    let created = call(
+        &master,
+        "create_session",
+        json!({
+            "project": "web", "task": 4, "working_dir": dir.path().to_str().unwrap(),
+            "command": ["sh", "-c", "sleep 60"]
+        }),
+    )
+    .await;
+    assert_eq!(
+        created.ok()["session"],
+        "child_web_task_4",
+        "{}",
+        created.text
+    );
+    assert_eq!(socket.sessions(), vec!["child_web_task_4"]);
+
+    let admin = connect(&d, "boss", &d.admin_bearer()).await;
+    let killed = call(
+        &admin,
+        "admin_kill_session",
+        json!({ "session": "child_web_task_4" }),
+    )
+    .await;
+    assert_eq!(killed.ok()["killed"], true, "{}", killed.text);
+    assert_eq!(killed.ok()["was_running"], true);
+    assert!(socket.sessions().is_empty(), "{:?}", socket.sessions());
+    let missing = call(
+        &admin,
+        "admin_kill_session",
+        json!({ "session": "child_web_task_4" }),
+    )
+    .await;
+    assert!(missing.is_error, "{}", missing.text);
+
+    let audit = call(&admin, "audit_log", json!({ "kind": "admin_kill_session" })).await;
+    let outcomes: Vec<&str> = audit.ok()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, vec!["ok", "refused"], "{}", audit.text);
+    d.stop().await;
+}
