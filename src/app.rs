@@ -53,15 +53,28 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
     // Events from the other daemons on this store, and ours to them (Redis only).
     crate::service::events::spawn_relay(&coord, shutdown.clone());
 
+    // HTTPS when [tls] names a certificate (validated with the settings; read again here).
+    let tls = crate::tls::server_config(&settings.tls)?;
     let router = crate::http::router(coord.clone(), shutdown.clone());
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
         // Every request knows its TCP socket: a waiter asks whether its client hung up.
         let app = router.into_make_service_with_connect_info::<crate::http::peer::PeerSocket>();
-        // TCP_NODELAY on every accepted socket (keep-alive clients stalled ~40 ms per call).
-        axum::serve(crate::http::listener::nodelay(listener), app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
+        let stopped = async move { stop.cancelled().await };
+        match tls {
+            // TCP_NODELAY on every accepted socket (keep-alive clients stalled ~40 ms per
+            // call), then each handshake in its own task.
+            Some(config) => {
+                axum::serve(crate::tls::tls(listener, config)?, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+            None => {
+                axum::serve(crate::http::listener::nodelay(listener), app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+        }
     });
 
     let reaper = crate::service::reaper::spawn(coord.clone(), shutdown.clone());
@@ -69,9 +82,10 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
 
     let store_kind = coord.store().kind().as_str();
     tracing::info!(
-        "mcp-coord {} listening on http://{addr} (legacy SSE: /sse, Streamable HTTP: /mcp, \
+        "mcp-coord {} listening on {}://{addr} (legacy SSE: /sse, Streamable HTTP: /mcp, \
          health: /health, metrics: /metrics); store: {}; config: {}",
         env!("CARGO_PKG_VERSION"),
+        settings.tls.scheme(),
         coord.store().describe(),
         sources
     );

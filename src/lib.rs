@@ -13,4 +13,5 @@ pub mod ops;
 pub mod runtime;
 pub mod service;
 pub mod store;
+pub mod tls;
 pub mod tmux;

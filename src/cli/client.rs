@@ -26,16 +26,38 @@ pub struct Daemon {
     session: String,
     /// The session's credential (issue 16), presented on the connection.
     credential: Option<String>,
-    /// The bearer token sent (`MCP_COORD_TOKEN`, or the admin token for `token …`).
+    /// The bearer token sent ([`bearer`], or the admin token for `token …`).
     bearer: Option<String>,
 }
 
-/// `MCP_COORD_TOKEN`, when set and not empty.
-pub fn env_token() -> Option<String> {
-    std::env::var("MCP_COORD_TOKEN")
-        .ok()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
+/// The bearer token of this invocation ([`super::Global::bearer`]), set once by
+/// [`super::main`] before any request; every request to the daemon sends it.
+static BEARER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Sets the invocation's bearer token (the first call wins).
+pub fn use_bearer(token: Option<String>) {
+    let _ = BEARER.set(token);
+}
+
+/// The bearer token every request sends: `--token` / `MCP_COORD_TOKEN`, or the token file;
+/// read from the environment when [`use_bearer`] was never called (library use).
+pub fn bearer() -> Option<String> {
+    BEARER
+        .get_or_init(|| {
+            std::env::var("MCP_COORD_TOKEN")
+                .ok()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+        })
+        .clone()
+}
+
+/// `request` with `Authorization: Bearer …` when this invocation has a token.
+pub fn with_bearer(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    match bearer() {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
 }
 
 /// Whether the CLI keeps a credential the daemon issues in its state dir.
@@ -61,8 +83,8 @@ impl Daemon {
             Keep::Stored => super::credentials::for_session(base, session),
             Keep::InMemory => None,
         };
-        let credential = claim(base, session, known, keep, env_token().as_deref()).await?;
-        Self::open(base, session, credential, env_token()).await
+        let credential = claim(base, session, known, keep, bearer().as_deref()).await?;
+        Self::open(base, session, credential, bearer()).await
     }
 
     /// Connects as `session` with `bearer` (an admin token): no claim needed.

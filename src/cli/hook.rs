@@ -173,8 +173,7 @@ async fn post(base: &str, event: &Value, budget: Duration) -> Option<Value> {
         .build()
         .ok()?;
     let exchange = async {
-        let response = client
-            .post(format!("{base}/hooks/claude"))
+        let response = super::client::with_bearer(client.post(format!("{base}/hooks/claude")))
             .json(event)
             .send()
             .await

@@ -150,16 +150,16 @@ async fn poll(
     body: &Map<String, Value>,
     budget: Duration,
 ) -> Poll {
-    let response = match client
-        .post(format!("{base}/hooks/claude/wait"))
-        .timeout(budget)
-        .json(body)
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(_) => return Poll::Unreachable,
-    };
+    let response =
+        match super::client::with_bearer(client.post(format!("{base}/hooks/claude/wait")))
+            .timeout(budget)
+            .json(body)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(_) => return Poll::Unreachable,
+        };
     let status = response.status();
     if status == reqwest::StatusCode::FORBIDDEN {
         // Not proven as the session (yet): the SessionStart hook may still be storing its
@@ -194,8 +194,7 @@ async fn claim(
         "claim".into(),
         serde_json::to_value(claim).unwrap_or_default(),
     );
-    let response = client
-        .post(format!("{base}/hooks/claude/claim"))
+    let response = super::client::with_bearer(client.post(format!("{base}/hooks/claude/claim")))
         .timeout(Duration::from_secs(10))
         .json(&body)
         .send()

@@ -40,6 +40,11 @@ pub struct InstallArgs {
     /// so the hook follows MCP_COORD_URL or http://127.0.0.1:8082.
     #[arg(long = "hook-url", value_name = "URL")]
     pub hook_url: Option<String>,
+    /// A token file the hook command should read (baked in as `--token-file`), for a
+    /// daemon with `[auth] required` when MCP_COORD_TOKEN is not in Claude Code's
+    /// environment (the hook sends that one by itself). The path is written, never the token.
+    #[arg(long = "hook-token-file", value_name = "PATH")]
+    pub hook_token_file: Option<PathBuf>,
     /// MCP server name the `bind_session` hook calls (as in `claude mcp add NAME`).
     #[arg(long, default_value = "coordination")]
     pub server: String,
@@ -71,20 +76,38 @@ pub const COMMAND_EVENTS: &[&str] = &[
 /// Our hooks, keyed by event: the `mcp-coord hook` command on every event we handle, and
 /// the `bind_session` identity handshake on UserPromptSubmit.
 pub fn our_hooks(exe: &str, hook_url: Option<&str>, server: &str) -> Map<String, Value> {
-    hooks_for(exe, hook_url, server, true)
+    hooks_for(
+        exe,
+        &HookOptions {
+            url: hook_url,
+            token_file: None,
+        },
+        server,
+        true,
+    )
 }
 
+/// The global options baked into our hook command.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HookOptions<'a> {
+    /// `--url`.
+    pub url: Option<&'a str>,
+    /// `--token-file`.
+    pub token_file: Option<&'a str>,
+}
+
+/// Global options our hook command may carry before `hook` (each takes one value).
+const HOOK_GLOBALS: &[&str] = &["--url", "--token-file"];
+
 /// [`our_hooks`], with or without the waiting (`asyncRewake`) hook.
-pub fn hooks_for(
-    exe: &str,
-    hook_url: Option<&str>,
-    server: &str,
-    wake: bool,
-) -> Map<String, Value> {
-    let command = match hook_url {
-        Some(u) => format!("{} --url {} hook", shell_quote(exe), shell_quote(u)),
-        None => format!("{} hook", shell_quote(exe)),
-    };
+pub fn hooks_for(exe: &str, options: &HookOptions, server: &str, wake: bool) -> Map<String, Value> {
+    let mut command = shell_quote(exe);
+    for (flag, value) in [("--url", options.url), ("--token-file", options.token_file)] {
+        if let Some(v) = value {
+            command.push_str(&format!(" {flag} {}", shell_quote(v)));
+        }
+    }
+    command.push_str(" hook");
     let cmd = json!({ "type": "command", "command": command, "timeout": COMMAND_TIMEOUT_S });
     let waiting = json!({
         "type": "command",
@@ -128,22 +151,22 @@ pub fn is_ours(entry: &Value) -> bool {
     }
 }
 
-/// `…/mcp-coord [--url U] hook [--wait …]` (quoted or not).
+/// `…/mcp-coord [--url U] [--token-file F] hook [--wait …]` (quoted or not).
 fn is_our_command(command: &str) -> bool {
     let words = shell_words(command);
-    let Some((program, rest)) = words.split_first() else {
+    let Some((program, mut rest)) = words.split_first() else {
         return false;
     };
     let base = Path::new(program)
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("");
-    let subcommand = match rest {
-        [flag, _url, sub, ..] if flag == "--url" => sub,
-        [sub, ..] => sub,
-        [] => return false,
-    };
-    base == "mcp-coord" && subcommand == "hook"
+    while let [flag, _value, more @ ..] = rest
+        && HOOK_GLOBALS.contains(&flag.as_str())
+    {
+        rest = more;
+    }
+    base == "mcp-coord" && rest.first().is_some_and(|sub| sub == "hook")
 }
 
 /// Splits a command line as a POSIX shell would (quotes, escapes); unparsable → no words.
@@ -358,7 +381,17 @@ pub fn main(command: &HooksCommand) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    let ours = hooks_for(&exe, a.hook_url.as_deref(), &a.server, !a.no_wake);
+    let token_file = a.hook_token_file.as_ref().map(|p| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.clone())
+            .display()
+            .to_string()
+    });
+    let options = HookOptions {
+        url: a.hook_url.as_deref(),
+        token_file: token_file.as_deref(),
+    };
+    let ours = hooks_for(&exe, &options, &a.server, !a.no_wake);
     match install(&path, &ours, a.mode.uninstall, a.mode.dry_run) {
         Ok(Outcome::Unchanged) => {
             let what = if a.mode.uninstall {
@@ -416,7 +449,11 @@ mod tests {
         assert!(is_our_command(
             "/opt/mcp-coord --url http://x:1 hook --wait --max-wait-seconds 9"
         ));
+        assert!(is_our_command(
+            "mcp-coord --url http://x:1 --token-file '/home/a/.coord token' hook --wait"
+        ));
         assert!(!is_our_command("mcp-coord --url hook status"));
+        assert!(!is_our_command("mcp-coord --token-file f status"));
         assert!(!is_our_command("mcp-coord status"));
         assert!(!is_our_command("/bin/other-tool hook"));
         assert!(!is_our_command("echo mcp-coord hook done"));

@@ -4,7 +4,10 @@
 //! `X-Coord-Session: ${COORD_SESSION:-}` header (HTTP); Claude expands `${VAR:-}` in
 //! `.mcp.json`, and an empty value means "no name" (the hooks bind the connection then).
 //! `X-Coord-Credential: ${COORD_CREDENTIAL:-}` carries the session's credential where the
-//! environment has one (children of `create_session`), on both transports.
+//! environment has one (children of `create_session`), on both transports. With `--auth`
+//! (or when this invocation has a token: `MCP_COORD_TOKEN`, `--token`, `--token-file`) it
+//! adds `Authorization: Bearer ${MCP_COORD_TOKEN:-}`: Claude expands it from its own
+//! environment, so the token never lands in the file.
 
 use std::process::ExitCode;
 
@@ -40,7 +43,15 @@ pub struct McpConfigArgs {
     /// The server name in Claude Code.
     #[arg(long, default_value = "coordination")]
     pub name: String,
+    /// Send `Authorization: Bearer ${MCP_COORD_TOKEN:-}` (for a daemon with `[auth]
+    /// required`); implied when this invocation has a token.
+    #[arg(long)]
+    pub auth: bool,
 }
+
+/// The header Claude Code expands from its environment (`${VAR:-}`: empty when unset, which
+/// the daemon reads as no token).
+pub const AUTH_HEADER_VALUE: &str = "Bearer ${MCP_COORD_TOKEN:-}";
 
 /// The snippet text (also used by tests).
 pub fn render(base: &str, a: &McpConfigArgs) -> String {
@@ -80,6 +91,11 @@ pub fn render(base: &str, a: &McpConfigArgs) -> String {
             )
         }
     };
+    let (mut headers, mut add) = (headers, add);
+    if a.auth {
+        headers["Authorization"] = json!(AUTH_HEADER_VALUE);
+        add.push_str(&format!(" --header 'Authorization: {AUTH_HEADER_VALUE}'"));
+    }
     let server = json!({ "type": kind, "url": url, "headers": headers });
     let snippet = json!({ "mcpServers": { a.name.clone(): server } });
     format!(
@@ -89,18 +105,30 @@ pub fn render(base: &str, a: &McpConfigArgs) -> String {
          {}\n\n\
          # then install the hooks (session registration, messages, identity handshake):\n\
          mcp-coord hooks install {}\n\
-         # check: claude mcp list   (expect: {}: … ✔ Connected)\n",
+         # check: claude mcp list   (expect: {}: … ✔ Connected)\n{}",
         serde_json::to_string_pretty(&snippet).unwrap_or_default(),
         if matches!(a.scope, Scope::User) {
             "--user"
         } else {
             "--project ."
         },
-        a.name
+        a.name,
+        if a.auth {
+            "# the daemon needs a token: export MCP_COORD_TOKEN=<token> where Claude Code starts\n\
+             # (an admin makes one: mcp-coord token create --role agent); the hooks send it too\n"
+        } else {
+            ""
+        }
     )
 }
 
 pub fn main(global: &Global, a: &McpConfigArgs) -> ExitCode {
-    print!("{}", render(&global.base_url(), a));
+    let with_token = McpConfigArgs {
+        transport: a.transport,
+        scope: a.scope,
+        name: a.name.clone(),
+        auth: a.auth || global.token.is_some() || global.token_file.is_some(),
+    };
+    print!("{}", render(&global.base_url(), &with_token));
     ExitCode::from(EXIT_OK)
 }

@@ -29,6 +29,7 @@ pub mod send;
 pub mod sessions;
 mod sse_probe;
 pub mod status;
+pub mod tasks;
 pub mod token;
 pub mod watch;
 
@@ -62,6 +63,20 @@ pub struct Global {
     /// invocation only.
     #[arg(long, global = true, env = "COORD_SESSION", value_name = "NAME")]
     pub session: Option<String>,
+    /// The bearer token for a daemon that requires one (`[auth] required`), sent on every
+    /// request. Prefer MCP_COORD_TOKEN or --token-file: a --token value shows in `ps`.
+    #[arg(
+        long,
+        global = true,
+        env = "MCP_COORD_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+    /// A file whose first line is the bearer token (e.g. `token create > FILE`, mode 0600);
+    /// used when no --token / MCP_COORD_TOKEN is given.
+    #[arg(long, global = true, env = "MCP_COORD_TOKEN_FILE", value_name = "PATH")]
+    pub token_file: Option<std::path::PathBuf>,
 }
 
 /// The flags the installing subcommands share (`hooks install`, `install-service`).
@@ -84,6 +99,34 @@ impl Global {
     /// The session name to act as (validated).
     pub fn session_name(&self) -> Result<String, CliError> {
         identity::resolve(self.session.as_deref())
+    }
+
+    /// The bearer token to send: `--token` / `MCP_COORD_TOKEN`, else the first line of
+    /// `--token-file` / `MCP_COORD_TOKEN_FILE`; `None` when neither is given (or empty).
+    pub fn bearer(&self) -> Result<Option<String>, CliError> {
+        let given = self
+            .token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        if let Some(t) = given {
+            return Ok(Some(t.to_string()));
+        }
+        let Some(file) = &self.token_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            CliError::Usage(format!(
+                "cannot read the token file {} ({e}); give a readable file with the token on \
+                 its first line, or set MCP_COORD_TOKEN",
+                file.display()
+            ))
+        })?;
+        Ok(text
+            .lines()
+            .next()
+            .map(|l| l.trim().to_string())
+            .filter(|t| !t.is_empty()))
     }
 
     /// Connects as [`Global::session_name`].
@@ -119,6 +162,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Send a message to a session (or `parent`, `children`, `role:<role>`, `project`).
     Send(send::SendArgs),
+    /// The task board (counts, ready, blocked by what, who works on what); `tasks board`.
+    Tasks(tasks::TasksArgs),
     /// Read this session's unread messages.
     Inbox(inbox::InboxArgs),
     /// Follow live events (sessions, locks, messages), one line each.
@@ -194,6 +239,16 @@ pub fn main(global: Global, command: Command) -> ExitCode {
         Command::McpConfig(args) => return mcp_config::main(&global, args),
         _ => {}
     }
+    // The bearer token every request of this invocation sends. A hook never fails the agent:
+    // an unreadable token file makes it go without one (the daemon then says 401).
+    match global.bearer() {
+        Ok(token) => client::use_bearer(token),
+        Err(_) if matches!(command, Command::Hook(_)) => client::use_bearer(None),
+        Err(e) => {
+            e.report(global.json);
+            return ExitCode::from(e.exit_code());
+        }
+    }
     let runtime = match crate::runtime::build(crate::runtime::Flavor::Client) {
         Ok(r) => r,
         Err(e) => {
@@ -211,6 +266,7 @@ pub fn main(global: Global, command: Command) -> ExitCode {
             Command::Release(a) => lock::release(&global, &out, a).await,
             Command::Run(a) => run::main(&global, a).await,
             Command::Send(a) => send::main(&global, &out, a).await,
+            Command::Tasks(a) => tasks::main(&global, &out, a).await,
             Command::Inbox(a) => inbox::main(&global, &out, a).await,
             Command::Watch(a) => watch::main(&global, &out, a).await,
             Command::Audit(a) => audit::main(&global, &out, a).await,

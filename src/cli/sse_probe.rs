@@ -66,8 +66,7 @@ pub async fn probe(sse_url: &str, limit: Duration) -> Result<ProbeResult, String
 async fn probe_inner(sse_url: &str) -> Result<ProbeResult, String> {
     let url = Url::parse(sse_url).map_err(|e| format!("bad URL {sse_url}: {e}"))?;
     let http = reqwest::Client::new();
-    let resp = http
-        .get(url.clone())
+    let resp = super::client::with_bearer(http.get(url.clone()))
         .header("accept", "text/event-stream")
         .send()
         .await
@@ -103,8 +102,7 @@ async fn probe_inner(sse_url: &str) -> Result<ProbeResult, String> {
         let http = http.clone();
         let post_url = post_url.clone();
         async move {
-            let r = http
-                .post(post_url.clone())
+            let r = super::client::with_bearer(http.post(post_url.clone()))
                 .json(&msg)
                 .send()
                 .await

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use super::client::{Daemon, env_token};
+use super::client::{Daemon, bearer};
 use super::{CliError, EXIT_OK, Global, Out};
 use crate::config::Settings;
 use crate::service::tokens::{ADMIN_FILE, CreateTokenArgs, RevokeTokenArgs};
@@ -42,9 +42,10 @@ pub struct RevokeArgs {
     pub id: String,
 }
 
-/// The admin token: `MCP_COORD_TOKEN`, else the daemon's `admin.token`.
+/// The admin token: the invocation's (`--token`, `MCP_COORD_TOKEN`, `--token-file`), else
+/// the daemon's `admin.token`.
 fn admin_token() -> Result<String, CliError> {
-    if let Some(t) = env_token() {
+    if let Some(t) = bearer() {
         return Ok(t);
     }
     let env: BTreeMap<String, String> = std::env::vars().collect();

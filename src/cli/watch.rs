@@ -30,8 +30,7 @@ pub async fn main(global: &Global, out: &Out, a: WatchArgs) -> Result<u8, CliErr
     let mut printed = 0u64;
     let mut first = true;
     loop {
-        let response = match http
-            .get(&url)
+        let response = match super::client::with_bearer(http.get(&url))
             .header("accept", "text/event-stream")
             .send()
             .await

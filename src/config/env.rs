@@ -81,6 +81,16 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "every route but /health needs a bearer token",
     },
     EnvVar {
+        name: "MCP_COORD_TLS_CERT",
+        key: "tls.cert",
+        help: "PEM certificate (chain) to serve HTTPS with; set with MCP_COORD_TLS_KEY",
+    },
+    EnvVar {
+        name: "MCP_COORD_TLS_KEY",
+        key: "tls.key",
+        help: "PEM private key of tls.cert",
+    },
+    EnvVar {
         name: "MCP_COORD_DATA_DIR",
         key: "store.data_dir",
         help: "embedded store's data directory",

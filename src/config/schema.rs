@@ -20,6 +20,29 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub limits: LimitSettings,
     pub auth: AuthSettings,
+    pub tls: TlsSettings,
+}
+
+/// HTTPS served by the daemon itself (issue 16): `[tls]`. Both paths or neither.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM file with the server certificate, then any intermediates. Empty = plain HTTP.
+    pub cert: String,
+    /// PEM file with the certificate's private key (unencrypted).
+    pub key: String,
+}
+
+impl TlsSettings {
+    /// True when the daemon serves HTTPS (both paths are set; validation checks the pair).
+    pub fn enabled(&self) -> bool {
+        !self.cert.is_empty() && !self.key.is_empty()
+    }
+
+    /// `https` or `http`, for the URLs the daemon logs and the CLI prints.
+    pub fn scheme(&self) -> &'static str {
+        if self.enabled() { "https" } else { "http" }
+    }
 }
 
 /// Authentication (issue 16): `[auth]`.

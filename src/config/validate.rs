@@ -15,7 +15,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(super) fn new(
+    pub(crate) fn new(
         setting: &str,
         problem: impl Into<String>,
         allowed: impl Into<String>,
@@ -48,6 +48,8 @@ impl Settings {
                 "127.0.0.1 or ::1, or set [auth] required = true (MCP_COORD_AUTH_REQUIRED=true) and give clients tokens",
             ));
         }
+        // The files themselves: readable, a certificate, a key, and the key of that certificate.
+        crate::tls::server_config(&self.tls)?;
         if self.server.max_body_bytes < 1024 {
             return Err(ConfigError::new(
                 "server.max_body_bytes",

@@ -2,58 +2,33 @@
 //! each role may call, and which session names a token may act as. Pure rules; the HTTP edge
 //! (`http/auth.rs`) finds the principal, the MCP handler applies these.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// What a token may do. Ordered: `Observer < Agent < Admin` (each may do what the ones
-/// below it may).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Read-only tools: see sessions, locks, tasks, logs; change nothing.
-    Observer,
-    /// What an agent session does: locks, messages, its own session, its children.
-    Agent,
-    /// Everything, including acting for other sessions: force-release, end any session,
-    /// read any inbox, kill any child, resume grants.
-    Admin,
+use super::named_enum::named_enum;
+
+named_enum! {
+    /// What a token may do. Ordered: `Observer < Agent < Admin` (each may do what the ones
+    /// below it may).
+    #[derive(PartialOrd, Ord)]
+    pub enum Role {
+        /// Read-only tools: see sessions, locks, tasks, logs; change nothing.
+        Observer = "observer",
+        /// What an agent session does: locks, messages, its own session, its children.
+        Agent = "agent",
+        /// Everything, including acting for other sessions: force-release, end any session,
+        /// read any inbox, kill any child, resume grants.
+        Admin = "admin",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Observer => "observer",
-            Role::Agent => "agent",
-            Role::Admin => "admin",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "observer" => Ok(Role::Observer),
-            "agent" => Ok(Role::Agent),
-            "admin" => Ok(Role::Admin),
-            other => Err(format!(
-                "unknown role {other:?}; roles are admin, agent and observer"
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        Self::from_name(s.trim()).ok_or_else(|| {
+            format!(
+                "unknown role {:?}; roles are admin, agent and observer",
+                s.trim()
+            )
+        })
     }
 }
 
@@ -70,6 +45,7 @@ pub const OBSERVER_TOOLS: &[&str] = &[
     "health_check",
     "get_task",
     "list_tasks",
+    "export_tasks",
     "get_session_logs",
 ];
 

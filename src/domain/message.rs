@@ -3,52 +3,36 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::named_enum::named_enum;
 use super::session::{StatusReport, WorkState};
 use super::session_name;
 
 /// The `from` of messages the daemon writes itself (lock takeover notes).
 pub const SYSTEM_SENDER: &str = "mcp-coord";
 
-/// What a message is for. `status` messages are written by the daemon when a child calls
-/// `report_session_status`; senders may use the other four.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MessageKind {
-    Info,
-    Task,
-    Question,
-    Reply,
-    Status,
+named_enum! {
+    /// What a message is for. `status` messages are written by the daemon when a child calls
+    /// `report_session_status`; senders may use the other four.
+    pub enum MessageKind {
+        Info = "info",
+        Task = "task",
+        Question = "question",
+        Reply = "reply",
+        Status = "status",
+    }
 }
 
 impl MessageKind {
     pub const NAMES: &'static str = "info, task, question, reply or status";
 
     pub fn parse(s: &str) -> Result<MessageKind, String> {
-        Ok(match s {
-            "info" => MessageKind::Info,
-            "task" => MessageKind::Task,
-            "question" => MessageKind::Question,
-            "reply" => MessageKind::Reply,
-            "status" => MessageKind::Status,
-            other => {
-                return Err(format!(
-                    "kind {:?} is not known; use one of {}",
-                    session_name::truncate(other, 40),
-                    Self::NAMES
-                ));
-            }
+        MessageKind::from_name(s).ok_or_else(|| {
+            format!(
+                "kind {:?} is not known; use one of {}",
+                session_name::truncate(s, 40),
+                Self::NAMES
+            )
         })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageKind::Info => "info",
-            MessageKind::Task => "task",
-            MessageKind::Question => "question",
-            MessageKind::Reply => "reply",
-            MessageKind::Status => "status",
-        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod hierarchy;
 pub mod lock_name;
 pub mod lua_json;
 pub mod message;
+pub mod named_enum;
 pub mod session;
 pub mod session_name;
 pub mod spawn;

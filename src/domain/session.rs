@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::named_enum::named_enum;
 use super::session_name;
 
 /// Largest serialized `metadata` object a session may carry.
@@ -17,40 +18,37 @@ pub const MAX_TEXT_LEN: usize = 1024;
 /// Longest `project` / `task` id (they become parts of session names).
 pub const MAX_ID_LEN: usize = 64;
 
-/// What kind of session this is. Derived from the name when not given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Master,
-    Child,
-    Agent,
+named_enum! {
+    /// What kind of session this is. Derived from the name when not given.
+    pub enum Role {
+        Master = "master",
+        Child = "child",
+        Agent = "agent",
+    }
 }
 
 impl Role {
     pub fn parse(s: &str) -> Result<Role, String> {
-        match s {
-            "master" => Ok(Role::Master),
-            "child" => Ok(Role::Child),
-            "agent" => Ok(Role::Agent),
-            other => Err(format!(
+        Role::from_name(s).ok_or_else(|| {
+            format!(
                 "role {:?} is not known; use master, child or agent (or leave it out: it is derived from the name)",
-                session_name::truncate(other, 40)
-            )),
-        }
+                session_name::truncate(s, 40)
+            )
+        })
     }
 }
 
-/// The state a session reports about its own work (seed 000's `report_session_status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkState {
-    Starting,
-    Working,
-    Blocked,
-    Waiting,
-    Idle,
-    Done,
-    Failed,
+named_enum! {
+    /// The state a session reports about its own work (seed 000's `report_session_status`).
+    pub enum WorkState {
+        Starting = "starting",
+        Working = "working",
+        Blocked = "blocked",
+        Waiting = "waiting",
+        Idle = "idle",
+        Done = "done",
+        Failed = "failed",
+    }
 }
 
 impl WorkState {
@@ -62,21 +60,12 @@ impl WorkState {
     }
 
     pub fn parse(s: &str) -> Result<WorkState, String> {
-        Ok(match s {
-            "starting" => WorkState::Starting,
-            "working" => WorkState::Working,
-            "blocked" => WorkState::Blocked,
-            "waiting" => WorkState::Waiting,
-            "idle" => WorkState::Idle,
-            "done" => WorkState::Done,
-            "failed" => WorkState::Failed,
-            other => {
-                return Err(format!(
-                    "state {:?} is not known; use one of {}",
-                    session_name::truncate(other, 40),
-                    Self::NAMES
-                ));
-            }
+        WorkState::from_name(s).ok_or_else(|| {
+            format!(
+                "state {:?} is not known; use one of {}",
+                session_name::truncate(s, 40),
+                Self::NAMES
+            )
         })
     }
 }

@@ -2,49 +2,19 @@
 //!
 //! Reads compute the tier, so it is always exact; the reaper only performs side effects.
 
-use serde::{Deserialize, Serialize};
+use super::named_enum::named_enum;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    /// Seen recently: its locks are fully protected.
-    Active,
-    /// Quiet for a while: its locks are still refused to others, with a warning.
-    Idle,
-    /// Quiet for long: `force=true` may take its locks over.
-    Stale,
-    /// Gone: the reaper ends it and frees its locks.
-    Abandoned,
-}
-
-impl Tier {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Active => "active",
-            Tier::Idle => "idle",
-            Tier::Stale => "stale",
-            Tier::Abandoned => "abandoned",
-        }
-    }
-
-    pub const ALL: [Tier; 4] = [Tier::Active, Tier::Idle, Tier::Stale, Tier::Abandoned];
-}
-
-impl std::fmt::Display for Tier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+named_enum! {
+    #[derive(PartialOrd, Ord)]
+    pub enum Tier {
+        /// Seen recently: its locks are fully protected.
+        Active = "active",
+        /// Quiet for a while: its locks are still refused to others, with a warning.
+        Idle = "idle",
+        /// Quiet for long: `force=true` may take its locks over.
+        Stale = "stale",
+        /// Gone: the reaper ends it and frees its locks.
+        Abandoned = "abandoned",
     }
 }
 

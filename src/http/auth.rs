@@ -3,10 +3,9 @@
 //! from `Authorization: Bearer …`, or "local, no token" when the daemon does not require one
 //! (loopback with `auth.required = false`) — and puts it in the request's extensions, where
 //! the MCP handler (roles, `tools/list`, session patterns), `/hooks/claude` and
-//! `/session/claim` find it. A wrong token is always 401; a missing one is 401 when auth is
+//! `/session/claim` find it. The dashboard's page loads without a token; its data routes and
+//! `/events` also take the login cookie of `POST /login` ([`super::login`]). A wrong token is always 401; a missing one is 401 when auth is
 //! required (`[auth] required = true`, or any non-loopback bind).
-
-use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -14,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::login::{self, LoginState};
 use crate::domain::auth::Principal;
 use crate::service::Coordinator;
 
@@ -55,43 +55,93 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Result<Option<String>, String>
     Ok(Some(token.to_string()).filter(|t| !t.is_empty()))
 }
 
+/// Routes anyone may load: the dashboard's page and assets (it shows a login form when its
+/// data routes answer 401), logging in and out, and `/health`.
+fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/health" | "/" | "/dashboard/app.js" | "/dashboard/app.css" | "/login" | "/logout"
+    )
+}
+
+/// Routes that accept the dashboard's login cookie instead of a bearer header (never the
+/// MCP routes or the hooks, so a cookie is only ever good for the page's own requests).
+fn takes_cookie(path: &str) -> bool {
+    path == "/events" || path.starts_with("/dashboard/")
+}
+
+/// How the request proved who it is; the dashboard tells the viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// Nothing: loopback with `auth.required = false`.
+    None,
+    Bearer,
+    /// The dashboard's login cookie ([`super::login`]).
+    LoginCookie,
+}
+
 pub async fn authenticate(
-    State(coord): State<Arc<Coordinator>>,
+    State(s): State<LoginState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    if request.uri().path() == "/health" {
+    let path = request.uri().path();
+    if is_public(path) {
         return next.run(request).await;
     }
-    let principal = match bearer(request.headers()) {
+    let coord = &s.coord;
+    let found = match bearer(request.headers()) {
         Err(e) => return unauthorized(e),
-        Ok(None) if required(&coord) => {
-            return unauthorized(format!(
-                "this daemon requires a token (auth.required, or a non-loopback bind): send \
-                 `Authorization: Bearer <token>`; an admin creates one with \
-                 `mcp-coord token create --role agent` (README \"Security\"); {} has none",
-                request.uri().path()
-            ));
-        }
-        Ok(None) => Principal::local(),
-        Ok(Some(token)) => match coord.authenticate(&token).await {
-            Ok(Some(p)) => p,
-            Ok(None) => {
-                return unauthorized(
-                    "the bearer token is not valid (unknown or revoked); ask an admin for one \
-                     (`mcp-coord token create`) or check MCP_COORD_TOKEN"
-                        .into(),
-                );
-            }
-            Err(e) => {
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    axum::Json(json!({ "error": e.code, "message": e.message })),
-                )
-                    .into_response();
-            }
+        Ok(Some(token)) => Some((coord.authenticate(&token).await, Proof::Bearer)),
+        Ok(None) => match login::cookie(request.headers()).filter(|_| takes_cookie(path)) {
+            Some(reference) => match s.logins.token_hash(&reference) {
+                Some(hash) => Some((coord.authenticate_hash(&hash).await, Proof::LoginCookie)),
+                None if required(coord) => {
+                    return unauthorized(
+                        "your dashboard login has ended (logged out, expired after 12 h, or \
+                         the daemon restarted): log in again with your token"
+                            .into(),
+                    );
+                }
+                None => None,
+            },
+            None => None,
         },
     };
+    let (principal, proof) = match found {
+        None if required(coord) => {
+            return unauthorized(format!(
+                "this daemon requires a token (auth.required, or a non-loopback bind): send \
+                 `Authorization: Bearer <token>` (the dashboard: log in on its page); an \
+                 admin creates one with `mcp-coord token create --role agent` (README \
+                 \"Security\"); {path} has none"
+            ));
+        }
+        None => (Principal::local(), Proof::None),
+        Some((Ok(Some(p)), proof)) => (p, proof),
+        Some((Ok(None), Proof::LoginCookie)) => {
+            return unauthorized(
+                "the token you logged in with is no longer valid (revoked): log in with \
+                 another one"
+                    .into(),
+            );
+        }
+        Some((Ok(None), _)) => {
+            return unauthorized(
+                "the bearer token is not valid (unknown or revoked); ask an admin for one \
+                 (`mcp-coord token create`) or check MCP_COORD_TOKEN"
+                    .into(),
+            );
+        }
+        Some((Err(e), _)) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({ "error": e.code, "message": e.message })),
+            )
+                .into_response();
+        }
+    };
     request.extensions_mut().insert(principal);
+    request.extensions_mut().insert(proof);
     next.run(request).await
 }

@@ -46,6 +46,7 @@ pub async fn claude(
         connection: format!("hook:{}", event.session_id),
         transport: "hook".into(),
         peer: peer.map(|Extension(p)| p.peer.to_string()),
+        token: None,
     };
     match audit::acting_as(who, coord.handle_hook(event)).await {
         Ok(answer) => Json(answer).into_response(),

@@ -8,8 +8,8 @@
 //! request (curl) never showed it. `benches/locks.rs` has a Node keep-alive row so the stall
 //! cannot come back unnoticed.
 //!
-//! Any further listener (a TLS one, say) must be wrapped the same way: [`nodelay`] for TCP,
-//! or set it on the TCP stream before the TLS handshake.
+//! The TLS listener (`tls/listener.rs`) accepts through [`nodelay`] too, so `TCP_NODELAY` is
+//! set before its handshake; any further listener must do the same.
 
 use std::net::SocketAddr;
 

@@ -1,5 +1,5 @@
 //! The axum router: `/sse` + `/message` (legacy SSE), `/mcp` (Streamable HTTP), `/health`,
-//! `/metrics`, `/hooks/claude`, `/session/claim`, `/events`, the dashboard (`/`), and the guards every route passes (Origin/Host, session name).
+//! `/metrics`, `/hooks/claude`, `/session/claim`, `/events`, the dashboard (`/`, `/login`, `/logout`), and the guards every route passes (Origin/Host, session name).
 
 pub mod auth;
 pub mod claims;
@@ -9,6 +9,7 @@ pub mod guard;
 pub mod health;
 pub mod hooks;
 pub mod listener;
+pub mod login;
 pub mod metrics;
 pub mod peer;
 pub mod rate_limit;
@@ -32,6 +33,10 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
     let settings = coord.settings().clone();
     // One subscription registry for both transports.
     let hub = Hub::start(&coord, shutdown.clone());
+    let logins = login::LoginState {
+        coord: coord.clone(),
+        logins: Arc::new(login::WebLogins::default()),
+    };
     let mcp = Router::new()
         .nest_service(
             "/mcp",
@@ -65,12 +70,12 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
             )),
         )
         .with_state(coord.clone())
-        .merge(dashboard::routes(coord.clone(), shutdown.clone()))
+        .merge(dashboard::routes(logins.clone(), shutdown.clone()))
         .layer(axum::Extension(events::StreamStop(shutdown)))
         .merge(mcp)
         // Every route but /health: who is calling (bearer token, or local without one).
         .layer(axum::middleware::from_fn_with_state(
-            coord.clone(),
+            logins,
             auth::authenticate,
         ))
         .layer(axum::middleware::from_fn_with_state(

@@ -28,6 +28,7 @@ use axum::serve::IncomingStream;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::listener::NodelayListener;
+use crate::tls::TlsListener;
 
 use crate::mcp::delivery::HungUp;
 use crate::mcp::peer_process::PeerAddrs;
@@ -64,6 +65,13 @@ pub struct PeerSocket {
 impl Connected<IncomingStream<'_, NodelayListener>> for PeerSocket {
     fn connect_info(stream: IncomingStream<'_, NodelayListener>) -> Self {
         Self::accepted(stream.io(), *stream.remote_addr())
+    }
+}
+
+/// The HTTPS listener (`tls/listener.rs`): the TCP socket under the TLS stream.
+impl Connected<IncomingStream<'_, TlsListener>> for PeerSocket {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        Self::accepted(stream.io().get_ref().0, *stream.remote_addr())
     }
 }
 

@@ -222,7 +222,11 @@ impl ServerHandler for CoordServer {
             .map(|p| p.peer.to_string());
         let caller = self.caller();
         // Everything this call changes is audited as done by this connection.
-        let result = audit::acting_as(audit::actor(&caller, peer), async {
+        let actor = audit::AuditActor {
+            token: principal.token_id.clone(),
+            ..audit::actor(&caller, peer)
+        };
+        let result = audit::acting_as(actor, async {
             // Legacy SSE answers the POST 202 before the call runs, so its rate limit is a
             // tool error here (Streamable HTTP got a 429 at the edge: http/rate_limit.rs).
             if caller.transport == "sse"

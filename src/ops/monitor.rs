@@ -42,7 +42,8 @@ pub fn spawn(
 /// The one-line status `systemctl status` shows.
 pub fn status_line(coord: &Coordinator, addr: SocketAddr, store_reachable: bool) -> String {
     format!(
-        "serving on http://{addr}; store {} {}",
+        "serving on {}://{addr}; store {} {}",
+        coord.settings().tls.scheme(),
         coord.store().kind().as_str(),
         if store_reachable {
             "reachable"

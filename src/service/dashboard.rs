@@ -19,6 +19,7 @@ use super::health::HealthReport;
 use super::metrics::MetricTotals;
 use super::sessions::SessionView;
 use super::{Coordinator, Event, ServiceError};
+use crate::domain::auth::Role;
 use crate::domain::tiers::Tier;
 use crate::store::locks::LockQueue;
 
@@ -27,9 +28,24 @@ pub const ACTIVITY_KEPT: usize = 300;
 /// Ended sessions the snapshot shows (the newest); the rest are counted.
 pub const ENDED_SHOWN: usize = 100;
 
+/// Who is looking at the page: it shows admin actions only to an admin, and says whether
+/// the viewer is logged in.
+#[derive(Debug, Clone, Serialize)]
+pub struct Viewer {
+    pub role: Role,
+    /// The token's id (`tok_…`, `bootstrap`), never the secret; none without a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
+    /// Through the login cookie (so the page offers to log out).
+    pub logged_in: bool,
+    /// The daemon requires a token (`auth.required`).
+    pub auth_required: bool,
+}
+
 /// The snapshot `GET /dashboard/state` returns.
 #[derive(Debug, Clone, Serialize)]
 pub struct DashboardView {
+    pub viewer: Viewer,
     /// Store clock (ms) when the snapshot was read: the page's clock offset.
     pub now_ms: i64,
     pub daemon: DaemonFacts,
@@ -164,6 +180,7 @@ impl Coordinator {
     pub async fn dashboard_view(
         &self,
         activity: &ActivityLog,
+        viewer: Viewer,
     ) -> Result<DashboardView, ServiceError> {
         let daemon = self.daemon_facts().await;
         let entries = self.store().list_sessions(true).await?;
@@ -213,6 +230,7 @@ impl Coordinator {
         locks.sort_by(|a, b| a.lock.cmp(&b.lock));
         let tasks = self.dashboard_all_tasks().await?;
         Ok(DashboardView {
+            viewer,
             now_ms: now,
             daemon,
             sessions,

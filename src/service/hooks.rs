@@ -351,7 +351,7 @@ impl Coordinator {
                 // Ending first, then the locks: a racing acquire by this session is refused
                 // once it has ended.
                 let ended = self.end_session(&caller).await;
-                let released = self.release_locks_of(&name).await?;
+                let released = self.release_locks_of(&name, 0).await?;
                 if !released.is_empty() {
                     tracing::info!(session = %name, ?released, reason, "session end released locks");
                 }

@@ -4,6 +4,7 @@
 //! Capabilities add `impl Coordinator` blocks in their own files (`locks.rs`, `sessions.rs`,
 //! …) so each one reads top to bottom on its own.
 
+pub mod admin;
 pub mod audit;
 pub mod caller;
 pub mod children;
@@ -116,6 +117,12 @@ impl Coordinator {
 
     pub fn tiers(&self) -> TierThresholds {
         self.tiers
+    }
+
+    /// `locks.lock_delay_seconds` in ms: how long a lock taken over or forced free is
+    /// reserved (for the taker, or for nobody).
+    pub fn lock_delay_ms(&self) -> i64 {
+        (self.settings.locks.lock_delay_seconds as i64) * 1000
     }
 
     /// What the store checks session writes against (from `[sessions]`).

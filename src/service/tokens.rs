@@ -86,18 +86,23 @@ pub fn write_bootstrap(dir: &Path) -> std::io::Result<String> {
 impl Coordinator {
     /// The principal `bearer` stands for; `Ok(None)` when it is no (or a revoked) token.
     pub async fn authenticate(&self, bearer: &str) -> Result<Option<Principal>, ServiceError> {
-        let hash = credential::hash(bearer);
-        if self.bootstrap_hash() == Some(hash.as_str()) {
+        if !bearer.trim().starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        self.authenticate_hash(&credential::hash(bearer)).await
+    }
+
+    /// The principal of the token whose hash is `hash` (a dashboard login keeps only the
+    /// hash, so a revoked token ends its logins at their next request).
+    pub async fn authenticate_hash(&self, hash: &str) -> Result<Option<Principal>, ServiceError> {
+        if self.bootstrap_hash() == Some(hash) {
             return Ok(Some(Principal {
                 token_id: Some(BOOTSTRAP_ID.into()),
                 role: Role::Admin,
                 session_patterns: Vec::new(),
             }));
         }
-        if !bearer.trim().starts_with(TOKEN_PREFIX) {
-            return Ok(None);
-        }
-        Ok(self.store().token_by_hash(&hash).await?.map(|t| Principal {
+        Ok(self.store().token_by_hash(hash).await?.map(|t| Principal {
             token_id: Some(t.id),
             role: t.role,
             session_patterns: t.sessions,

@@ -39,8 +39,8 @@ pub struct AuditRecord {
     pub detail: Option<String>,
 }
 
-/// The caller behind an entry: its session, connection and transport (and, once tokens
-/// exist, the token id — never the token).
+/// The caller behind an entry: its session, connection and transport, and the id of the
+/// token it came with (never the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditActor {
     pub session: String,
@@ -49,6 +49,10 @@ pub struct AuditActor {
     /// The peer's address (`127.0.0.1:53122`), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
+    /// The token's id (`tok_…`, or `bootstrap` for the daemon's own admin token); absent
+    /// when the request came without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// How much the log keeps: both bounds apply at every append.

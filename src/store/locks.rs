@@ -75,6 +75,37 @@ pub struct TakeoverNote {
     /// Your tier when it was taken (`stale` with force; absent or abandoned otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub your_tier: Option<Tier>,
+    /// An admin force-released it (`by` is the admin): nobody took it over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
+}
+
+/// What `force_release` asks the store to do: free `name` whoever holds it (an admin's
+/// decision), tell the holder, and start a lock-delay reserved for nobody.
+#[derive(Debug, Clone)]
+pub struct ForceRelease {
+    /// Canonical name.
+    pub name: String,
+    /// Who forced it (the admin's session name), for the holder's note.
+    pub by: String,
+    pub lock_delay_ms: i64,
+    pub tiers: TierThresholds,
+}
+
+/// What `force_release` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ForceReleaseOutcome {
+    /// Freed: `from` is the lock as it was held (with its holder's tier then); until
+    /// `delay_until`, if set, nobody may be granted it.
+    Released {
+        from: HeldLock,
+        #[serde(default)]
+        delay_until: Option<i64>,
+        now_ms: i64,
+    },
+    /// Nobody held it (never taken, released, or expired): nothing changed.
+    NotHeld { now_ms: i64 },
 }
 
 /// What `acquire` asks the store to do.
@@ -96,6 +127,17 @@ pub struct AcquireRequest {
     pub lock_delay_ms: i64,
     /// Set while the caller waits: it joins (or keeps its place in) the FIFO queue.
     pub waiter: Option<Waiter>,
+}
+
+/// What `extend` asks the store to do.
+#[derive(Debug, Clone)]
+pub struct ExtendRequest {
+    /// Canonical name.
+    pub name: String,
+    pub session: String,
+    /// The new time to live from now; already clamped, ≥ 1.
+    pub ttl_ms: i64,
+    pub tiers: TierThresholds,
 }
 
 /// A queued caller. Its liveness key expires after `ttl_ms` unless the next attempt
@@ -278,7 +320,8 @@ pub struct LockQueue {
     /// expired, or their daemon gone from the registry — are left out).
     #[serde(default, deserialize_with = "lua_vec")]
     pub waiters: Vec<String>,
-    /// A lock-delay after a takeover runs until then, for `reserved_for` only.
+    /// A lock-delay after a takeover runs until then, for `reserved_for` only (for nobody
+    /// when `reserved_for` is absent: after a force-release).
     #[serde(default)]
     pub delay_until: Option<i64>,
     #[serde(default)]
@@ -299,14 +342,8 @@ pub trait LockStore: Send + Sync {
         tiers: TierThresholds,
     ) -> Result<ReleaseOutcome, StoreError>;
 
-    /// Sets the expiry to now + `ttl_ms` if `session` holds it.
-    async fn extend(
-        &self,
-        name: &str,
-        session: &str,
-        ttl_ms: i64,
-        tiers: TierThresholds,
-    ) -> Result<ExtendOutcome, StoreError>;
+    /// Sets the expiry to now + `req.ttl_ms` if `req.session` holds `req.name`.
+    async fn extend(&self, req: &ExtendRequest) -> Result<ExtendOutcome, StoreError>;
 
     /// Reads the lock, its queue and lock-delay; `session`'s takeover note if any.
     async fn check(
@@ -339,9 +376,19 @@ pub trait LockStore: Send + Sync {
     /// wakes the next waiter if it was at the head.
     async fn leave_queue(&self, name: &str, waiter_id: &str) -> Result<(), StoreError>;
 
+    /// Frees `req.name` whoever holds it, leaves the holder a note (`forced`), and with
+    /// `lock_delay_ms` > 0 starts a lock-delay reserved for nobody; wakes waiters.
+    async fn force_release(&self, req: &ForceRelease) -> Result<ForceReleaseOutcome, StoreError>;
+
     /// Releases every lock `session` holds (session ended or abandoned) and wakes their
-    /// waiters. Returns the released canonical names.
-    async fn release_all_held_by(&self, session: &str) -> Result<Vec<String>, StoreError>;
+    /// waiters. With `lock_delay_ms` > 0 (an admin ended a session that may still be
+    /// running) each released lock gets a lock-delay reserved for nobody. Returns the
+    /// released canonical names.
+    async fn release_all_held_by(
+        &self,
+        session: &str,
+        lock_delay_ms: i64,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// A stream of released lock names, for waiters: a hint to retry now rather than at the
     /// next periodic re-check. Messages may be lost; waiters re-check anyway.

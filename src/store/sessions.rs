@@ -13,6 +13,18 @@ use crate::domain::hierarchy::PlacementRefusal;
 use crate::domain::session::{SessionEntry, SessionRecord, StatusReport};
 use crate::domain::tiers::TierThresholds;
 
+/// What `report_status` asks the store to do.
+#[derive(Debug, Clone)]
+pub struct StatusWrite {
+    /// The record to store, its `status` already the new report and `rev` bumped.
+    pub record: SessionRecord,
+    /// The revision the record was read at (compare-and-set).
+    pub expected_rev: u64,
+    /// The report to push onto the history.
+    pub report: StatusReport,
+    pub policy: SessionPolicy,
+}
+
 /// The session rules a store enforces, handed in by the service with every call that needs
 /// them: the store holds no settings of its own (as lock calls get their tiers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,15 +118,9 @@ pub trait SessionStore: Send + Sync {
     /// Sessions whose parent is `parent`, live or ended (until purged).
     async fn child_sessions(&self, parent: &str) -> Result<Vec<SessionEntry>, StoreError>;
 
-    /// Stores `record` (which carries the new status) and pushes `report` onto the capped
-    /// history, if the session is live and unchanged since `expected_rev`.
-    async fn report_status(
-        &self,
-        record: SessionRecord,
-        expected_rev: u64,
-        report: &StatusReport,
-        policy: &SessionPolicy,
-    ) -> Result<ReportOutcome, StoreError>;
+    /// Stores `write.record` (which carries the new status) and pushes `write.report` onto
+    /// the capped history, if the session is live and unchanged since `write.expected_rev`.
+    async fn report_status(&self, write: StatusWrite) -> Result<ReportOutcome, StoreError>;
 
     /// The newest `limit` status reports, newest first.
     async fn status_history(

@@ -111,6 +111,18 @@ pub struct UpdateTask {
     pub notes_kept: usize,
 }
 
+/// `release_tasks_of`: the tasks of a session that ended go back to pending.
+#[derive(Debug, Clone)]
+pub struct HandBack {
+    pub session: String,
+    /// Who hands them back (the note's author).
+    pub by: String,
+    /// The note put on each task.
+    pub text: String,
+    /// Notes kept per task.
+    pub notes_kept: usize,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateOutcome {
     Updated {
@@ -148,14 +160,12 @@ pub trait TaskStore {
     /// Projects that have tasks.
     async fn task_projects(&self) -> Result<Vec<String>, StoreError>;
 
-    /// Hands back every task `session` works on (in-progress or blocked): pending again,
-    /// no assignee, with a note `text` by `by`. Returns them as (project, task), ordered.
+    /// Hands back every task `req.session` works on (in-progress or blocked): pending again,
+    /// no assignee, with a note `req.text` by `req.by`. Returns them as (project, task),
+    /// ordered.
     async fn release_tasks_of(
         &self,
-        session: &str,
-        by: &str,
-        text: &str,
-        notes_kept: usize,
+        req: &HandBack,
     ) -> Result<Vec<(String, TaskRecord)>, StoreError>;
 }
 

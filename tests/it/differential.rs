@@ -25,7 +25,7 @@ use mcp_coord::domain::session::{Role, SessionRecord};
 use mcp_coord::domain::tiers::TierThresholds;
 use mcp_coord::store::Store;
 use mcp_coord::store::locks::{
-    AcquireOutcome, AcquireRequest, ExtendOutcome, ReleaseOutcome, Waiter,
+    AcquireOutcome, AcquireRequest, ExtendOutcome, ExtendRequest, ReleaseOutcome, Waiter,
 };
 use mcp_coord::store::messages::{InboxPolicy, ReadQuery, SendOutcome, WantedReply};
 use mcp_coord::store::sessions::{EndOutcome, PutOutcome, PutSession, SessionPolicy};
@@ -409,7 +409,12 @@ impl Side {
             } => {
                 let name = canonical(lock);
                 let out: ExtendOutcome = store
-                    .extend(&name, SESSIONS[session], HOUR_MS, REGIMES[regime].1)
+                    .extend(&ExtendRequest {
+                        name,
+                        session: SESSIONS[session].to_string(),
+                        ttl_ms: HOUR_MS,
+                        tiers: REGIMES[regime].1,
+                    })
                     .await
                     .map_err(e)?;
                 self.show("extend", &out)
@@ -440,7 +445,7 @@ impl Side {
             }
             Op::ReleaseAll { session } => {
                 let mut out = store
-                    .release_all_held_by(SESSIONS[session])
+                    .release_all_held_by(SESSIONS[session], 0)
                     .await
                     .map_err(e)?;
                 out.sort();

@@ -625,7 +625,7 @@ async fn release_locks_of_frees_a_sessions_locks_and_wakes_waiters() {
         .await
     });
     until_waiters(&a, "pytest", 1).await;
-    let released = d.coord().release_locks_of("ending").await.unwrap();
+    let released = d.coord().release_locks_of("ending", 0).await.unwrap();
     assert_eq!(released, vec!["issue:9", "resource:pytest"]);
     let got = tokio::time::timeout(Duration::from_secs(5), waiter)
         .await

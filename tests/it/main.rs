@@ -5,12 +5,15 @@
 
 mod audit;
 mod auth;
+mod auth_carry;
 mod claims;
 mod claude_code;
 mod cli_run;
 mod cli_setup;
+mod cli_tasks;
 mod conformance;
 mod dashboard;
+mod dashboard_auth;
 mod differential;
 mod embedded;
 mod faults;
@@ -26,6 +29,8 @@ mod sessions;
 mod sse_transport;
 mod support;
 mod task_events;
+mod taskmaster;
 mod tasks;
+mod tls;
 mod tmux;
 mod wake;

@@ -7,9 +7,12 @@
 //! survives as written) and the [`TaskState`] the stores' decisions change (status,
 //! assignee, progress, notes). Rules here are pure; `validate.rs` checks a batch.
 
+pub mod taskmaster;
 mod validate;
 
 use serde::{Deserialize, Deserializer, Serialize};
+
+use super::named_enum::named_enum;
 use serde_json::{Map, Value};
 
 pub use validate::{
@@ -17,49 +20,25 @@ pub use validate::{
     validate_batch,
 };
 
-/// TaskMaster's states, with its names.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum TaskStatus {
-    #[default]
-    Pending,
-    InProgress,
-    Blocked,
-    Review,
-    Done,
-    Failed,
-    Deferred,
-    Cancelled,
+named_enum! {
+    /// TaskMaster's states, with its names.
+    #[derive(Default)]
+    pub enum TaskStatus {
+        #[default]
+        Pending = "pending",
+        InProgress = "in-progress",
+        Blocked = "blocked",
+        Review = "review",
+        Done = "done",
+        Failed = "failed",
+        Deferred = "deferred",
+        Cancelled = "cancelled",
+    }
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 8] = [
-        TaskStatus::Pending,
-        TaskStatus::InProgress,
-        TaskStatus::Blocked,
-        TaskStatus::Review,
-        TaskStatus::Done,
-        TaskStatus::Failed,
-        TaskStatus::Deferred,
-        TaskStatus::Cancelled,
-    ];
     pub const NAMES: &'static str =
         "pending, in-progress, blocked, review, done, failed, deferred or cancelled";
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Pending => "pending",
-            TaskStatus::InProgress => "in-progress",
-            TaskStatus::Blocked => "blocked",
-            TaskStatus::Review => "review",
-            TaskStatus::Done => "done",
-            TaskStatus::Failed => "failed",
-            TaskStatus::Deferred => "deferred",
-            TaskStatus::Cancelled => "cancelled",
-        }
-    }
 
     /// Parses a status name (TaskMaster's `completed` is accepted as `done`).
     pub fn parse(s: &str) -> Result<TaskStatus, String> {
@@ -67,16 +46,13 @@ impl TaskStatus {
         if s == "completed" {
             return Ok(TaskStatus::Done);
         }
-        TaskStatus::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "status {:?} is not known; use one of {}",
-                    super::session_name::truncate(&s, 40),
-                    Self::NAMES
-                )
-            })
+        TaskStatus::from_name(&s).ok_or_else(|| {
+            format!(
+                "status {:?} is not known; use one of {}",
+                super::session_name::truncate(&s, 40),
+                Self::NAMES
+            )
+        })
     }
 
     /// A dependency in this state lets its dependents start.
@@ -85,26 +61,15 @@ impl TaskStatus {
     }
 }
 
-/// TaskMaster's priorities; `medium` when not given.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Default,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Priority {
-    High,
-    #[default]
-    Medium,
-    Low,
+named_enum! {
+    /// TaskMaster's priorities; `medium` when not given.
+    #[derive(PartialOrd, Ord, Default)]
+    pub enum Priority {
+        High = "high",
+        #[default]
+        Medium = "medium",
+        Low = "low",
+    }
 }
 
 impl Priority {

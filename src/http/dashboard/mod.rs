@@ -2,19 +2,28 @@
 //! its style sheet are compiled into the binary (`include_str!`, no build step, no network);
 //! `GET /dashboard/state` is its snapshot ([`Coordinator::dashboard_view`]), `/events` its
 //! live feed; `GET /dashboard/tasks?project=P` is one project's task board, which the page
-//! re-reads when a task event of that project arrives ([`Coordinator::dashboard_tasks`]). The router-wide Origin/Host guard applies to all of it.
+//! re-reads when a task event of that project arrives ([`Coordinator::dashboard_tasks`]).
+//! The router-wide Origin/Host guard applies to all of it; with auth on, the data routes need
+//! a token or the login cookie (`POST /login`, [`login`]) while the page itself loads and
+//! shows a login form.
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio_util::sync::CancellationToken;
 
-use crate::service::dashboard::ActivityLog;
+use super::auth::Proof;
+use super::login::{self, LoginState};
+use crate::domain::auth::Principal;
+use crate::service::dashboard::{ActivityLog, Viewer};
 use crate::service::{Coordinator, ServiceError};
+
+mod admin;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -32,16 +41,27 @@ struct DashboardState {
     activity: Arc<ActivityLog>,
 }
 
-/// The dashboard's routes; starts the activity log that feeds new pages their history.
-pub fn routes(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
+/// The dashboard's routes (with `/login` and `/logout`); starts the activity log that feeds
+/// new pages their history.
+pub fn routes(logins: LoginState, shutdown: CancellationToken) -> Router {
+    let coord = logins.coord.clone();
     let activity = ActivityLog::start(&coord, shutdown);
+    let sign_in = Router::new()
+        .route("/login", post(login::login))
+        .route("/logout", post(login::logout))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            login::LOGIN_BODY_BYTES,
+        ))
+        .with_state(logins);
     Router::new()
         .route("/", get(index))
         .route("/dashboard/app.js", get(script))
         .route("/dashboard/app.css", get(style))
         .route("/dashboard/state", get(state))
         .route("/dashboard/tasks", get(tasks))
+        .merge(admin::routes())
         .with_state(DashboardState { coord, activity })
+        .merge(sign_in)
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -78,8 +98,18 @@ async fn style() -> Response {
     asset("text/css; charset=utf-8", APP_CSS)
 }
 
-async fn state(State(s): State<DashboardState>) -> Response {
-    fresh(s.coord.dashboard_view(&s.activity).await)
+async fn state(
+    State(s): State<DashboardState>,
+    Extension(principal): Extension<Principal>,
+    Extension(proof): Extension<Proof>,
+) -> Response {
+    let viewer = Viewer {
+        role: principal.role,
+        token_id: principal.token_id,
+        logged_in: proof == Proof::LoginCookie,
+        auth_required: super::auth::required(&s.coord),
+    };
+    fresh(s.coord.dashboard_view(&s.activity, viewer).await)
 }
 
 #[derive(serde::Deserialize)]

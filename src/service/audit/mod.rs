@@ -60,11 +60,12 @@ pub fn actor(caller: &Caller, peer: Option<String>) -> AuditActor {
         connection: caller.connection_id.clone(),
         transport: caller.transport.to_string(),
         peer,
+        token: None,
     }
 }
 
 /// The caller of the call this task is serving, if any.
-fn current_actor() -> Option<AuditActor> {
+pub(crate) fn current_actor() -> Option<AuditActor> {
     ACTOR.try_with(Clone::clone).ok()
 }
 
@@ -174,6 +175,18 @@ impl AuditRecord {
         }
     }
 
+    /// An entry of `kind` for `result`: `ok`, `error` (the store or the daemon failed) or
+    /// `refused`, with the error code as detail.
+    pub fn outcome_of<T>(kind: &str, result: &Result<T, ServiceError>) -> Self {
+        match result {
+            Ok(_) => Self::of(kind, OK),
+            Err(e) if e.code == "internal" || e.code == "store_unavailable" => {
+                Self::of(kind, ERROR).detail(e.code)
+            }
+            Err(e) => Self::of(kind, REFUSED).detail(e.code),
+        }
+    }
+
     pub fn session(mut self, s: impl Into<String>) -> Self {
         self.session = Some(s.into());
         self
@@ -217,14 +230,7 @@ impl Coordinator {
         target: Option<&str>,
         result: Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
-        let mut entry = match &result {
-            Ok(_) => AuditRecord::of(kind, OK),
-            Err(e) if e.code == "internal" || e.code == "store_unavailable" => {
-                AuditRecord::of(kind, ERROR).detail(e.code)
-            }
-            Err(e) => AuditRecord::of(kind, REFUSED).detail(e.code),
-        }
-        .session(session);
+        let mut entry = AuditRecord::outcome_of(kind, &result).session(session);
         if let Some(t) = target {
             entry = entry.target(t);
         }

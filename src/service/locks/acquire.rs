@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 use super::wait::{QueueGuard, wait_for_release};
 use super::wording::{granted, taken_over_sentence};
 use super::{
-    AcquireLockArgs, Granted, MAX_REASON, PROGRESS_EVERY, RECHECK, WAITER_TTL_MS, WaitContext,
-    WaitProgress,
+    AcquireLockArgs, Granted, PROGRESS_EVERY, RECHECK, WAITER_TTL_MS, WaitContext, WaitProgress,
 };
 use crate::domain::lock_name::LockName;
 use crate::service::audit::{self, AuditRecord};
@@ -103,20 +102,7 @@ impl Coordinator {
             }
             w => w,
         };
-        let reason = args.reason.filter(|r| !r.is_empty());
-        if let Some(r) = &reason {
-            if r.chars().count() > MAX_REASON {
-                return Err(ServiceError::invalid(format!(
-                    "reason is {} characters long; the limit is {MAX_REASON}",
-                    r.chars().count()
-                )));
-            }
-            if r.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-                return Err(ServiceError::invalid(
-                    "reason contains control characters; use plain text",
-                ));
-            }
-        }
+        let reason = super::check_reason(args.reason)?;
         let waiter = (wait_seconds > 0).then(|| Waiter {
             id: uuid::Uuid::new_v4().simple().to_string(),
             ttl_ms: WAITER_TTL_MS,
@@ -130,7 +116,7 @@ impl Coordinator {
             reason,
             force: args.force,
             tiers: self.tiers(),
-            lock_delay_ms: (self.settings().locks.lock_delay_seconds as i64) * 1000,
+            lock_delay_ms: self.lock_delay_ms(),
             waiter,
         };
         let started = Instant::now();
@@ -241,6 +227,7 @@ impl Coordinator {
                     at: g.now_ms,
                     old_token: old.lock.token,
                     your_tier: old.tier,
+                    forced: false,
                 };
                 let body = taken_over_sentence(name, &note, g.now_ms);
                 if let Err(e) = self.send_system_message(&old.lock.holder, body).await {

@@ -9,7 +9,7 @@ use crate::service::audit::{self, AuditRecord};
 use crate::service::events::Event;
 use crate::service::human_time::{secs_until, utc_time};
 use crate::service::{Caller, Coordinator, ServiceError};
-use crate::store::locks::{ExtendOutcome, ReleaseOutcome};
+use crate::store::locks::{ExtendOutcome, ExtendRequest, ReleaseOutcome};
 
 impl Coordinator {
     /// Releases a lock the caller holds.
@@ -80,7 +80,12 @@ impl Coordinator {
         let ttl_ms = self.ttl_ms(args.timeout_seconds, &mut warnings)?;
         match self
             .store()
-            .extend(name.as_str(), &caller.session, ttl_ms, self.tiers())
+            .extend(&ExtendRequest {
+                name: name.as_str().to_string(),
+                session: caller.session.clone(),
+                ttl_ms,
+                tiers: self.tiers(),
+            })
             .await?
         {
             ExtendOutcome::Extended { lock, now_ms } => {
@@ -155,6 +160,10 @@ impl Coordinator {
                     "{name} is free, but a lock-delay reserves it for {r} until {}",
                     utc_time(until)
                 ),
+                (None, Some(until)) => format!(
+                    "{name} is free, but a lock-delay after a force-release keeps it from everyone until {} (then its waiters get it in order)",
+                    utc_time(until)
+                ),
                 _ if s.waiters > 0 => format!("{name} is free; {} waiter(s) queued", s.waiters),
                 _ => format!("{name} is free"),
             },
@@ -171,9 +180,17 @@ impl Coordinator {
         })
     }
 
-    /// Releases every lock `session` holds (called when a session ends or is reaped).
-    pub async fn release_locks_of(&self, session: &str) -> Result<Vec<String>, ServiceError> {
-        let released = self.store().release_all_held_by(session).await?;
+    /// Releases every lock `session` holds (called when a session ends or is reaped); with
+    /// `lock_delay_ms` > 0 (an admin ended it) nobody gets them until the delay ends.
+    pub async fn release_locks_of(
+        &self,
+        session: &str,
+        lock_delay_ms: i64,
+    ) -> Result<Vec<String>, ServiceError> {
+        let released = self
+            .store()
+            .release_all_held_by(session, lock_delay_ms)
+            .await?;
         if !released.is_empty() {
             tracing::info!(session, locks = ?released, "released the locks of an ended session");
             let at_ms = self.store().now_ms().await.unwrap_or_default();

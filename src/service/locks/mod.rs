@@ -21,9 +21,32 @@ use std::time::Duration;
 pub use listing::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 pub use types::*;
 pub use wait::{WaitContext, WaitProgress};
+pub(crate) use wording::taken_over_sentence;
 
 /// Longest `reason` accepted.
 pub const MAX_REASON: usize = 500;
+
+/// A caller's `reason` (of a lock, or of an admin's action): empty is none; bounded, plain
+/// text.
+pub fn check_reason(
+    reason: Option<String>,
+) -> Result<Option<String>, crate::service::ServiceError> {
+    let reason = reason.filter(|r| !r.trim().is_empty());
+    if let Some(r) = &reason {
+        if r.chars().count() > MAX_REASON {
+            return Err(crate::service::ServiceError::invalid(format!(
+                "reason is {} characters long; the limit is {MAX_REASON}",
+                r.chars().count()
+            )));
+        }
+        if r.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return Err(crate::service::ServiceError::invalid(
+                "reason contains control characters; use plain text",
+            ));
+        }
+    }
+    Ok(reason)
+}
 /// How often a waiter re-checks even without a release event (events can be lost).
 pub const RECHECK: Duration = Duration::from_millis(400);
 /// A waiter's liveness key lives this long past its last attempt; attempts come every

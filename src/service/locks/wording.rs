@@ -82,6 +82,13 @@ impl Coordinator {
                     ),
                 )
             }
+            (RefusalKind::LockDelay, _) if r.reserved_for.is_none() => (
+                "lock_delay",
+                format!(
+                    "{name} was just force-released by an admin; for a lock-delay until {} nobody may take it (so the old holder has time to stop). Retry with wait_seconds={retry_wait}: waiters get it in order when the delay ends.",
+                    r.delay_until.map(utc_time).unwrap_or_default()
+                ),
+            ),
             (RefusalKind::LockDelay, _) => (
                 "lock_delay",
                 format!(
@@ -228,7 +235,21 @@ pub(super) fn not_owner(
     }))
 }
 
-pub(super) fn taken_over_sentence(name: &LockName, n: &TakeoverNote, now: i64) -> String {
+pub(crate) fn taken_over_sentence(
+    name: &impl std::fmt::Display,
+    n: &TakeoverNote,
+    now: i64,
+) -> String {
+    if n.forced {
+        return format!(
+            "your hold on {name} (token {}) was force-released by {} at {} ({} ago); stop work \
+             that relied on it, and acquire it again if you still need it (after a short lock-delay)",
+            n.old_token,
+            n.by,
+            utc_time(n.at),
+            human_ms(now - n.at),
+        );
+    }
     format!(
         "your hold on {name} (token {}) was taken over by {} at {} ({} ago) because you were {}; stop work that relied on it, and acquire it again if you still need it",
         n.old_token,

@@ -1,5 +1,5 @@
-//! Ending sessions: by the session itself (`end_session`), by the reaper, or when a
-//! connection's generated session is replaced; the ended session's locks are released and
+//! Ending sessions: by the session itself (`end_session`), by the reaper, by an admin
+//! (`service/admin`), or when a connection's generated session is replaced; the ended session's locks are released and
 //! its tasks handed back.
 
 use super::input::busy;
@@ -17,6 +17,20 @@ impl Coordinator {
         name: &str,
         reason: &str,
         seen_before: Option<i64>,
+    ) -> Result<Option<EndedSession>, ServiceError> {
+        self.end_named_with_delay(name, reason, seen_before, 0)
+            .await
+    }
+
+    /// [`Self::end_named`], and with `lock_delay_ms` > 0 its locks stay free for nobody
+    /// until the delay ends (an admin ended a session that may still be running:
+    /// `service/admin`).
+    pub(crate) async fn end_named_with_delay(
+        &self,
+        name: &str,
+        reason: &str,
+        seen_before: Option<i64>,
+        lock_delay_ms: i64,
     ) -> Result<Option<EndedSession>, ServiceError> {
         for _ in 0..ATTEMPTS {
             let Some(entry) = self.store().get_session(name).await? else {
@@ -45,7 +59,7 @@ impl Coordinator {
                     // The session is out of the liveness index already, so lock decisions
                     // treat its locks as free; releasing them now also wakes waiters and
                     // keeps `list_locks` honest.
-                    let locks_released = match self.release_locks_of(name).await {
+                    let locks_released = match self.release_locks_of(name, lock_delay_ms).await {
                         Ok(released) => released,
                         Err(e) => {
                             tracing::warn!(

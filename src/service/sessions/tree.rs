@@ -7,7 +7,7 @@ use crate::domain::hierarchy::place;
 use crate::domain::session::{Role, SessionRecord, StatusReport};
 use crate::service::events::Event;
 use crate::service::{Caller, Coordinator, ServiceError};
-use crate::store::sessions::{PutOutcome, PutSession, ReportOutcome};
+use crate::store::sessions::{PutOutcome, PutSession, ReportOutcome, StatusWrite};
 
 impl Coordinator {
     /// `register_session_relationship(master_session, child_session)` (seed 000): makes
@@ -116,12 +116,12 @@ impl Coordinator {
             record.rev += 1;
             match self
                 .store()
-                .report_status(
-                    record.clone(),
-                    entry.record.rev,
-                    &report,
-                    &self.session_policy(),
-                )
+                .report_status(StatusWrite {
+                    record: record.clone(),
+                    expected_rev: entry.record.rev,
+                    report: report.clone(),
+                    policy: self.session_policy(),
+                })
                 .await?
             {
                 ReportOutcome::Stored(stored) => {

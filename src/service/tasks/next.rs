@@ -63,7 +63,7 @@ impl Coordinator {
                 reason: None,
                 force: false,
                 tiers: self.tiers(),
-                lock_delay_ms: (self.settings().locks.lock_delay_seconds as i64) * 1000,
+                lock_delay_ms: self.lock_delay_ms(),
                 waiter: None,
             })
             .collect();

@@ -8,7 +8,7 @@ use crate::domain::message::{MessageKind, SYSTEM_SENDER};
 use crate::domain::tasks::{NOTES_KEPT, TaskRecord, TaskStatus};
 use crate::service::events::Event;
 use crate::service::{Coordinator, ServiceError};
-use crate::store::tasks::is_active;
+use crate::store::tasks::{HandBack, is_active};
 
 impl Coordinator {
     /// Sends `body` as a `task` system message to `to`, logging (not failing) on error.
@@ -119,7 +119,12 @@ impl Coordinator {
         let text = format!("handed back: its assignee {session} ended ({reason})");
         let released = match self
             .store()
-            .release_tasks_of(session, SYSTEM_SENDER, &text, NOTES_KEPT)
+            .release_tasks_of(&HandBack {
+                session: session.to_string(),
+                by: SYSTEM_SENDER.to_string(),
+                text,
+                notes_kept: NOTES_KEPT,
+            })
             .await
         {
             Ok(r) => r,

@@ -165,22 +165,34 @@ impl Coordinator {
         caller: &Caller,
         args: &KillSessionArgs,
     ) -> Result<KilledSession, ServiceError> {
-        let result = self.kill_session_unaudited(caller, args).await;
+        let result = self.kill_session_unaudited(caller, args, None).await;
         let target = Some(args.session.clone());
         self.audited("session_killed", &caller.session, target.as_deref(), result)
     }
 
-    async fn kill_session_unaudited(
+    /// Kills the tmux session and ends its coordination session. `as_admin` (the end
+    /// reason and lock-delay of an admin's kill, `service/admin`) skips the parent check:
+    /// an admin may kill any child.
+    pub(crate) async fn kill_session_unaudited(
         &self,
         caller: &Caller,
         args: &KillSessionArgs,
+        as_admin: Option<(&str, i64)>,
     ) -> Result<KilledSession, ServiceError> {
         let session = args.session.as_str();
-        let target = self.controlled_session(caller, session).await?;
+        let target = match as_admin {
+            None => self.controlled_session(caller, session).await?,
+            Some(_) => {
+                crate::domain::session_name::validate(session).map_err(ServiceError::invalid)?;
+                self.tmux().session(session).await?
+            }
+        };
         self.tmux().kill_session(session).await?;
-        tracing::info!(session, parent = %caller.session, "killed child session");
+        tracing::info!(session, by = %caller.session, admin = as_admin.is_some(), "killed child session");
+        let (reason, lock_delay_ms) =
+            as_admin.unwrap_or(("killed by its parent (kill_session)", 0));
         let ended = self
-            .end_named(session, "killed by its parent (kill_session)", None)
+            .end_named_with_delay(session, reason, None, lock_delay_ms)
             .await?;
         Ok(KilledSession {
             session: session.to_string(),

@@ -15,9 +15,10 @@ use super::{MemoryStore, State, wall_clock_ms};
 use crate::domain::tiers::{Tier, TierThresholds};
 use crate::store::StoreError;
 use crate::store::locks::{
-    AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, HeldLock, HolderRefusal, LockListing,
-    LockQueue, LockRecord, LockStatus, LockStore, NOTE_TTL_MS, Refusal, RefusalKind,
-    ReleaseOutcome, TakeoverNote, next_fencing_token,
+    AcquireOutcome, AcquireRequest, ExtendOutcome, ExtendRequest, ForceRelease,
+    ForceReleaseOutcome, Grant, HeldLock, HolderRefusal, LockListing, LockQueue, LockRecord,
+    LockStatus, LockStore, NOTE_TTL_MS, Refusal, RefusalKind, ReleaseOutcome, TakeoverNote,
+    next_fencing_token,
 };
 
 /// The locks part of the embedded state. `Clone` lets a decision that takes several locks
@@ -49,7 +50,9 @@ pub(super) struct WaiterEntry {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Delay {
-    pub reserved_for: String,
+    /// The session that took the lock over; `None` after a force-release (nobody).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_for: Option<String>,
     pub until: i64,
 }
 
@@ -240,6 +243,23 @@ impl LockState {
         was_head
     }
 
+    /// Starts a lock-delay on `name` reserved for nobody (after a force-release or an admin's
+    /// end of its holder); `None` when `delay_ms` is 0.
+    fn delay_for_nobody(&mut self, name: &str, now: i64, delay_ms: i64) -> Option<i64> {
+        if delay_ms <= 0 {
+            return None;
+        }
+        let until = now + delay_ms;
+        self.delays.insert(
+            name.to_string(),
+            Delay {
+                reserved_for: None,
+                until,
+            },
+        );
+        Some(until)
+    }
+
     fn publish(&self, name: &str) {
         let _ = self.events.send(name.to_string());
     }
@@ -373,14 +393,14 @@ pub(super) fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> Acquire
 
     // 4. Lock-delay.
     if let Some(d) = st.locks.delay(name, now)
-        && d.reserved_for != caller
+        && d.reserved_for.as_deref() != Some(caller)
     {
         return refuse(
             st,
             RefusalKind::LockDelay,
             Refusal {
                 delay_until: Some(d.until),
-                reserved_for: Some(d.reserved_for),
+                reserved_for: d.reserved_for,
                 ..blank.clone()
             },
         );
@@ -417,6 +437,7 @@ pub(super) fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> Acquire
                     at: now,
                     old_token: v.lock.token,
                     your_tier: v.tier,
+                    forced: false,
                 },
                 expires_at: now + NOTE_TTL_MS,
             },
@@ -444,7 +465,7 @@ pub(super) fn acquire(st: &mut State, req: &AcquireRequest, now: i64) -> Acquire
         st.locks.delays.insert(
             req.name.clone(),
             Delay {
-                reserved_for: caller.to_string(),
+                reserved_for: Some(caller.to_string()),
                 until,
             },
         );
@@ -496,16 +517,16 @@ impl LockStore for MemoryStore {
         .await
     }
 
-    async fn extend(
-        &self,
-        name: &str,
-        session: &str,
-        ttl_ms: i64,
-        tiers: TierThresholds,
-    ) -> Result<ExtendOutcome, StoreError> {
+    async fn extend(&self, req: &ExtendRequest) -> Result<ExtendOutcome, StoreError> {
+        let ExtendRequest {
+            name,
+            session,
+            ttl_ms,
+            tiers,
+        } = req;
         self.apply(|st| {
             let now = wall_clock_ms();
-            let mut cur = match own_lock(st, name, session, now, tiers) {
+            let mut cur = match own_lock(st, name, session, now, *tiers) {
                 Ok(cur) => cur,
                 Err(refusal) => return (*refusal).into(),
             };
@@ -538,7 +559,7 @@ impl LockStore for MemoryStore {
                 held: cur.map(|c| view(st, &c, now, tiers)),
                 waiters: st.locks.live_waiters(name, now).count() as u32,
                 delay_until: delay.as_ref().map(|d| d.until),
-                reserved_for: delay.map(|d| d.reserved_for),
+                reserved_for: delay.and_then(|d| d.reserved_for),
                 note,
                 now_ms: now,
             }
@@ -620,7 +641,7 @@ impl LockStore for MemoryStore {
                         name: name.clone(),
                         waiters,
                         delay_until: delay.map(|d| d.until),
-                        reserved_for: delay.map(|d| d.reserved_for.clone()),
+                        reserved_for: delay.and_then(|d| d.reserved_for.clone()),
                     })
                 })
                 .collect()
@@ -637,7 +658,44 @@ impl LockStore for MemoryStore {
         .await
     }
 
-    async fn release_all_held_by(&self, session: &str) -> Result<Vec<String>, StoreError> {
+    async fn force_release(&self, req: &ForceRelease) -> Result<ForceReleaseOutcome, StoreError> {
+        self.apply(|st| {
+            let now = wall_clock_ms();
+            let Some(cur) = st.locks.live(&req.name, now) else {
+                return ForceReleaseOutcome::NotHeld { now_ms: now };
+            };
+            let from = view(st, &cur, now, req.tiers);
+            st.locks.drop_lock(&req.name);
+            st.locks.notes.insert(
+                (cur.holder.clone(), req.name.clone()),
+                NoteRow {
+                    note: TakeoverNote {
+                        lock: req.name.clone(),
+                        by: req.by.clone(),
+                        at: now,
+                        old_token: cur.token,
+                        your_tier: from.tier,
+                        forced: true,
+                    },
+                    expires_at: now + NOTE_TTL_MS,
+                },
+            );
+            let delay_until = st.locks.delay_for_nobody(&req.name, now, req.lock_delay_ms);
+            st.locks.publish(&req.name);
+            ForceReleaseOutcome::Released {
+                from,
+                delay_until,
+                now_ms: now,
+            }
+        })
+        .await
+    }
+
+    async fn release_all_held_by(
+        &self,
+        session: &str,
+        lock_delay_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
         self.apply(|st| {
             let now = wall_clock_ms();
             let names = st.locks.held.remove(session).unwrap_or_default();
@@ -647,6 +705,7 @@ impl LockStore for MemoryStore {
                     && rec.holder == session
                 {
                     st.locks.drop_lock(&name);
+                    st.locks.delay_for_nobody(&name, now, lock_delay_ms);
                     st.locks.publish(&name);
                     released.push(name);
                 }

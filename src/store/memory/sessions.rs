@@ -9,7 +9,9 @@ use super::table::{Table, TableRef};
 use super::{MemoryStore, wall_clock_ms};
 use crate::domain::hierarchy::check_placement;
 use crate::domain::session::{SessionEntry, SessionRecord, StatusReport};
-use crate::store::sessions::{EndOutcome, PutOutcome, PutSession, ReportOutcome, SessionPolicy};
+use crate::store::sessions::{
+    EndOutcome, PutOutcome, PutSession, ReportOutcome, SessionPolicy, StatusWrite,
+};
 use crate::store::{SessionStore, StoreError};
 
 /// The sessions part of the embedded state.
@@ -207,28 +209,21 @@ impl SessionStore for MemoryStore {
         .await
     }
 
-    async fn report_status(
-        &self,
-        record: SessionRecord,
-        expected_rev: u64,
-        report: &StatusReport,
-        policy: &SessionPolicy,
-    ) -> Result<ReportOutcome, StoreError> {
-        let cap = policy.status_history;
+    async fn report_status(&self, write: StatusWrite) -> Result<ReportOutcome, StoreError> {
         self.apply(|st| {
             let s = &mut st.sessions;
-            let name = record.name.clone();
+            let name = write.record.name.clone();
             match s.records.get(&name) {
-                Some(cur) if cur.rev == expected_rev => {}
+                Some(cur) if cur.rev == write.expected_rev => {}
                 _ => return ReportOutcome::Changed,
             }
             if !s.last_seen.contains_key(&name) {
                 return ReportOutcome::NotLive;
             }
-            s.records.insert(name.clone(), record);
+            s.records.insert(name.clone(), write.record);
             let history = s.history.get_or_default(name.clone());
-            history.push_front(report.clone());
-            history.truncate(cap);
+            history.push_front(write.report);
+            history.truncate(write.policy.status_history);
             ReportOutcome::Stored(Box::new(s.entry(&name).expect("just written")))
         })
         .await

@@ -12,8 +12,8 @@ use crate::domain::tasks::{TaskNote, TaskRecord, TaskState, TaskStatus, role_fit
 use crate::store::StoreError;
 use crate::store::locks::AcquireOutcome;
 use crate::store::tasks::{
-    ClaimOutcome, ClaimRequest, Claimed, CreateOutcome, CreateRefusal, CreateTasks, TaskStore,
-    UpdateOutcome, UpdateTask, Waiting, claim_order, is_active, may_update,
+    ClaimOutcome, ClaimRequest, Claimed, CreateOutcome, CreateRefusal, CreateTasks, HandBack,
+    TaskStore, UpdateOutcome, UpdateTask, Waiting, claim_order, is_active, may_update,
 };
 
 /// The tasks part of the embedded state.
@@ -353,17 +353,14 @@ impl TaskStore for MemoryStore {
 
     async fn release_tasks_of(
         &self,
-        session: &str,
-        by: &str,
-        text: &str,
-        notes_kept: usize,
+        req: &HandBack,
     ) -> Result<Vec<(String, TaskRecord)>, StoreError> {
         let note = TaskNote {
             at_ms: wall_clock_ms(),
-            by: by.to_string(),
-            text: text.to_string(),
+            by: req.by.clone(),
+            text: req.text.clone(),
         };
-        self.apply(|st| st.tasks.release_of(session, note, notes_kept))
+        self.apply(|st| st.tasks.release_of(&req.session, note, req.notes_kept))
             .await
     }
 

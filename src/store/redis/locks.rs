@@ -14,8 +14,9 @@ use super::RedisStore;
 use crate::domain::tiers::TierThresholds;
 use crate::store::StoreError;
 use crate::store::locks::{
-    AcquireOutcome, AcquireRequest, ExtendOutcome, LockListing, LockQueue, LockStatus, LockStore,
-    NOTE_TTL_MS, ReleaseOutcome,
+    AcquireOutcome, AcquireRequest, ExtendOutcome, ExtendRequest, ForceRelease,
+    ForceReleaseOutcome, LockListing, LockQueue, LockStatus, LockStore, NOTE_TTL_MS,
+    ReleaseOutcome,
 };
 
 /// What `queues.lua` returns (an object, so an empty list survives cjson).
@@ -35,6 +36,7 @@ static HELD: LazyLock<Script> = script!("held.lua");
 static LEAVE_QUEUE: LazyLock<Script> = script!("leave_queue.lua");
 static QUEUES: LazyLock<Script> = script!("queues.lua");
 static RELEASE_ALL: LazyLock<Script> = script!("release_all.lua");
+static FORCE_RELEASE: LazyLock<Script> = script!("force_release.lua");
 
 /// Fans the `events:locks` channel out to waiters: one subscriber connection per store
 /// (started on first use, re-subscribing after a Redis outage), never a pooled connection.
@@ -212,22 +214,16 @@ impl LockStore for RedisStore {
         .await
     }
 
-    async fn extend(
-        &self,
-        name: &str,
-        session: &str,
-        ttl_ms: i64,
-        tiers: TierThresholds,
-    ) -> Result<ExtendOutcome, StoreError> {
+    async fn extend(&self, req: &ExtendRequest) -> Result<ExtendOutcome, StoreError> {
         let k = self.keys();
-        let [active, idle, stale] = Self::tier_args(tiers);
+        let [active, idle, stale] = Self::tier_args(req.tiers);
         self.eval_json(
             &EXTEND,
-            vec![k.lock(name), k.lock_index(), k.sessions_last_seen()],
+            vec![k.lock(&req.name), k.lock_index(), k.sessions_last_seen()],
             vec![
-                name.to_string(),
-                session.to_string(),
-                ttl_ms.to_string(),
+                req.name.clone(),
+                req.session.clone(),
+                req.ttl_ms.to_string(),
                 k.prefix().to_string(),
                 active,
                 idle,
@@ -333,12 +329,48 @@ impl LockStore for RedisStore {
         .map(|_| ())
     }
 
-    async fn release_all_held_by(&self, session: &str) -> Result<Vec<String>, StoreError> {
+    async fn force_release(&self, req: &ForceRelease) -> Result<ForceReleaseOutcome, StoreError> {
+        let k = self.keys();
+        let [active, idle, stale] = Self::tier_args(req.tiers);
+        self.eval_json(
+            &FORCE_RELEASE,
+            vec![
+                k.lock(&req.name),
+                k.lock_index(),
+                k.lock_names(),
+                k.sessions_last_seen(),
+                k.lock_delay(&req.name),
+            ],
+            vec![
+                req.name.clone(),
+                req.by.clone(),
+                k.prefix().to_string(),
+                k.lock_events(),
+                active,
+                idle,
+                stale,
+                req.lock_delay_ms.to_string(),
+                NOTE_TTL_MS.to_string(),
+            ],
+        )
+        .await
+    }
+
+    async fn release_all_held_by(
+        &self,
+        session: &str,
+        lock_delay_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
         let k = self.keys();
         self.eval_json(
             &RELEASE_ALL,
             vec![k.locks_held(session), k.lock_index(), k.lock_names()],
-            vec![session.to_string(), k.prefix().to_string(), k.lock_events()],
+            vec![
+                session.to_string(),
+                k.prefix().to_string(),
+                k.lock_events(),
+                lock_delay_ms.to_string(),
+            ],
         )
         .await
     }

@@ -13,7 +13,9 @@ use redis::{AsyncCommands, Script};
 use super::RedisStore;
 use crate::domain::hierarchy::PlacementRefusal;
 use crate::domain::session::{SessionEntry, SessionRecord, StatusReport};
-use crate::store::sessions::{EndOutcome, PutOutcome, PutSession, ReportOutcome, SessionPolicy};
+use crate::store::sessions::{
+    EndOutcome, PutOutcome, PutSession, ReportOutcome, SessionPolicy, StatusWrite,
+};
 use crate::store::{SessionStore, StoreError};
 
 static TOUCH: LazyLock<Script> = script!("session_touch.lua");
@@ -226,13 +228,13 @@ impl SessionStore for RedisStore {
         Ok(entries)
     }
 
-    async fn report_status(
-        &self,
-        record: SessionRecord,
-        expected_rev: u64,
-        report: &StatusReport,
-        policy: &SessionPolicy,
-    ) -> Result<ReportOutcome, StoreError> {
+    async fn report_status(&self, write: StatusWrite) -> Result<ReportOutcome, StoreError> {
+        let StatusWrite {
+            record,
+            expected_rev,
+            report,
+            policy,
+        } = write;
         let keys = self.keys().clone();
         let cap = policy.status_history;
         let ttl = policy
@@ -240,7 +242,7 @@ impl SessionStore for RedisStore {
             .stale_ms
             .saturating_add(policy.ended_retention_ms);
         let json = record.to_json();
-        let entry = serde_json::to_string(report)?;
+        let entry = serde_json::to_string(&report)?;
         let name = record.name.clone();
         let parts: Vec<String> = self
             .run(|mut c| async move {

@@ -15,8 +15,8 @@ use crate::domain::tasks::{Priority, TaskRecord, TaskSpec, TaskState, TaskStatus
 use crate::store::StoreError;
 use crate::store::locks::{Grant, NOTE_TTL_MS, Refusal};
 use crate::store::tasks::{
-    ClaimOutcome, ClaimRequest, Claimed, CreateOutcome, CreateRefusal, CreateTasks, TaskStore,
-    UpdateOutcome, UpdateTask, Waiting, claim_order,
+    ClaimOutcome, ClaimRequest, Claimed, CreateOutcome, CreateRefusal, CreateTasks, HandBack,
+    TaskStore, UpdateOutcome, UpdateTask, Waiting, claim_order,
 };
 
 /// `claim_order(st)` in Lua, generated from [`claim_order`] and [`Priority::rank`] so the
@@ -397,18 +397,15 @@ impl TaskStore for RedisStore {
 
     async fn release_tasks_of(
         &self,
-        session: &str,
-        by: &str,
-        text: &str,
-        notes_kept: usize,
+        req: &HandBack,
     ) -> Result<Vec<(String, TaskRecord)>, StoreError> {
         let k = self.keys();
-        let keys = vec![k.tasks_held(session)];
+        let keys = vec![k.tasks_held(&req.session)];
         let args = vec![
-            session.to_string(),
-            by.to_string(),
-            text.to_string(),
-            notes_kept.to_string(),
+            req.session.clone(),
+            req.by.clone(),
+            req.text.clone(),
+            req.notes_kept.to_string(),
             k.prefix().to_string(),
         ];
         let raw: String = self

@@ -22,6 +22,7 @@ fn entry(at_ms: i64, kind: &str, session: &str, target: Option<&str>) -> AuditRe
             connection: "c-1".into(),
             transport: "sse".into(),
             peer: None,
+            token: None,
         }),
         lock: Some("resource:pytest".into()),
         target: target.map(str::to_string),

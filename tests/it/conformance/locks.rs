@@ -9,8 +9,8 @@ use mcp_coord::domain::lock_name::LockName;
 use mcp_coord::domain::tiers::{Tier, TierThresholds};
 use mcp_coord::store::Store;
 use mcp_coord::store::locks::{
-    AcquireOutcome, AcquireRequest, ExtendOutcome, Grant, Refusal, RefusalKind, ReleaseOutcome,
-    Waiter,
+    AcquireOutcome, AcquireRequest, ExtendOutcome, ExtendRequest, Grant, Refusal, RefusalKind,
+    ReleaseOutcome, Waiter,
 };
 
 const HOUR: i64 = 3_600_000;
@@ -49,6 +49,16 @@ pub(crate) fn req(name: &str, session: &str) -> AcquireRequest {
         tiers: NORMAL,
         lock_delay_ms: 0,
         waiter: None,
+    }
+}
+
+/// Extends `resource:pytest` for `session`.
+fn extend_req(session: &str, ttl_ms: i64) -> ExtendRequest {
+    ExtendRequest {
+        name: "resource:pytest".into(),
+        session: session.into(),
+        ttl_ms,
+        tiers: NORMAL,
     }
 }
 
@@ -157,19 +167,11 @@ pub async fn ttl_expiry_frees(store: Arc<dyn Store>) {
 
 pub async fn extend_is_owner_only(store: Arc<dyn Store>) {
     let g = grant(&store, &req("pytest", "a")).await;
-    match store
-        .extend("resource:pytest", "b", 600_000, NORMAL)
-        .await
-        .unwrap()
-    {
+    match store.extend(&extend_req("b", 600_000)).await.unwrap() {
         ExtendOutcome::NotOwner { holder, .. } => assert_eq!(holder.lock.holder, "a"),
         other => panic!("{other:?}"),
     }
-    match store
-        .extend("resource:pytest", "a", 600_000, NORMAL)
-        .await
-        .unwrap()
-    {
+    match store.extend(&extend_req("a", 600_000)).await.unwrap() {
         ExtendOutcome::Extended { lock, now_ms } => {
             assert_eq!(lock.token, g.lock.token);
             assert!(lock.expires_at >= now_ms + 599_000);
@@ -178,7 +180,10 @@ pub async fn extend_is_owner_only(store: Arc<dyn Store>) {
     }
     assert!(matches!(
         store
-            .extend("resource:nothing", "a", 1000, NORMAL)
+            .extend(&ExtendRequest {
+                name: "resource:nothing".into(),
+                ..extend_req("a", 1000)
+            })
             .await
             .unwrap(),
         ExtendOutcome::NotHeld { .. }
@@ -349,9 +354,9 @@ pub async fn release_all_held_by_frees_only_that_session(store: Arc<dyn Store>) 
     short.ttl_ms = 50;
     grant(&store, &short).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let released = store.release_all_held_by("a").await.unwrap();
+    let released = store.release_all_held_by("a", 0).await.unwrap();
     assert_eq!(released, vec!["issue:1", "resource:pytest"]);
-    assert!(store.release_all_held_by("a").await.unwrap().is_empty());
+    assert!(store.release_all_held_by("a", 0).await.unwrap().is_empty());
     let names: Vec<_> = store
         .list(NORMAL)
         .await

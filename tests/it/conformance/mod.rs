@@ -16,6 +16,7 @@ mod audit;
 mod basics;
 mod bindings;
 mod claims;
+mod force_release;
 pub(crate) mod locks;
 mod messages;
 mod sessions;

@@ -8,7 +8,7 @@ use mcp_coord::domain::session::{Role, SessionEntry, SessionRecord, StatusReport
 use mcp_coord::domain::tiers::TierThresholds;
 use mcp_coord::store::Store;
 use mcp_coord::store::sessions::{
-    EndOutcome, PutOutcome, PutSession, ReportOutcome, SessionPolicy,
+    EndOutcome, PutOutcome, PutSession, ReportOutcome, SessionPolicy, StatusWrite,
 };
 
 /// The policy every case passes (the store holds none): short tiers (active below 1 s), two
@@ -272,7 +272,12 @@ pub async fn status_history_is_capped_newest_first(store: Arc<dyn Store>) {
         r.status = Some(report.clone());
         r.rev += 1;
         let out = store
-            .report_status(r, e.record.rev, &report, &POLICY)
+            .report_status(StatusWrite {
+                record: r,
+                expected_rev: e.record.rev,
+                report: report.clone(),
+                policy: POLICY,
+            })
             .await
             .unwrap();
         assert!(matches!(out, ReportOutcome::Stored(_)), "{out:?}");
@@ -293,7 +298,12 @@ pub async fn status_history_is_capped_newest_first(store: Arc<dyn Store>) {
     let e = store.get_session("w1").await.unwrap().unwrap();
     let report = StatusReport::build("done", None, None, 2_000).unwrap();
     let out = store
-        .report_status(e.record.clone(), e.record.rev - 1, &report, &POLICY)
+        .report_status(StatusWrite {
+            record: e.record.clone(),
+            expected_rev: e.record.rev - 1,
+            report,
+            policy: POLICY,
+        })
         .await
         .unwrap();
     assert_eq!(out, ReportOutcome::Changed);

@@ -20,6 +20,15 @@ pub async fn connect_http(url: &str, headers: &[(&str, &str)]) -> Client {
 }
 
 pub async fn try_connect_http(url: &str, headers: &[(&str, &str)]) -> anyhow::Result<Client> {
+    try_connect_http_with(reqwest::Client::new(), url, headers).await
+}
+
+/// [`try_connect_http`] over `http` (a client that trusts a test CA, say).
+pub async fn try_connect_http_with(
+    http: reqwest::Client,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> anyhow::Result<Client> {
     let mut map = HashMap::new();
     for (k, v) in headers {
         map.insert(
@@ -28,7 +37,7 @@ pub async fn try_connect_http(url: &str, headers: &[(&str, &str)]) -> anyhow::Re
         );
     }
     let config = StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(map);
-    let transport = StreamableHttpClientTransport::from_config(config);
+    let transport = StreamableHttpClientTransport::with_client(http, config);
     Ok(().serve(transport).await?)
 }
 

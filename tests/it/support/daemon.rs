@@ -28,10 +28,11 @@ impl TestDaemon {
 
     pub async fn start(settings: Settings) -> Self {
         settings.validate().expect("test settings must be valid");
+        let scheme = settings.tls.scheme();
         let daemon = start(settings, &Sources(vec!["test".into()]))
             .await
             .expect("daemon starts");
-        let base = format!("http://{}", daemon.addr);
+        let base = format!("{scheme}://{}", daemon.addr);
         Self {
             daemon: Some(daemon),
             base,

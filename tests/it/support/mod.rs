@@ -11,4 +11,5 @@ pub mod model;
 pub mod process;
 pub mod redis;
 pub mod sse_client;
+pub mod tls;
 pub mod tmux;

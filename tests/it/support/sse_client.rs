@@ -146,11 +146,19 @@ impl SseClientTransport {
         url: &str,
         headers: HeaderMap,
     ) -> Result<Self, SseClientError> {
+        Self::connect_with_client(url, headers, Client::new()).await
+    }
+
+    /// Like [`Self::connect_with_headers`], over `http` (one that trusts a test CA, say).
+    pub async fn connect_with_client(
+        url: &str,
+        headers: HeaderMap,
+        http: Client,
+    ) -> Result<Self, SseClientError> {
         let url = Url::parse(url).map_err(|error| SseClientError::BadUrl {
             url: url.to_owned(),
             reason: error.to_string(),
         })?;
-        let http = Client::new();
         let response = http
             .get(url.clone())
             .headers(headers.clone())

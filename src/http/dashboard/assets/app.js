@@ -486,12 +486,20 @@ function activityMatches(item) {
 }
 
 function activityRow(item) {
+  const e = item.e;
+  // An admin may read a message's body (a peek into the recipient's inbox); others see
+  // sender, recipient and kind only.
+  const read =
+    e.event === "message_sent" && isAdmin() && e.message_id
+      ? el("button", { type: "button", class: "admin-btn", "data-action": "read", "data-to": e.to, "data-id": e.message_id, "aria-label": `Read the message from ${e.from} to ${e.to}`, text: "Read" })
+      : null;
   return el(
     "li",
-    { "data-kind": item.e.event },
+    { "data-kind": e.event },
     el("time", { datetime: new Date(item.at - state.offsetMs).toISOString(), text: clock(item.at) }),
-    el("span", { class: "kind", text: KINDS[item.e.event] || item.e.event }),
-    el("span", { class: "text", text: describe(item.e) }),
+    el("span", { class: "kind", text: KINDS[e.event] || e.event }),
+    el("span", { class: "text", text: describe(e) }),
+    read,
   );
 }
 
@@ -541,6 +549,15 @@ function sessionNode(name) {
     renderSession(name);
   });
   const line = el("div", { class: "line" }, parts.tier, parts.name, parts.role, parts.state, parts.progress, parts.pct, parts.seen, parts.toggle);
+  if (isAdmin()) {
+    parts.admin = el(
+      "span",
+      { class: "admin-only" },
+      adminButton("message", name, "Message", `Send a message to ${name}`, false),
+      adminButton("end", name, "End", `End session ${name}`, true),
+    );
+    line.append(parts.admin);
+  }
   const node = el("div", { class: "node" }, line, parts.summary, parts.meta, parts.held);
   parts.node = node;
   const li = el("li", { "data-session": name }, node, parts.children);
@@ -632,6 +649,7 @@ function renderSession(name) {
     parts.toggle.setAttribute("aria-label", `${open ? "Hide" : "Show"} the ${kids} child session${kids === 1 ? "" : "s"} of ${name}`);
   }
   renderSeen(s, parts);
+  if (parts.admin) parts.admin.hidden = !!s.ended_at_ms;
   // Only the node itself: a child that matches stays visible under a parent that does not.
   parts.node.hidden = !matchesFilter([s.name, s.branch, s.task, s.project, s.cwd, s.summary, ...held]);
 }
@@ -701,6 +719,9 @@ function lockRow(name) {
   cells.ttlBar = el("span");
   cells.ttl.append(cells.ttlText, el("span", { class: "ttlbar", "aria-hidden": "true" }, cells.ttlBar));
   const tr = el("tr", { "data-lock": name }, cells.lock, cells.holder, cells.token, cells.ttl, cells.waiters, cells.notes);
+  if (isAdmin()) {
+    tr.append(el("td", { class: "admin-only" }, adminButton("release", name, "Force release", `Force-release ${name}`, true)));
+  }
   r = { tr, cells };
   lockRows.set(name, r);
   watchLockRow(tr);
@@ -1174,7 +1195,7 @@ function tick() {
 
 // ---------- connection ----------
 
-const link = { attempt: 0, since: 0, controller: null };
+const link = { attempt: 0, since: 0, controller: null, restart: false };
 
 function setLink(kind, text) {
   $("link").dataset.state = kind;
@@ -1231,9 +1252,22 @@ function sseParser(onEvent) {
   };
 }
 
+/// A data route answered 401: the daemon wants a token (its sentence says why).
+class LoginNeeded extends Error {}
+
+async function refusal(res, what) {
+  let message = `${what}: HTTP ${res.status}`;
+  try {
+    message = (await res.json()).message || message;
+  } catch {
+    // not JSON: keep the status
+  }
+  return res.status === 401 ? new LoginNeeded(message) : new Error(message);
+}
+
 async function loadSnapshot(signal) {
   const res = await fetch("/dashboard/state", { cache: "no-store", signal });
-  if (!res.ok) throw new Error(`snapshot: HTTP ${res.status}`);
+  if (!res.ok) throw await refusal(res, "snapshot");
   return res.json();
 }
 
@@ -1246,7 +1280,7 @@ async function runStream() {
     headers: { accept: "text/event-stream" },
     signal: controller.signal,
   });
-  if (!res.ok) throw new Error(`events: HTTP ${res.status}`);
+  if (!res.ok) throw await refusal(res, "events");
   let buffer = []; // events that arrive while the snapshot loads
   let heard = Date.now();
   const watchdog = setInterval(() => {
@@ -1264,6 +1298,7 @@ async function runStream() {
       state.offsetKnown = false; // the daemon may have restarted on another clock
       loadSnapshot(controller.signal)
         .then((snap) => {
+          setViewer(snap.viewer); // first: the rows it rebuilds have admin buttons or not
           applySnapshot(snap);
           const seen = new Set(state.activity.map((i) => i.key));
           for (const b of buffer) if (!seen.has(JSON.stringify(b))) apply(b);
@@ -1298,8 +1333,17 @@ async function connectForever() {
   for (;;) {
     try {
       await runStream();
-    } catch {
+    } catch (e) {
+      if (e instanceof LoginNeeded) {
+        await askLogin(e.message, true);
+        continue;
+      }
       // fall through: reconnect
+    }
+    if (link.restart) {
+      // We ended the stream ourselves (a login or logout): start over at once.
+      link.restart = false;
+      continue;
     }
     link.attempt++;
     showDisconnected();
@@ -1346,6 +1390,240 @@ function setupControls() {
   });
 }
 
+// ---------- login ----------
+//
+// With auth on, /dashboard/state and /events answer 401 until the viewer logs in: the token
+// goes once to POST /login (JSON body, never a URL), which sets an HttpOnly cookie the
+// browser sends from then on. Without auth the page works as "local" and "Log in" is there
+// to act as an admin.
+
+const login = { done: null };
+
+function showPage(visible) {
+  $("main").hidden = !visible;
+}
+
+/// Shows the login form; resolves once a login worked. `required`: the page cannot show
+/// anything until then (no cancel).
+function askLogin(why, required) {
+  setText($("login-why"), why);
+  setText($("login-error"), "");
+  $("login").hidden = false;
+  $("login-cancel").hidden = required;
+  if (required) {
+    showPage(false);
+    setLink("down", "login needed");
+  }
+  $("login-token").focus();
+  return new Promise((resolve) => {
+    login.done = resolve;
+  });
+}
+
+function closeLogin() {
+  $("login").hidden = true;
+  $("login-token").value = "";
+  showPage(true);
+  const done = login.done;
+  login.done = null;
+  if (done) done();
+}
+
+async function submitLogin(ev) {
+  ev.preventDefault();
+  const token = $("login-token").value.trim();
+  if (!token) return;
+  $("login-submit").disabled = true;
+  try {
+    const res = await fetch("/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token }),
+      cache: "no-store",
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      setText($("login-error"), body.message || `login failed: HTTP ${res.status}`);
+      $("login-token").select();
+      return;
+    }
+    setText($("announce"), `Logged in as ${body.role}.`);
+    const wasLive = state.live;
+    closeLogin();
+    // A viewer who logs in while the page is live gets a fresh snapshot as the new role.
+    if (wasLive) restartStream();
+  } catch (e) {
+    setText($("login-error"), `login failed: ${e.message}`);
+  } finally {
+    $("login-submit").disabled = false;
+  }
+}
+
+async function logout() {
+  await fetch("/logout", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).catch(() => {});
+  setText($("announce"), "Logged out.");
+  restartStream();
+}
+
+function restartStream() {
+  if (!link.controller) return;
+  link.restart = true;
+  link.controller.abort();
+}
+
+function setViewer(v) {
+  state.viewer = v || { role: "agent", logged_in: false, auth_required: false };
+  const who = state.viewer.token_id ? `${state.viewer.role} (${state.viewer.token_id})` : "local, no token";
+  setText($("viewer"), `Viewing as ${who}${state.viewer.role === "admin" ? "" : " — read-only"}`);
+  $("logout").hidden = !state.viewer.logged_in;
+  $("login-open").hidden = state.viewer.logged_in || state.viewer.role === "admin";
+  document.body.dataset.role = state.viewer.role;
+}
+
+function setupLogin() {
+  $("login-form").addEventListener("submit", submitLogin);
+  $("login-cancel").addEventListener("click", () => {
+    $("login").hidden = true;
+    login.done = null;
+    $("login-open").focus();
+  });
+  $("login-open").addEventListener("click", () => {
+    askLogin("Log in with a token to see the page as its role (an admin token shows the admin actions).", false);
+  });
+  $("logout").addEventListener("click", logout);
+}
+
+// ---------- admin actions ----------
+//
+// Only an admin's page has these buttons; the daemon checks the role again on every POST
+// (403 otherwise). Each action opens a dialog first (Esc or Cancel backs out): destructive
+// ones say what will happen before anything is sent.
+
+function isAdmin() {
+  return !!state.viewer && state.viewer.role === "admin";
+}
+
+function adminButton(action, target, text, label, danger) {
+  return el("button", { type: "button", class: `admin-btn${danger ? " danger" : ""}`, "data-action": action, "data-target": target, "aria-label": label, text });
+}
+
+const ACTIONS = {
+  release: (lock) => {
+    const l = state.locks.get(lock);
+    const delay = state.daemon ? state.daemon.lock_delay_seconds : 0;
+    return {
+      title: `Force-release ${lock}?`,
+      text: `${l && l.holder ? l.holder : "Its holder"} loses it now and is told in its inbox; nobody gets it for ${delay} s (lock-delay), then the waiters in order.`,
+      label: "Reason, for the holder (optional)",
+      confirm: "Force release",
+      path: "/dashboard/admin/release-lock",
+      args: (reason) => ({ lock_name: lock, reason: reason || undefined }),
+      done: (r) => r.message || `${lock} released`,
+    };
+  },
+  end: (session) => ({
+    title: `End session ${session}?`,
+    text: `It is told in its inbox, then ended: its locks are released (lock-delay applies) and its tasks go back to pending.`,
+    label: "Reason, for the session (optional)",
+    confirm: "End session",
+    path: "/dashboard/admin/end-session",
+    args: (reason) => ({ session, reason: reason || undefined }),
+    done: (r) => r.message || `${session} ended`,
+  }),
+  message: (session) => ({
+    title: `Message to ${session}`,
+    text: `Goes to ${session}'s inbox from "dashboard".`,
+    label: "Message",
+    required: true,
+    confirm: "Send",
+    path: "/dashboard/admin/send-message",
+    args: (message) => ({ to: session, message }),
+    done: () => `Message sent to ${session}`,
+  }),
+};
+
+const dialog = { action: null, opener: null };
+
+function openAction(kind, target, opener) {
+  const a = ACTIONS[kind](target);
+  dialog.action = a;
+  dialog.opener = opener;
+  setText($("admin-title"), a.title);
+  setText($("admin-text"), a.text);
+  setText($("admin-label"), a.label);
+  setText($("admin-confirm"), a.confirm);
+  setText($("admin-error"), "");
+  $("admin-input").value = "";
+  $("admin-input").required = !!a.required;
+  $("admin-dialog").showModal();
+  $("admin-input").focus();
+}
+
+function closeAction() {
+  $("admin-dialog").close();
+  dialog.action = null;
+  if (dialog.opener && dialog.opener.isConnected) dialog.opener.focus();
+}
+
+async function postAdmin(path, args) {
+  const res = await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(args), cache: "no-store" });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.message || `HTTP ${res.status}`);
+  return body;
+}
+
+async function submitAction(ev) {
+  ev.preventDefault();
+  const a = dialog.action;
+  if (!a) return;
+  const text = $("admin-input").value.trim();
+  if (a.required && !text) return;
+  $("admin-confirm").disabled = true;
+  try {
+    const r = await postAdmin(a.path, a.args(text));
+    setText($("announce"), a.done(r));
+    closeAction();
+  } catch (e) {
+    setText($("admin-error"), e.message);
+  } finally {
+    $("admin-confirm").disabled = false;
+  }
+}
+
+async function readMessage(button) {
+  const li = button.closest("li");
+  button.disabled = true;
+  let text;
+  try {
+    const res = await fetch(`/dashboard/admin/message?to=${encodeURIComponent(button.dataset.to)}&id=${encodeURIComponent(button.dataset.id)}`, { cache: "no-store" });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) text = body.message || `HTTP ${res.status}`;
+    else text = body.message ? body.message.body : "No longer in the inbox: the recipient has read it (or it expired).";
+  } catch (e) {
+    text = e.message;
+  }
+  const old = li.querySelector(".body");
+  if (old) old.remove();
+  li.append(el("div", { class: "body", text }));
+  button.remove();
+}
+
+function setupAdmin() {
+  $("admin-form").addEventListener("submit", submitAction);
+  $("admin-cancel").addEventListener("click", closeAction);
+  $("admin-dialog").addEventListener("cancel", () => {
+    dialog.action = null;
+  });
+  document.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-action]");
+    if (!b) return;
+    if (b.dataset.action === "read") readMessage(b);
+    else openAction(b.dataset.action, b.dataset.target, b);
+  });
+}
+
 setupControls();
+setupLogin();
+setupAdmin();
 setInterval(tick, 1000);
 connectForever();

@@ -1,0 +1,175 @@
+//! HTTPS served by the daemon itself (`[tls]`, issue 16): real clients over TLS with a CA
+//! made at test time — rmcp's client on Streamable HTTP, our legacy-SSE client, plain HTTPS
+//! requests, curl when installed — and what must fail: plain HTTP to the HTTPS port, a
+//! client that trusts another CA. A client that connects and never says hello holds up no
+//! one.
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::client::{call, try_connect_http_with};
+use crate::support::daemon::TestDaemon;
+use crate::support::sse_client::SseClientTransport;
+use crate::support::tls::TestCa;
+
+#[tokio::test]
+async fn both_mcp_transports_work_over_https_with_a_test_ca() {
+    let ca = TestCa::new("transports");
+    let mut d = TestDaemon::embedded(|s| ca.serve_with(s)).await;
+    assert!(d.base.starts_with("https://"), "{}", d.base);
+
+    let health = ca.client().get(format!("{}/health", d.base)).send().await;
+    assert_eq!(health.expect("HTTPS /health answers").status(), 200);
+
+    // Streamable HTTP: rmcp's own client, as the CLI uses it.
+    let http = try_connect_http_with(
+        ca.client(),
+        &d.mcp_url(),
+        &[("X-Coord-Session", "tls_http")],
+    )
+    .await
+    .expect("MCP over https://…/mcp");
+    call(&http, "acquire_lock", json!({ "lock_name": "tls-res" }))
+        .await
+        .ok();
+
+    // Legacy SSE (what most Claude Code setups use): the stream and its POSTs over TLS.
+    let transport = SseClientTransport::connect_with_client(
+        &format!("{}?session=tls_sse", d.sse_url()),
+        Default::default(),
+        ca.client(),
+    )
+    .await
+    .expect("SSE stream opens over https");
+    let sse = rmcp::ServiceExt::serve((), transport)
+        .await
+        .expect("MCP over https://…/sse");
+    let refused = call(&sse, "acquire_lock", json!({ "lock_name": "tls-res" })).await;
+    // The lock taken over /mcp is seen over /sse: one daemon behind both.
+    assert_eq!(refused.err()["holder"], "tls_http", "{}", refused.text);
+
+    let _ = sse.cancel().await;
+    let _ = http.cancel().await;
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn plain_http_and_an_untrusted_certificate_fail_and_the_daemon_keeps_serving() {
+    let ca = TestCa::new("refusals");
+    let other = TestCa::new("other");
+    let mut d = TestDaemon::embedded(|s| ca.serve_with(s)).await;
+    let addr = d.daemon.as_ref().unwrap().addr;
+
+    // Plain HTTP to the HTTPS port: an error, never an answer.
+    let plain = reqwest::Client::new()
+        .get(format!("http://{addr}/health"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    assert!(plain.is_err(), "plain HTTP got an answer: {plain:?}");
+
+    // A client that trusts another CA refuses our certificate.
+    let wrong = other
+        .client()
+        .get(format!("{}/health", d.base))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    let err = wrong.expect_err("a client trusting another CA must refuse the certificate");
+    let chain = format!("{:?}", err);
+    assert!(
+        chain.to_lowercase().contains("certificate"),
+        "the refusal names the certificate: {chain}"
+    );
+
+    // Neither failed handshake stopped the listener.
+    let ok = ca.client().get(format!("{}/health", d.base)).send().await;
+    assert_eq!(ok.expect("HTTPS still served").status(), 200);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_says_hello_does_not_block_others() {
+    let ca = TestCa::new("silent");
+    let mut d = TestDaemon::embedded(|s| ca.serve_with(s)).await;
+    let addr = d.daemon.as_ref().unwrap().addr;
+
+    // Connects, sends nothing, stays.
+    let silent = std::net::TcpStream::connect(addr).unwrap();
+    let client = ca.client();
+    for _ in 0..3 {
+        let r = client
+            .get(format!("{}/health", d.base))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await;
+        assert_eq!(
+            r.expect("served while another client is silent").status(),
+            200
+        );
+    }
+    // Had the silent client held up the accept loop, the others would only have been served
+    // after its handshake timed out and the daemon closed it. It is still open:
+    silent.set_nonblocking(true).unwrap();
+    let mut byte = [0u8; 1];
+    match (&silent).read(&mut byte) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the silent connection was closed or answered first: {other:?}"),
+    }
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn curl_trusts_the_daemon_with_cacert() {
+    let Ok(curl) = which("curl") else {
+        eprintln!("SKIPPED: curl not installed");
+        return;
+    };
+    let ca = TestCa::new("curl");
+    let mut d = TestDaemon::embedded(|s| ca.serve_with(s)).await;
+    let run = |args: Vec<String>| {
+        let curl = curl.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(curl)
+                .args(args)
+                .output()
+                .expect("curl runs")
+        })
+    };
+    let url = format!("{}/health", d.base);
+    let trusted = run(vec![
+        "-sS".into(),
+        "--max-time".into(),
+        "10".into(),
+        "--cacert".into(),
+        ca.ca.display().to_string(),
+        url.clone(),
+    ])
+    .await
+    .unwrap();
+    assert!(
+        trusted.status.success(),
+        "curl --cacert: {}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    let body: serde_json::Value = serde_json::from_slice(&trusted.stdout).unwrap();
+    assert!(body.get("status").is_some(), "{body}");
+
+    // Without the CA curl refuses the self-made certificate (exit 60: peer certificate).
+    let untrusted = run(vec!["-sS".into(), "--max-time".into(), "10".into(), url])
+        .await
+        .unwrap();
+    assert_eq!(untrusted.status.code(), Some(60), "{untrusted:?}");
+    d.stop().await;
+}
+
+fn which(tool: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
