@@ -9,6 +9,7 @@ use super::output::human_secs;
 use super::{CliError, EXIT_OK, Global, Out};
 use crate::domain::tasks::TaskStatus;
 use crate::service::tasks::{ListTasksArgs, TaskBoard, TaskView};
+use crate::store::tasks::Waiting;
 
 /// `mcp-coord tasks [SUBCOMMAND]`; without one, the board.
 #[derive(Args, Debug)]
@@ -25,6 +26,10 @@ pub struct TasksArgs {
 pub enum TasksCommand {
     /// The board (the default): counts, ready, blocked by what, who works on what.
     Board(BoardArgs),
+    /// Load a TaskMaster-AI tasks.json (legacy or tagged, --tag) as one batch, all or nothing.
+    Import(super::tasks_file::ImportArgs),
+    /// Write the project's tasks as a TaskMaster tasks.json (-o FILE keeps its other tags).
+    Export(super::tasks_file::ExportArgs),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -44,6 +49,8 @@ pub async fn main(global: &Global, out: &Out, a: TasksArgs) -> Result<u8, CliErr
     match a.command {
         None => board(global, out, a.board).await,
         Some(TasksCommand::Board(b)) => board(global, out, b).await,
+        Some(TasksCommand::Import(i)) => super::tasks_file::import(global, out, i).await,
+        Some(TasksCommand::Export(e)) => super::tasks_file::export(global, out, e).await,
     }
 }
 
@@ -161,16 +168,11 @@ pub fn render(out: &Out, board: &TaskBoard, all: bool) -> Vec<String> {
         lines.push(String::new());
         lines.push(out.bold(&format!("Blocked ({})", blocked.len())));
         for t in blocked {
-            let on: Vec<String> = t
-                .waiting_on
-                .iter()
-                .map(|w| format!("{} ({})", w.id, w.status.as_str()))
-                .collect();
             lines.push(format!(
                 "  {}  {} {}",
                 task_label(out, t),
                 out.yellow("waits on"),
-                on.join(", ")
+                Waiting::describe(&t.waiting_on)
             ));
         }
     }

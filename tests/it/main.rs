@@ -3,6 +3,7 @@
 //!
 //! One test binary (not one per file) so the suite links once.
 
+mod admin;
 mod audit;
 mod auth;
 mod auth_carry;
@@ -30,7 +31,10 @@ mod sse_transport;
 mod support;
 mod task_events;
 mod taskmaster;
+mod taskmaster_cli;
 mod tasks;
+mod tasks_property;
 mod tls;
 mod tmux;
+mod tmux_tasks;
 mod wake;
