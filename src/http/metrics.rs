@@ -30,7 +30,7 @@ pub async fn metrics(State(coord): State<Arc<Coordinator>>) -> impl IntoResponse
         principal: Default::default(),
     };
     if let Ok(list) = coord.list_locks(&scraper, &Default::default()).await {
-        m.set_locks_held(list.count);
+        m.set_locks_held(list.total_count);
     }
     ([(CONTENT_TYPE, METRICS_CONTENT_TYPE)], m.encode())
 }
