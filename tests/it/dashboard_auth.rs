@@ -642,3 +642,24 @@ async fn admin_posts_need_an_admin() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_the_login_cookie_is_secure() {
+    let ca = crate::support::tls::TestCa::new("dashboard");
+    let d = TestDaemon::embedded(|s| {
+        s.auth.required = true;
+        ca.serve_with(s);
+    })
+    .await;
+    let (observer, _) = token(&d, "observer").await;
+    let base = &d.base;
+    assert!(base.starts_with("https://"), "{base}");
+    let http = ca.client();
+    let (set_cookie, _) = log_in(&http, base, &observer).await;
+    assert!(set_cookie.contains("; Secure"), "{set_cookie}");
+    let cookie = sent_back(&set_cookie);
+    assert_eq!(
+        status_of(&http, &format!("{base}/dashboard/state"), Some(&cookie)).await,
+        200
+    );
+}
