@@ -9,6 +9,7 @@ use super::output::human_secs;
 use super::{CliError, EXIT_OK, Global, Out};
 use crate::domain::tasks::TaskStatus;
 use crate::service::tasks::{ListTasksArgs, TaskBoard, TaskView};
+use crate::store::tasks::Waiting;
 
 /// `mcp-coord tasks [SUBCOMMAND]`; without one, the board.
 #[derive(Args, Debug)]
@@ -161,16 +162,11 @@ pub fn render(out: &Out, board: &TaskBoard, all: bool) -> Vec<String> {
         lines.push(String::new());
         lines.push(out.bold(&format!("Blocked ({})", blocked.len())));
         for t in blocked {
-            let on: Vec<String> = t
-                .waiting_on
-                .iter()
-                .map(|w| format!("{} ({})", w.id, w.status.as_str()))
-                .collect();
             lines.push(format!(
                 "  {}  {} {}",
                 task_label(out, t),
                 out.yellow("waits on"),
-                on.join(", ")
+                Waiting::describe(&t.waiting_on)
             ));
         }
     }

@@ -45,6 +45,7 @@ pub const OBSERVER_TOOLS: &[&str] = &[
     "health_check",
     "get_task",
     "list_tasks",
+    "export_tasks",
     "get_session_logs",
 ];
 

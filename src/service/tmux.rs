@@ -9,6 +9,7 @@
 
 mod control;
 mod spawn;
+mod task_link;
 mod temp;
 
 use serde_json::json;

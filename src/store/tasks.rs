@@ -73,6 +73,17 @@ pub struct Waiting {
     pub status: TaskStatus,
 }
 
+impl Waiting {
+    /// `1 (in-progress), 2 (pending)`: what a task waits on, as refusals and the board say it.
+    pub fn describe(waiting: &[Waiting]) -> String {
+        let on: Vec<String> = waiting
+            .iter()
+            .map(|w| format!("{} ({})", w.id, w.status.as_str()))
+            .collect();
+        on.join(", ")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClaimOutcome {
     /// Now in progress, assigned to the claimer (with its locks).

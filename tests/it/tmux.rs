@@ -9,7 +9,7 @@ use crate::support::daemon::TestDaemon;
 use crate::support::tmux::TmuxSocket;
 
 /// A daemon (embedded store) whose tmux calls go to `socket`, with short verify times.
-async fn daemon(
+pub(crate) async fn daemon(
     socket: &TmuxSocket,
     tweak: impl FnOnce(&mut mcp_coord::config::Settings),
 ) -> TestDaemon {
@@ -22,13 +22,13 @@ async fn daemon(
     .await
 }
 
-async fn as_session(d: &TestDaemon, session: &str) -> Client {
+pub(crate) async fn as_session(d: &TestDaemon, session: &str) -> Client {
     connect_http(&d.mcp_url(), &[("X-Coord-Session", session)]).await
 }
 
 /// A spawned child's own connection: `COORD_SESSION` with the `COORD_CREDENTIAL` that
 /// `create_session` put in its tmux environment (what its `.mcp.json` headers send).
-async fn as_child(d: &TestDaemon, socket: &TmuxSocket, session: &str) -> Client {
+pub(crate) async fn as_child(d: &TestDaemon, socket: &TmuxSocket, session: &str) -> Client {
     let env = socket.environment(session);
     let credential = env
         .lines()

@@ -7,6 +7,7 @@
 //! survives as written) and the [`TaskState`] the stores' decisions change (status,
 //! assignee, progress, notes). Rules here are pure; `validate.rs` checks a batch.
 
+pub mod taskmaster;
 mod validate;
 
 use serde::{Deserialize, Deserializer, Serialize};

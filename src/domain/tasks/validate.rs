@@ -200,6 +200,24 @@ fn check_one(t: &mut TaskSpec) -> Result<(), String> {
     check_subtasks(&id, &mut t.subtasks)
 }
 
+/// A subtask id or sibling reference of task `parent` as its number within the task:
+/// `"2"`, `2` and `"<parent>.2"` are all `"2"`; a subtask of another task is refused.
+pub(super) fn local_subtask_id(parent: &str, raw: &str) -> Result<String, String> {
+    let local = match raw.split_once('.') {
+        Some((p, s)) if p == parent => s,
+        Some(_) => {
+            return Err(format!(
+                "subtask of task {parent} depends on {raw}; subtasks depend only on \
+                 subtasks of the same task (numbers, or \"{parent}.<n>\")"
+            ));
+        }
+        None => raw,
+    };
+    check_subtask_id(local)
+        .map(|_| local.trim_start_matches('0').to_string())
+        .map(|s| if s.is_empty() { "0".into() } else { s })
+}
+
 fn check_subtasks(parent: &str, subs: &mut [SubtaskSpec]) -> Result<(), String> {
     if subs.len() > MAX_SUBTASKS {
         return Err(format!(
@@ -207,21 +225,7 @@ fn check_subtasks(parent: &str, subs: &mut [SubtaskSpec]) -> Result<(), String> 
             subs.len()
         ));
     }
-    let sibling = |raw: &str| -> Result<String, String> {
-        let local = match raw.split_once('.') {
-            Some((p, s)) if p == parent => s,
-            Some(_) => {
-                return Err(format!(
-                    "subtask of task {parent} depends on {raw}; subtasks depend only on \
-                     subtasks of the same task (numbers, or \"{parent}.<n>\")"
-                ));
-            }
-            None => raw,
-        };
-        check_subtask_id(local)
-            .map(|_| local.trim_start_matches('0').to_string())
-            .map(|s| if s.is_empty() { "0".into() } else { s })
-    };
+    let sibling = |raw: &str| local_subtask_id(parent, raw);
     let mut ids = BTreeSet::new();
     for s in subs.iter_mut() {
         s.id = sibling(&s.id).map_err(|e| format!("task {parent}: {e}"))?;

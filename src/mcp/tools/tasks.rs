@@ -1,5 +1,6 @@
-//! `create_tasks`, `next_task`, `update_task`, `get_task`, `list_tasks` (issue 17; TaskMaster's
-//! field names). The argument types are the service's (`service::tasks`).
+//! `create_tasks`, `next_task`, `update_task`, `get_task`, `list_tasks`, `get_batch_status`,
+//! `import_tasks` / `export_tasks` (TaskMaster's tasks.json) (issue 17; TaskMaster's field
+//! names). The argument types are the service's (`service::tasks`).
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
@@ -8,7 +9,8 @@ use rmcp::{tool, tool_router};
 use crate::mcp::CoordServer;
 use crate::mcp::respond::respond;
 use crate::service::tasks::{
-    BatchStatusArgs, CreateTasksArgs, GetTaskArgs, ListTasksArgs, NextTaskArgs, UpdateTaskArgs,
+    BatchStatusArgs, CreateTasksArgs, ExportTasksArgs, GetTaskArgs, ImportTasksArgs, ListTasksArgs,
+    NextTaskArgs, UpdateTaskArgs,
 };
 
 #[tool_router(router = task_tools, vis = "pub(crate)")]
@@ -59,5 +61,20 @@ impl CoordServer {
         Parameters(args): Parameters<BatchStatusArgs>,
     ) -> CallToolResult {
         respond(self.coord().get_batch_status(&self.caller(), args).await)
+    }
+
+    #[tool(
+        description = "Load a TaskMaster-AI plan: file = its tasks.json (the JSON object, legacy {\"tasks\": [...]} or tagged {\"<tag>\": {\"tasks\": [...]}}), tag (default master). Its tasks become one create_tasks batch, all or nothing, with the same checks (ids, unknown dependencies, cycles); statuses, priorities, subtasks (\"1.2\" ids and dependencies) and its other fields are kept so export_tasks gives them back. project defaults to yours."
+    )]
+    async fn import_tasks(&self, Parameters(args): Parameters<ImportTasksArgs>) -> CallToolResult {
+        respond(self.coord().import_tasks(&self.caller(), args).await)
+    }
+
+    #[tool(
+        description = "The project's tasks as a TaskMaster-AI tasks.json (tagged: {\"<tag>\": {\"tasks\": [...], \"metadata\": {...}}}, tag default master) that task-master list/show read: status, priority, dependencies, subtasks, the current assignee; role, failed, progress and notes under metadata.mcp_coord. into = an existing tasks.json to update (its other tags are kept).",
+        annotations(read_only_hint = true)
+    )]
+    async fn export_tasks(&self, Parameters(args): Parameters<ExportTasksArgs>) -> CallToolResult {
+        respond(self.coord().export_tasks(&self.caller(), args).await)
     }
 }

@@ -14,7 +14,7 @@ use crate::service::tmux::{
 #[tool_router(router = tmux_tools, vis = "pub(crate)")]
 impl CoordServer {
     #[tool(
-        description = "Spawn a child session in tmux: child_<project>_task_<task>, started in working_dir, running command (default \"claude\"; never through a shell), with COORD_SESSION, MASTER_SESSION_ID (you), TASK_ID and SESSION_ROLE=child in its environment. You become its parent: only you can send_keys to it, read its logs and kill it. Refused past sessions.max_children live children, or when you are yourself a child (no nested spawning). Returns the session name and the command a human runs to watch it."
+        description = "Spawn a child session in tmux: child_<project>_task_<task>, started in working_dir, running command (default \"claude\"; never through a shell), with COORD_SESSION, MASTER_SESSION_ID (you), TASK_ID and SESSION_ROLE=child in its environment. You become its parent: only you can send_keys to it, read its logs and kill it. Refused past sessions.max_children live children, or when you are yourself a child (no nested spawning). Returns the session name and the command a human runs to watch it. When the project's task board has task <task> (create_tasks), it is assigned to the child before anything starts — next_task's rules: refused unless pending with every dependency done — and its text is the child's first inbox message (answer: assigned_task); handed back if the spawn fails. claim_task=true insists on a board task, false leaves the board alone."
     )]
     async fn create_session(
         &self,

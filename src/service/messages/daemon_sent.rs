@@ -87,6 +87,19 @@ impl Coordinator {
         Ok(self.deliver(&message, None).await?.delivered)
     }
 
+    /// A `task` message from `from` to `to` (a parent handing the child it spawned its
+    /// board task: `create_session(task=…)`).
+    pub(crate) async fn send_task_message(
+        &self,
+        from: &str,
+        to: &str,
+        body: String,
+    ) -> Result<Delivery, ServiceError> {
+        check_body(&body, self.settings().messages.max_bytes).map_err(ServiceError::invalid)?;
+        self.deliver(&Message::new(from, to, MessageKind::Task, body), None)
+            .await
+    }
+
     /// A message from the daemon itself (`from: mcp-coord`, `system: true`) to a live
     /// session; `false` when it is not live.
     pub async fn send_system_message(&self, to: &str, body: String) -> Result<bool, ServiceError> {

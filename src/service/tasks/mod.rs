@@ -7,6 +7,7 @@ mod create;
 mod next;
 mod notify;
 mod reads;
+mod taskmaster;
 pub mod types;
 mod update;
 

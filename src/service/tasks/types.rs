@@ -254,3 +254,56 @@ pub struct BatchStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub board: Option<TaskBoard>,
 }
+
+/// `import_tasks`: one tag of a TaskMaster `tasks.json`, created as one batch (all or none).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportTasksArgs {
+    /// The tasks.json itself: the JSON object (or its text). Legacy `{"tasks": [...]}` or
+    /// tagged `{"<tag>": {"tasks": [...], "metadata": {...}}}`.
+    pub file: Value,
+    /// Which tag of a tagged file (default `master`, as TaskMaster).
+    pub tag: Option<String>,
+    /// Default: the calling session's project.
+    pub project: Option<String>,
+}
+
+/// What `import_tasks` answers: the batch created, and from where.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ImportedTasks {
+    #[serde(flatten)]
+    pub created: CreatedTasks,
+    /// The tag read (`master` for a legacy file).
+    pub tag: String,
+    /// The file had the legacy shape (no tags).
+    pub legacy: bool,
+    /// Every tag in the file.
+    pub tags: Vec<String>,
+    /// Tasks whose TaskMaster `assignee` was not carried (claims assign tasks here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assignees_not_carried: Vec<String>,
+}
+
+/// `export_tasks`: a project's tasks as one tag of a TaskMaster `tasks.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportTasksArgs {
+    /// The tag to write them under (default `master`).
+    pub tag: Option<String>,
+    /// A tasks.json to update (the JSON object): its other tags are kept, a legacy one
+    /// becomes tagged. Default: a new file with just this tag.
+    pub into: Option<Value>,
+    /// Default: the calling session's project.
+    pub project: Option<String>,
+}
+
+/// What `export_tasks` answers.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ExportedTasks {
+    pub project: String,
+    pub tag: String,
+    /// How many tasks the tag holds.
+    pub exported: usize,
+    /// The tasks.json to write (`task-master list` reads it).
+    pub file: Value,
+}

@@ -128,21 +128,15 @@ impl Coordinator {
                 ),
             )
             .with_details(serde_json::json!({ "assignee": assignee }))),
-            UpdateOutcome::WaitingOn(waiting) => {
-                let on: Vec<String> = waiting
-                    .iter()
-                    .map(|w| format!("{} ({})", w.id, w.status.as_str()))
-                    .collect();
-                Err(ServiceError::new(
-                    "conflict",
-                    format!(
-                        "task {target} cannot start: it waits on {}. It becomes ready when they \
+            UpdateOutcome::WaitingOn(waiting) => Err(ServiceError::new(
+                "conflict",
+                format!(
+                    "task {target} cannot start: it waits on {}. It becomes ready when they \
                          are done; next_task hands out only ready tasks",
-                        on.join(", ")
-                    ),
-                )
-                .with_details(serde_json::json!({ "waiting_on": waiting })))
-            }
+                    crate::store::tasks::Waiting::describe(&waiting)
+                ),
+            )
+            .with_details(serde_json::json!({ "waiting_on": waiting }))),
         }
     }
 }

@@ -31,6 +31,13 @@ pub struct CreateSessionArgs {
     /// Extra environment variables (names [A-Z_][A-Z0-9_]*). COORD_SESSION, COORD_CREDENTIAL,
     /// MASTER_SESSION_ID, TASK_ID and SESSION_ROLE are set for you and cannot be overridden.
     pub env: Option<BTreeMap<String, String>>,
+    /// Assign the board task `task` of `project` to the child: it is claimed for the child
+    /// before anything starts (next_task's rules: pending, every dependency done; refused
+    /// otherwise, and nothing is spawned), and its text (title, description, details,
+    /// testStrategy, subtasks) is the child's first inbox message. Handed back if the spawn
+    /// fails. Default: when the project's task board has that task. true: refuse when it
+    /// has not; false: leave the board alone.
+    pub claim_task: Option<bool>,
 }
 
 /// An id given as text or as a number (`3` and `"3"` mean the same task).
@@ -67,6 +74,9 @@ pub struct CreatedSession {
     pub running: bool,
     /// A dead session of the same name (yours) was removed to make room.
     pub replaced_dead_session: bool,
+    /// The board task now assigned to the child (`claim_task`), in-progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assigned_task: Option<crate::service::tasks::TaskView>,
 }
 
 impl Coordinator {
@@ -144,51 +154,33 @@ impl Coordinator {
             }
         }
         self.check_child_limit(caller, &sessions, &name)?;
-        // Register the child first: the session store enforces the tree's limits atomically
-        // (registered children of every kind count), and the child is known — with its
-        // parent — before its program even starts.
-        self.register_child(caller, &name, &req).await?;
-        // The child's proof that it is its session (issue 16): in its environment only, for
-        // its MCP connection (`X-Coord-Credential: ${COORD_CREDENTIAL:-}`), hooks and CLI.
-        let credential = self.issue_credential(&name).await?;
-
-        let mut env = vec![
-            ("COORD_SESSION".to_string(), name.clone()),
-            ("COORD_CREDENTIAL".to_string(), credential),
-            ("MASTER_SESSION_ID".to_string(), caller.session.clone()),
-            ("TASK_ID".to_string(), req.task.clone()),
-            ("SESSION_ROLE".to_string(), "child".to_string()),
-        ];
-        env.extend(extra_env);
-        let status_file = self.tmux().exit_status_file(&name);
-        if let Some(dir) = status_file.parent() {
-            tokio::fs::create_dir_all(dir).await.map_err(|e| {
-                ServiceError::new(
-                    "tmux_failed",
-                    format!("cannot create {} for exit statuses: {e}", dir.display()),
-                )
-            })?;
+        // The board task, claimed for the child before anything starts: a task that is not
+        // ready is refused here, with nothing spawned.
+        let claimed = self
+            .claim_for_child(&req.project, &req.task, &name, req.claim_task)
+            .await?;
+        if let Err(failure) = self.start_child(caller, &name, &req, &argv).await {
+            // Hand the task back first, so ending the child below finds nothing to hand
+            // back (no note, no message: as if it had never been claimed).
+            if let Some(t) = &claimed {
+                self.unclaim_for_child(&req.project, t, &name).await;
+            }
+            if failure.registered {
+                let _ = self
+                    .end_named(&name, "its tmux session could not be started", None)
+                    .await;
+            }
+            return Err(failure.error);
         }
-        let _ = tokio::fs::remove_file(&status_file).await;
-        let words = launch::exec_recording_status(&status_file, &argv);
-        let spawned = self
-            .tmux()
-            .new_session(&NewSession {
-                name: &name,
-                cwd: Path::new(&req.working_dir),
-                env: &env,
-                argv: &words,
-                remain_on_exit: true,
-            })
-            .await;
-        if let Err(e) = spawned {
-            let _ = self
-                .end_named(&name, "its tmux session could not be started", None)
-                .await;
-            return Err(e.into());
-        }
-        let started = self.tmux().session(&name).await?;
         tracing::info!(session = %name, parent = %caller.session, command = ?argv, "spawned child session");
+        let assigned_task = match &claimed {
+            Some(t) => Some(
+                self.hand_task_to_child(&req.project, t, &caller.session, &name)
+                    .await,
+            ),
+            None => None,
+        };
+        let started = self.tmux().session(&name).await?;
         Ok(CreatedSession {
             attach: self.tmux().attach_hint(&name),
             socket: self.tmux().socket().to_string(),
@@ -201,7 +193,60 @@ impl Coordinator {
             pane_pid: started.pane_pid,
             running: !started.dead,
             replaced_dead_session,
+            assigned_task,
         })
+    }
+
+    /// Registers the child, gives it its credential and starts its tmux session.
+    async fn start_child(
+        &self,
+        caller: &Caller,
+        name: &str,
+        req: &CreateSessionArgs,
+        argv: &[String],
+    ) -> Result<(), StartFailure> {
+        // Register the child first: the session store enforces the tree's limits atomically
+        // (registered children of every kind count), and the child is known — with its
+        // parent — before its program even starts.
+        self.register_child(caller, name, req)
+            .await
+            .map_err(StartFailure::unregistered)?;
+        // The child's proof that it is its session (issue 16): in its environment only, for
+        // its MCP connection (`X-Coord-Credential: ${COORD_CREDENTIAL:-}`), hooks and CLI.
+        let credential = self
+            .issue_credential(name)
+            .await
+            .map_err(StartFailure::registered)?;
+
+        let mut env = vec![
+            ("COORD_SESSION".to_string(), name.to_string()),
+            ("COORD_CREDENTIAL".to_string(), credential),
+            ("MASTER_SESSION_ID".to_string(), caller.session.clone()),
+            ("TASK_ID".to_string(), req.task.clone()),
+            ("SESSION_ROLE".to_string(), "child".to_string()),
+        ];
+        env.extend(req.env.clone().unwrap_or_default());
+        let status_file = self.tmux().exit_status_file(name);
+        if let Some(dir) = status_file.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                StartFailure::registered(ServiceError::new(
+                    "tmux_failed",
+                    format!("cannot create {} for exit statuses: {e}", dir.display()),
+                ))
+            })?;
+        }
+        let _ = tokio::fs::remove_file(&status_file).await;
+        let words = launch::exec_recording_status(&status_file, argv);
+        self.tmux()
+            .new_session(&NewSession {
+                name,
+                cwd: Path::new(&req.working_dir),
+                env: &env,
+                argv: &words,
+                remain_on_exit: true,
+            })
+            .await
+            .map_err(|e| StartFailure::registered(e.into()))
     }
 
     /// Registers `name` as a child of `caller` in the session store (role child, project,
@@ -293,6 +338,28 @@ impl Coordinator {
             ),
         )
         .with_details(json!({ "children": live, "max_children": max })))
+    }
+}
+
+/// Why a child did not start, and whether it was registered already (then it is ended).
+struct StartFailure {
+    error: ServiceError,
+    registered: bool,
+}
+
+impl StartFailure {
+    fn unregistered(error: ServiceError) -> Self {
+        Self {
+            error,
+            registered: false,
+        }
+    }
+
+    fn registered(error: ServiceError) -> Self {
+        Self {
+            error,
+            registered: true,
+        }
     }
 }
 
