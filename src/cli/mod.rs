@@ -9,6 +9,7 @@
 //! 0 ok · 1 refused or failed · 2 usage · 3 daemon unreachable.
 //! `run` exits with its command's status (128+N when the command died of signal N).
 
+pub mod admin;
 pub mod audit;
 pub mod client;
 pub mod credentials;
@@ -172,6 +173,9 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Admin: grant locks again now, ending the hold after a store data loss (see /health).
     ResumeGrants(resume_grants::ResumeGrantsArgs),
+    /// Admin (admin token): `admin release-lock NAME`, `admin end-session S`, `admin inbox S`, `admin kill-session S`.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Bearer tokens (admin): `token create --role agent --sessions 'child_web_*'`, `token list`, `token revoke ID`.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -272,6 +276,7 @@ pub fn main(global: Global, command: Command) -> ExitCode {
             Command::Audit(a) => audit::main(&global, &out, a).await,
             Command::ResumeGrants(a) => resume_grants::main(&global, &out, a).await,
             Command::Token(a) => token::main(&global, &out, a).await,
+            Command::Admin(a) => admin::main(&global, &out, a).await,
             Command::Hook(a) => Ok(hook::main(&global, a).await),
             Command::Hooks { .. } | Command::McpConfig(_) => Ok(EXIT_OK),
         }

@@ -47,10 +47,21 @@ pub const OBSERVER_TOOLS: &[&str] = &[
     "list_tasks",
     "export_tasks",
     "get_session_logs",
+    "audit_log",
 ];
 
-/// Tools only an admin may call: they act for sessions other than the caller's.
-pub const ADMIN_TOOLS: &[&str] = &["token_create", "token_list", "token_revoke"];
+/// Tools only an admin may call: they act for sessions other than the caller's, manage
+/// tokens, or lift the data-loss hold for everyone.
+pub const ADMIN_TOOLS: &[&str] = &[
+    "token_create",
+    "token_list",
+    "token_revoke",
+    "resume_grants",
+    "admin_release_lock",
+    "admin_end_session",
+    "admin_read_inbox",
+    "admin_kill_session",
+];
 
 /// The least role that may call `tool` (every tool not listed is an agent's).
 pub fn required_role(tool: &str) -> Role {

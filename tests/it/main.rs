@@ -3,6 +3,7 @@
 //!
 //! One test binary (not one per file) so the suite links once.
 
+mod admin;
 mod audit;
 mod auth;
 mod auth_carry;
@@ -31,6 +32,7 @@ mod support;
 mod task_events;
 mod taskmaster;
 mod tasks;
+mod tasks_property;
 mod tls;
 mod tmux;
 mod tmux_tasks;
