@@ -31,6 +31,7 @@ pub mod sessions;
 mod sse_probe;
 pub mod status;
 pub mod tasks;
+pub mod tasks_file;
 pub mod token;
 pub mod watch;
 

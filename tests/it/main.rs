@@ -31,6 +31,7 @@ mod sse_transport;
 mod support;
 mod task_events;
 mod taskmaster;
+mod taskmaster_cli;
 mod tasks;
 mod tasks_property;
 mod tls;
