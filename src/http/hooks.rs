@@ -26,6 +26,7 @@ use crate::service::wake::{ClaimArgs, WakeArgs};
 pub async fn claude(
     State(coord): State<Arc<Coordinator>>,
     peer: Option<Extension<PeerAddrs>>,
+    principal: Option<Extension<crate::domain::auth::Principal>>,
     body: Result<Json<HookEvent>, JsonRejection>,
 ) -> Response {
     let event = match body {
@@ -46,7 +47,7 @@ pub async fn claude(
         connection: format!("hook:{}", event.session_id),
         transport: "hook".into(),
         peer: peer.map(|Extension(p)| p.peer.to_string()),
-        token: None,
+        token: principal.and_then(|Extension(p)| p.token_id),
     };
     match audit::acting_as(who, coord.handle_hook(event)).await {
         Ok(answer) => Json(answer).into_response(),

@@ -29,7 +29,7 @@ pub async fn metrics(State(coord): State<Arc<Coordinator>>) -> impl IntoResponse
         transport: "http",
     };
     if let Ok(list) = coord.list_locks(&scraper, &Default::default()).await {
-        m.set_locks_held(list.count);
+        m.set_locks_held(list.total_count);
     }
     ([(CONTENT_TYPE, METRICS_CONTENT_TYPE)], m.encode())
 }
