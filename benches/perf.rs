@@ -18,7 +18,8 @@
 //!    fan-out to 1,000 subscribers.
 //!
 //! Every timed figure is the median of 3 runs: the machine is shared and the figures are
-//! noisy. Nothing is asserted. `MCP_COORD_BENCH_ONLY=throughput,idle,scale` runs a subset;
+//! noisy. Nothing is asserted. `MCP_COORD_BENCH_ONLY=throughput,idle,scale` runs a subset
+//! (`listing`, `reaper`, `fanout` are the three parts of `scale`);
 //! `MCP_COORD_BENCH_DAEMON=<path>` measures another build of the daemon (before/after).
 //! `cargo test --all-targets` runs bench targets too; without `--bench` this exits at once.
 
@@ -75,8 +76,14 @@ fn main() {
         if wants("idle") {
             idle_section(&redis, logs.path()).await;
         }
-        if wants("scale") {
+        if wants("scale") || wants("listing") {
             scale_section(&redis, logs.path()).await;
+        }
+        if wants("scale") || wants("reaper") {
+            reaper_rows(&redis, logs.path()).await;
+        }
+        if wants("scale") || wants("fanout") {
+            fanout_rows(&redis, logs.path()).await;
         }
     });
 }
@@ -384,6 +391,7 @@ fn caller(session: String) -> Caller {
         connection_id: format!("bench-{session}"),
         session,
         transport: "bench",
+        principal: Default::default(),
     }
 }
 
@@ -422,9 +430,16 @@ async fn populate(coord: &Arc<Coordinator>, prefix: &str, sessions: usize, locks
     }
 }
 
-/// Median wall time of `tool(args)` over 3 runs of 5 calls each, in ms (the median call).
-async fn time_tool(client: &Client, tool: &str, args: serde_json::Value) -> f64 {
+/// Median wall time of `tool(args)` over 3 runs of 5 calls each, in ms (the median call),
+/// and the daemon's CPU time per call over all 15 (ms; `/proc` counts in 10 ms ticks).
+async fn time_tool(
+    d: &DaemonProc,
+    client: &Client,
+    tool: &str,
+    args: serde_json::Value,
+) -> (f64, f64) {
     let mut runs = Vec::new();
+    let cpu_before = d.cpu();
     for _ in 0..RUNS {
         let mut samples = Vec::new();
         for _ in 0..5 {
@@ -437,7 +452,8 @@ async fn time_tool(client: &Client, tool: &str, args: serde_json::Value) -> f64 
         }
         runs.push(median(samples));
     }
-    median(runs)
+    let cpu = (d.cpu() - cpu_before).as_secs_f64() * 1e3 / (RUNS * 5) as f64;
+    (median(runs), cpu)
 }
 
 /// Wall time of the `mcp-coord status` CLI (a process: start, connect, 3 calls, print).
@@ -462,9 +478,14 @@ async fn scale_section(redis: &Redis, logs: &std::path::Path) {
         SCALE_SESSIONS * LOCKS_PER_SESSION
     ));
     println!(
-        "| store | list_sessions ms | session_status ms | list_locks ms | `mcp-coord status` CLI ms | daemon RSS MB |"
+        "| store | list_sessions ms (CPU) | session_status ms (CPU) | list_locks ms (CPU) | `mcp-coord status` CLI ms | daemon RSS MB |"
     );
     println!("|---|---|---|---|---|---|");
+    println!(
+        "(wall time of the median call at the client; in brackets the daemon's CPU ms per call; \
+         list_locks answers its first page, {} locks)",
+        mcp_coord::service::locks::DEFAULT_LIST_LIMIT
+    );
     for store in ["redis", "embedded"] {
         let kind = fresh_store(store, redis, logs);
         {
@@ -476,19 +497,22 @@ async fn scale_section(redis: &Redis, logs: &std::path::Path) {
         }
         let d = DaemonProc::start(&kind, &[], logs).await;
         let client = connect(&d.base(), "streamable-http", "scale-reader").await;
-        let list = time_tool(&client, "list_sessions", json!({})).await;
-        let status = time_tool(&client, "session_status", json!({})).await;
-        let locks = time_tool(&client, "list_locks", json!({})).await;
+        let list = time_tool(&d, &client, "list_sessions", json!({})).await;
+        let status = time_tool(&d, &client, "session_status", json!({})).await;
+        let locks = time_tool(&d, &client, "list_locks", json!({})).await;
         let cli = time_status_cli(&d.base());
         println!(
-            "| {store} | {list:.2} | {status:.2} | {locks:.2} | {cli:.1} | {:.1} |",
+            "| {store} | {:.2} ({:.1}) | {:.2} ({:.1}) | {:.2} ({:.1}) | {cli:.1} | {:.1} |",
+            list.0,
+            list.1,
+            status.0,
+            status.1,
+            locks.0,
+            locks.1,
             d.rss_mb()
         );
         let _ = client.cancel().await;
     }
-
-    reaper_rows(redis, logs).await;
-    fanout_rows(redis, logs).await;
 }
 
 /// A reaper pass over `REAPER_SESSIONS` sessions: once with all of them active (nothing to
@@ -601,8 +625,10 @@ async fn fanout_rows(redis: &Redis, logs: &std::path::Path) {
     section(&format!(
         "Notification fan-out to {SUBSCRIBERS} subscribers of coord://locks (median of {RUNS})"
     ));
-    println!("| store | subscribers' transport | last notified after ms |");
-    println!("|---|---|---|");
+    println!(
+        "| store | subscribers' transport | last notified after ms | daemon CPU ms per fan-out |"
+    );
+    println!("|---|---|---|---|");
     for transport in TRANSPORTS {
         let d = DaemonProc::start(&fresh_store("redis", redis, logs), &[], logs).await;
         let count = Arc::new(AtomicUsize::new(0));
@@ -624,6 +650,7 @@ async fn fanout_rows(redis: &Redis, logs: &std::path::Path) {
         }
         let trigger = connect(&d.base(), "streamable-http", "fanout-trigger").await;
         let mut times = Vec::new();
+        let mut cpus = Vec::new();
         let mut missed = 0;
         for (k, tool) in ["acquire_lock", "release_lock"]
             .iter()
@@ -632,6 +659,7 @@ async fn fanout_rows(redis: &Redis, logs: &std::path::Path) {
             .enumerate()
         {
             let target = SUBSCRIBERS * (k + 1) - missed;
+            let cpu = d.cpu();
             let t = Instant::now();
             call(&trigger, tool, "fanout").await;
             let deadline = t + Duration::from_secs(10);
@@ -643,15 +671,17 @@ async fn fanout_rows(redis: &Redis, logs: &std::path::Path) {
                 missed += target - got;
             }
             times.push(t.elapsed().as_secs_f64() * 1e3);
+            cpus.push((d.cpu() - cpu).as_secs_f64() * 1e3);
         }
         println!(
-            "| redis | {transport} | {:.1}{} |",
+            "| redis | {transport} | {:.1}{} | {:.0} |",
             median(times),
             if missed > 0 {
                 format!(" ({missed} notifications missing)")
             } else {
                 String::new()
-            }
+            },
+            median(cpus)
         );
         let _ = trigger.cancel().await;
         for s in subs {

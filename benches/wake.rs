@@ -82,6 +82,7 @@ async fn send_task(coord: &Arc<Coordinator>, to: &str, body: String) {
         session: "bench_master".into(),
         connection_id: "bench".into(),
         transport: "bench",
+        principal: Default::default(),
     };
     let req = SendArgs {
         to: Some(to.into()),

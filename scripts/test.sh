@@ -61,6 +61,22 @@ if ! claude --version 2>/dev/null | grep -q "^${CLAUDE_CODE_VERSION} "; then
     echo "== no npm: the Claude Code end-to-end tests will be skipped"
   fi
 fi
+# The real task-master CLI (npm task-master-ai) for the TaskMaster interop test
+# (tests/it/taskmaster_cli.rs). About 1.4 GB and a minute to install here, so it goes into a
+# cache later runs reuse; MCP_COORD_TEST_TASKMASTER=0 leaves it out (the test prints SKIPPED).
+TASKMASTER_VERSION=0.43.1
+TASKMASTER_CACHE="${HOME}/.cache/mcp-coord-test/task-master"
+if [ "${MCP_COORD_TEST_TASKMASTER:-1}" != 0 ] \
+  && ! grep -q "\"version\": \"${TASKMASTER_VERSION}\"" "$TASKMASTER_CACHE/node_modules/task-master-ai/package.json" 2>/dev/null; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "== installing task-master-ai ${TASKMASTER_VERSION} into ${TASKMASTER_CACHE} (npm)"
+    npm install --prefix "$TASKMASTER_CACHE" --no-fund --no-audit --loglevel=error \
+      "task-master-ai@${TASKMASTER_VERSION}" >/dev/null \
+      || echo "   (could not install it; the task-master interop test will be skipped)"
+  else
+    echo "== no npm: the task-master interop test will be skipped"
+  fi
+fi
 for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^${component}" || rustup component add "$component"
 done

@@ -78,6 +78,17 @@ const EXIT_BAD_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // An https:// daemon's CA (--ca-cert / MCP_COORD_CA_CERT), for every client made later.
+    if let Some(ca) = &cli.global.ca_cert
+        && let Err(e) = cli::http_client::trust_ca_file(ca)
+    {
+        eprintln!("mcp-coord: {e}");
+        // A hook must not fail Claude Code's turn (exit 2 would block the prompt): it goes on
+        // with the system's CAs, and reaching the daemon fails softly as it always does.
+        if !matches!(cli.command, Command::Client(cli::Command::Hook(_))) {
+            return ExitCode::from(cli::EXIT_USAGE);
+        }
+    }
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::InstallService(args) => cli::install_service::run(args),

@@ -237,10 +237,20 @@ impl DaemonProc {
         let port = free_port();
         let log = log_dir.join(format!("daemon-{port}.log"));
         let out = std::fs::File::create(&log).expect("daemon log file");
+        // No rate limits: one bench connection makes thousands of calls a second, and a
+        // thousand connections open at once — what the limits exist to refuse.
+        let config = log_dir.join("bench.toml");
+        std::fs::write(
+            &config,
+            "[limits]\ncalls_per_second = 0\nrequests_per_second = 0\n",
+        )
+        .expect("bench config");
         let mut cmd = Command::new(daemon_binary());
         cmd.env_clear()
             .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
-            .args(["serve", "--port", &port.to_string(), "--log-format", "text"]);
+            .args(["serve", "--port", &port.to_string(), "--log-format", "text"])
+            .arg("--config")
+            .arg(&config);
         match store {
             StoreKind::Redis(url) => {
                 cmd.args(["--redis-url", url]);

@@ -138,7 +138,7 @@ impl Daemon {
         let config = StreamableHttpClientTransportConfig::with_uri(format!("{base}/mcp"))
             .custom_headers(headers)
             .reinit_on_expired_session(true);
-        let http = reqwest::Client::builder()
+        let http = crate::cli::http_client::builder()
             .connect_timeout(Duration::from_secs(2))
             .build()
             .map_err(|e| CliError::Failed(format!("cannot build an HTTP client: {e}")))?;
@@ -232,7 +232,7 @@ async fn claim(
     keep: Keep,
     bearer: Option<&str>,
 ) -> Result<Option<String>, CliError> {
-    let http = reqwest::Client::builder()
+    let http = crate::cli::http_client::builder()
         .timeout(CONNECT_TIMEOUT)
         .connect_timeout(Duration::from_secs(2))
         .build()
@@ -248,12 +248,7 @@ async fn claim(
     }
     let response = match request.send().await {
         Ok(r) => r,
-        Err(e) => {
-            return Err(CliError::Unreachable {
-                url: base.to_string(),
-                detail: root_cause(&e),
-            });
-        }
+        Err(e) => return Err(request_failed(base, &e)),
     };
     let status = response.status();
     let answer: Value = response.json().await.unwrap_or(Value::Null);
@@ -319,7 +314,7 @@ fn tool_result(result: CallToolResult) -> Result<Value, CliError> {
 /// After a failed request: is the daemon down (nothing answers `/health`) or did it answer
 /// and refuse something?
 async fn classify_connect_error(base: &str, detail: String) -> CliError {
-    let probe = reqwest::Client::builder()
+    let probe = crate::cli::http_client::builder()
         .timeout(Duration::from_secs(2))
         .build()
         .ok();
@@ -329,9 +324,19 @@ async fn classify_connect_error(base: &str, detail: String) -> CliError {
     };
     match answer {
         Ok(_) => CliError::Failed(detail),
-        Err(e) => CliError::Unreachable {
+        Err(e) => request_failed(base, &e),
+    }
+}
+
+/// A request to the daemon that got no answer: nothing listens ([`CliError::Unreachable`]),
+/// or an https:// daemon whose certificate this machine does not trust (what to pass then).
+pub fn request_failed(base: &str, e: &reqwest::Error) -> CliError {
+    let detail = root_cause(e);
+    match super::http_client::untrusted_certificate(base, &detail) {
+        Some(sentence) => CliError::Failed(sentence),
+        None => CliError::Unreachable {
             url: base.to_string(),
-            detail: root_cause(&e),
+            detail,
         },
     }
 }

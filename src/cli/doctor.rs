@@ -125,7 +125,14 @@ pub async fn run_checks(args: &DoctorArgs) -> Vec<Check> {
     let base = args
         .url
         .clone()
-        .unwrap_or_else(|| format!("http://{}:{}", settings.server.host, settings.server.port))
+        .unwrap_or_else(|| {
+            format!(
+                "{}://{}:{}",
+                settings.tls.scheme(),
+                settings.server.host,
+                settings.server.port
+            )
+        })
         .trim_end_matches('/')
         .to_string();
     let (daemon, health) = match fetch_health(&base).await {
@@ -250,30 +257,29 @@ async fn fetch_health(base: &str) -> Result<HealthReport, Check> {
         .and_then(|u| u.port_or_known_default())
         .map(|p| p.to_string())
         .unwrap_or_else(|| "PORT".into());
-    let client = reqwest::Client::builder()
+    let client = crate::cli::http_client::builder()
         .timeout(CHECK_TIMEOUT)
         .build()
         .map_err(|e| check("daemon", Level::Fail, format!("HTTP client: {e}")))?;
     let resp = match client.get(&url).send().await {
         Ok(r) => r,
-        Err(e) if e.is_connect() => {
-            return Err(check(
-                "daemon",
-                Level::Fail,
+        Err(e) => {
+            let detail = crate::cli::client::root_cause(&e);
+            let sentence = if let Some(untrusted) =
+                crate::cli::http_client::untrusted_certificate(base, &detail)
+            {
+                untrusted
+            } else if e.is_connect() {
                 format!(
                     "nothing answers at {base} (connection refused): start the daemon \
                      (`mcp-coord serve`, `systemctl start mcp-coord`, or \
                      `scripts/start-server.sh --daemon`), or point --url / SERVER_PORT at the \
                      port it listens on"
-                ),
-            ));
-        }
-        Err(e) => {
-            return Err(check(
-                "daemon",
-                Level::Fail,
-                format!("GET {url} failed: {e} (is the port right? `ss -ltnp 'sport = :{port}'`)"),
-            ));
+                )
+            } else {
+                format!("GET {url} failed: {e} (is the port right? `ss -ltnp 'sport = :{port}'`)")
+            };
+            return Err(check("daemon", Level::Fail, sentence));
         }
     };
     let status = resp.status();
@@ -339,7 +345,13 @@ async fn streamable_check(base: &str) -> Check {
     use rmcp::transport::StreamableHttpClientTransport;
     let url = format!("{base}/mcp");
     let round_trip = async {
-        let transport = StreamableHttpClientTransport::from_uri(url.clone());
+        let http = crate::cli::http_client::client()?;
+        let transport = StreamableHttpClientTransport::with_client(
+            http,
+            rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+                url.clone(),
+            ),
+        );
         let client = ().serve(transport).await.map_err(|e| e.to_string())?;
         let tools = client.list_all_tools().await.map_err(|e| e.to_string())?;
         let server = client

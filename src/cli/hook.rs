@@ -167,7 +167,7 @@ async fn post(base: &str, event: &Value, budget: Duration) -> Option<Value> {
     if budget.is_zero() {
         return None;
     }
-    let client = reqwest::Client::builder()
+    let client = crate::cli::http_client::builder()
         .timeout(budget)
         .connect_timeout(budget)
         .build()

@@ -80,7 +80,7 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
     let waiter = uuid::Uuid::new_v4().simple().to_string();
     let armed_at_ms = now_ms();
     let deadline = tokio::time::Instant::now() + max_wait;
-    let Ok(client) = reqwest::Client::builder()
+    let Ok(client) = crate::cli::http_client::builder()
         .connect_timeout(Duration::from_secs(3))
         .build()
     else {

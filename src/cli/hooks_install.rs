@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
-use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, InstallMode};
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, Global, InstallMode};
 
 #[derive(Subcommand, Debug)]
 pub enum HooksCommand {
@@ -45,6 +45,10 @@ pub struct InstallArgs {
     /// environment (the hook sends that one by itself). The path is written, never the token.
     #[arg(long = "hook-token-file", value_name = "PATH")]
     pub hook_token_file: Option<PathBuf>,
+    /// The CA file the hook command should trust (baked in as `--ca-cert`) for an https://
+    /// daemon with a private or self-signed certificate; default: the global `--ca-cert`.
+    #[arg(long = "hook-ca-cert", value_name = "PATH")]
+    pub hook_ca_cert: Option<PathBuf>,
     /// MCP server name the `bind_session` hook calls (as in `claude mcp add NAME`).
     #[arg(long, default_value = "coordination")]
     pub server: String,
@@ -80,7 +84,7 @@ pub fn our_hooks(exe: &str, hook_url: Option<&str>, server: &str) -> Map<String,
         exe,
         &HookOptions {
             url: hook_url,
-            token_file: None,
+            ..HookOptions::default()
         },
         server,
         true,
@@ -94,15 +98,21 @@ pub struct HookOptions<'a> {
     pub url: Option<&'a str>,
     /// `--token-file`.
     pub token_file: Option<&'a str>,
+    /// `--ca-cert`.
+    pub ca_cert: Option<&'a str>,
 }
 
 /// Global options our hook command may carry before `hook` (each takes one value).
-const HOOK_GLOBALS: &[&str] = &["--url", "--token-file"];
+const HOOK_GLOBALS: &[&str] = &["--url", "--token-file", "--ca-cert"];
 
 /// [`our_hooks`], with or without the waiting (`asyncRewake`) hook.
 pub fn hooks_for(exe: &str, options: &HookOptions, server: &str, wake: bool) -> Map<String, Value> {
     let mut command = shell_quote(exe);
-    for (flag, value) in [("--url", options.url), ("--token-file", options.token_file)] {
+    for (flag, value) in [
+        ("--url", options.url),
+        ("--token-file", options.token_file),
+        ("--ca-cert", options.ca_cert),
+    ] {
         if let Some(v) = value {
             command.push_str(&format!(" {flag} {}", shell_quote(v)));
         }
@@ -365,7 +375,7 @@ pub fn settings_path(a: &InstallArgs) -> Result<PathBuf, String> {
     Ok(dir.join(".claude").join("settings.json"))
 }
 
-pub fn main(command: &HooksCommand) -> ExitCode {
+pub fn main(global: &Global, command: &HooksCommand) -> ExitCode {
     let HooksCommand::Install(a) = command;
     let path = match settings_path(a) {
         Ok(p) => p,
@@ -381,15 +391,28 @@ pub fn main(command: &HooksCommand) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    let token_file = a.hook_token_file.as_ref().map(|p| {
+    let absolute = |p: &PathBuf| {
         std::path::absolute(p)
             .unwrap_or_else(|_| p.clone())
             .display()
             .to_string()
+    };
+    let token_file = a.hook_token_file.as_ref().map(absolute);
+    let ca_cert = a
+        .hook_ca_cert
+        .as_ref()
+        .or(global.ca_cert.as_ref())
+        .map(absolute);
+    // An https:// daemon on this machine ([tls] in its settings) is not the hook's default
+    // URL: bake it in.
+    let url = a.hook_url.clone().or_else(|| {
+        let local = super::local_daemon_url();
+        local.starts_with("https://").then_some(local)
     });
     let options = HookOptions {
-        url: a.hook_url.as_deref(),
+        url: url.as_deref(),
         token_file: token_file.as_deref(),
+        ca_cert: ca_cert.as_deref(),
     };
     let ours = hooks_for(&exe, &options, &a.server, !a.no_wake);
     match install(&path, &ours, a.mode.uninstall, a.mode.dry_run) {

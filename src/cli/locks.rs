@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::output::{human_secs, s};
 use super::{CliError, Daemon, EXIT_OK, Global, Out};
-use crate::service::locks::ListLocksArgs;
+use crate::service::locks::{ListLocksArgs, MAX_LIST_LIMIT};
 
 #[derive(Args, Debug)]
 pub struct LocksArgs {
@@ -40,21 +40,30 @@ pub async fn main(global: &Global, out: &Out, a: LocksArgs) -> Result<u8, CliErr
     Ok(EXIT_OK)
 }
 
-/// The locks matching `pattern`, each with a `waiters` count filled in.
+/// The locks matching `pattern` (every page of `list_locks`), each with a `waiters` count
+/// filled in.
 pub async fn fetch(daemon: &Daemon, pattern: &str) -> Result<Vec<Value>, CliError> {
-    let listed = daemon
-        .call(
-            "list_locks",
-            &ListLocksArgs {
-                pattern: Some(pattern.to_string()),
-            },
-        )
-        .await?;
-    let mut locks: Vec<Value> = listed
-        .get("locks")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let mut locks: Vec<Value> = Vec::new();
+    let mut cursor = None;
+    loop {
+        let listed = daemon
+            .call(
+                "list_locks",
+                &ListLocksArgs {
+                    pattern: Some(pattern.to_string()),
+                    limit: Some(MAX_LIST_LIMIT),
+                    cursor: cursor.take(),
+                },
+            )
+            .await?;
+        if let Some(page) = listed.get("locks").and_then(Value::as_array) {
+            locks.extend(page.iter().cloned());
+        }
+        match listed.get("next_cursor").and_then(Value::as_str) {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
     for l in locks.iter_mut().take(100) {
         if l.get("waiters").is_some() {
             continue;

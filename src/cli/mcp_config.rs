@@ -129,6 +129,6 @@ pub fn main(global: &Global, a: &McpConfigArgs) -> ExitCode {
         name: a.name.clone(),
         auth: a.auth || global.token.is_some() || global.token_file.is_some(),
     };
-    print!("{}", render(&global.base_url(), &with_token));
+    print!("{}", render(&global.setup_url(), &with_token));
     ExitCode::from(EXIT_OK)
 }

@@ -9,6 +9,7 @@
 //! 0 ok · 1 refused or failed · 2 usage · 3 daemon unreachable.
 //! `run` exits with its command's status (128+N when the command died of signal N).
 
+pub mod admin;
 pub mod audit;
 pub mod client;
 pub mod credentials;
@@ -16,6 +17,7 @@ pub mod doctor;
 pub mod hook;
 pub mod hook_wait;
 pub mod hooks_install;
+pub mod http_client;
 pub mod identity;
 pub mod inbox;
 pub mod install_service;
@@ -30,6 +32,7 @@ pub mod sessions;
 mod sse_probe;
 pub mod status;
 pub mod tasks;
+pub mod tasks_file;
 pub mod token;
 pub mod watch;
 
@@ -52,9 +55,14 @@ pub const EXIT_UNREACHABLE: u8 = 3;
 /// Options every client subcommand understands.
 #[derive(Args, Debug, Clone)]
 pub struct Global {
-    /// Daemon base URL (`/mcp`, `/sse` suffixes are ignored).
-    #[arg(long, global = true, env = "MCP_COORD_URL", default_value = DEFAULT_URL, value_name = "URL")]
-    pub url: String,
+    /// Daemon base URL (`/mcp`, `/sse` suffixes are ignored); default http://127.0.0.1:8082
+    /// (`mcp-config` and `hooks install`: https:// when this machine's settings have [tls]).
+    #[arg(long, global = true, env = "MCP_COORD_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// A PEM file with the CA (or self-signed certificate) of an https:// daemon, trusted
+    /// besides the system's CAs.
+    #[arg(long, global = true, env = "MCP_COORD_CA_CERT", value_name = "PATH")]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Print JSON (the tools' own answers) instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -93,7 +101,16 @@ pub struct InstallMode {
 impl Global {
     /// The base URL without a trailing `/`, `/mcp` or `/sse`.
     pub fn base_url(&self) -> String {
-        normalize_url(&self.url)
+        normalize_url(self.url.as_deref().unwrap_or(DEFAULT_URL))
+    }
+
+    /// For the commands that write client setups (`mcp-config`, `hooks install`): the given
+    /// URL, else this machine's daemon as its settings say (https:// with `[tls]`).
+    pub fn setup_url(&self) -> String {
+        match &self.url {
+            Some(url) => normalize_url(url),
+            None => local_daemon_url(),
+        }
     }
 
     /// The session name to act as (validated).
@@ -135,6 +152,26 @@ impl Global {
     }
 }
 
+/// `http(s)://HOST:PORT` of the daemon this machine's settings describe (config file in the
+/// working directory, `.env`, environment); a wildcard bind is reached on loopback. The
+/// default URL when the settings do not load (`doctor` says why).
+pub fn local_daemon_url() -> String {
+    let opts = crate::config::LoadOptions::from_process(None, Vec::new());
+    let Ok((settings, _)) = crate::config::Settings::load(&opts) else {
+        return DEFAULT_URL.to_string();
+    };
+    let host = match settings.server.host.parse::<std::net::IpAddr>() {
+        Ok(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
+        Ok(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+        _ => settings.server.host.clone(),
+    };
+    format!(
+        "{}://{host}:{}",
+        settings.tls.scheme(),
+        settings.server.port
+    )
+}
+
 pub fn normalize_url(url: &str) -> String {
     let mut u = url.trim().trim_end_matches('/').to_string();
     for suffix in ["/mcp", "/sse"] {
@@ -172,6 +209,9 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Admin: grant locks again now, ending the hold after a store data loss (see /health).
     ResumeGrants(resume_grants::ResumeGrantsArgs),
+    /// Admin (admin token): `admin release-lock NAME`, `admin end-session S`, `admin inbox S`, `admin kill-session S`.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Bearer tokens (admin): `token create --role agent --sessions 'child_web_*'`, `token list`, `token revoke ID`.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -235,7 +275,7 @@ impl CliError {
 pub fn main(global: Global, command: Command) -> ExitCode {
     // Commands that need no daemon and no runtime.
     match &command {
-        Command::Hooks { command } => return hooks_install::main(command),
+        Command::Hooks { command } => return hooks_install::main(&global, command),
         Command::McpConfig(args) => return mcp_config::main(&global, args),
         _ => {}
     }
@@ -272,6 +312,7 @@ pub fn main(global: Global, command: Command) -> ExitCode {
             Command::Audit(a) => audit::main(&global, &out, a).await,
             Command::ResumeGrants(a) => resume_grants::main(&global, &out, a).await,
             Command::Token(a) => token::main(&global, &out, a).await,
+            Command::Admin(a) => admin::main(&global, &out, a).await,
             Command::Hook(a) => Ok(hook::main(&global, a).await),
             Command::Hooks { .. } | Command::McpConfig(_) => Ok(EXIT_OK),
         }

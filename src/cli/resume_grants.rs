@@ -1,5 +1,6 @@
 //! `resume-grants`: end the hold on lock grants after a store data loss, through the daemon
-//! (the `resume_grants` tool). An admin's decision: see the README's Troubleshooting.
+//! (the `resume_grants` tool, admin only: it connects with the admin token like `token`). An
+//! admin's decision: see the README's Troubleshooting.
 
 use clap::Args;
 use serde_json::Value;
@@ -11,7 +12,7 @@ use super::{CliError, EXIT_OK, Global, Out};
 pub struct ResumeGrantsArgs {}
 
 pub async fn main(global: &Global, out: &Out, _a: ResumeGrantsArgs) -> Result<u8, CliError> {
-    let daemon = global.connect().await?;
+    let daemon = super::token::connect_as_admin(global).await?;
     let result = daemon
         .call(
             "resume_grants",

@@ -65,7 +65,7 @@ pub async fn probe(sse_url: &str, limit: Duration) -> Result<ProbeResult, String
 
 async fn probe_inner(sse_url: &str) -> Result<ProbeResult, String> {
     let url = Url::parse(sse_url).map_err(|e| format!("bad URL {sse_url}: {e}"))?;
-    let http = reqwest::Client::new();
+    let http = super::http_client::client()?;
     let resp = super::client::with_bearer(http.get(url.clone()))
         .header("accept", "text/event-stream")
         .send()

@@ -26,6 +26,10 @@ pub struct TasksArgs {
 pub enum TasksCommand {
     /// The board (the default): counts, ready, blocked by what, who works on what.
     Board(BoardArgs),
+    /// Load a TaskMaster-AI tasks.json (legacy or tagged, --tag) as one batch, all or nothing.
+    Import(super::tasks_file::ImportArgs),
+    /// Write the project's tasks as a TaskMaster tasks.json (-o FILE keeps its other tags).
+    Export(super::tasks_file::ExportArgs),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -45,6 +49,8 @@ pub async fn main(global: &Global, out: &Out, a: TasksArgs) -> Result<u8, CliErr
     match a.command {
         None => board(global, out, a.board).await,
         Some(TasksCommand::Board(b)) => board(global, out, b).await,
+        Some(TasksCommand::Import(i)) => super::tasks_file::import(global, out, i).await,
+        Some(TasksCommand::Export(e)) => super::tasks_file::export(global, out, e).await,
     }
 }
 

@@ -64,10 +64,14 @@ fn admin_token() -> Result<String, CliError> {
         })
 }
 
+/// Connects as the CLI's session with the admin token (no claim needed): for `token`,
+/// `admin` and `resume-grants`.
+pub(super) async fn connect_as_admin(global: &Global) -> Result<Daemon, CliError> {
+    Daemon::connect_with_token(&global.base_url(), &global.session_name()?, admin_token()?).await
+}
+
 pub async fn main(global: &Global, out: &Out, command: TokenCommand) -> Result<u8, CliError> {
-    let daemon =
-        Daemon::connect_with_token(&global.base_url(), &global.session_name()?, admin_token()?)
-            .await?;
+    let daemon = connect_as_admin(global).await?;
     let result = match &command {
         TokenCommand::Create(a) => {
             daemon

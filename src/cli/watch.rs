@@ -9,7 +9,6 @@ use clap::Args;
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::client::root_cause;
 use super::output::s;
 use super::{CliError, EXIT_OK, Global, Out};
 
@@ -23,7 +22,7 @@ pub struct WatchArgs {
 pub async fn main(global: &Global, out: &Out, a: WatchArgs) -> Result<u8, CliError> {
     let base = global.base_url();
     let url = format!("{base}/events");
-    let http = reqwest::Client::builder()
+    let http = crate::cli::http_client::builder()
         .connect_timeout(Duration::from_secs(2))
         .build()
         .map_err(|e| CliError::Failed(format!("cannot build an HTTP client: {e}")))?;
@@ -36,12 +35,7 @@ pub async fn main(global: &Global, out: &Out, a: WatchArgs) -> Result<u8, CliErr
             .await
         {
             Ok(r) => r,
-            Err(e) if first => {
-                return Err(CliError::Unreachable {
-                    url: base,
-                    detail: root_cause(&e),
-                });
-            }
+            Err(e) if first => return Err(super::client::request_failed(&base, &e)),
             Err(_) => {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;

@@ -47,10 +47,21 @@ pub const OBSERVER_TOOLS: &[&str] = &[
     "list_tasks",
     "export_tasks",
     "get_session_logs",
+    "audit_log",
 ];
 
-/// Tools only an admin may call: they act for sessions other than the caller's.
-pub const ADMIN_TOOLS: &[&str] = &["token_create", "token_list", "token_revoke"];
+/// Tools only an admin may call: they act for sessions other than the caller's, manage
+/// tokens, or lift the data-loss hold for everyone.
+pub const ADMIN_TOOLS: &[&str] = &[
+    "token_create",
+    "token_list",
+    "token_revoke",
+    "resume_grants",
+    "admin_release_lock",
+    "admin_end_session",
+    "admin_read_inbox",
+    "admin_kill_session",
+];
 
 /// The least role that may call `tool` (every tool not listed is an agent's).
 pub fn required_role(tool: &str) -> Role {
@@ -74,6 +85,12 @@ pub struct Principal {
     pub session_patterns: Vec<String>,
 }
 
+impl Default for Principal {
+    fn default() -> Self {
+        Self::local()
+    }
+}
+
 impl Principal {
     /// No token on a daemon that does not require one: an agent, any session name.
     pub fn local() -> Self {
@@ -90,6 +107,19 @@ impl Principal {
 
     pub fn may_call(&self, tool: &str) -> bool {
         self.role >= required_role(tool)
+    }
+
+    /// Ok when this principal may act as `session`; else the sentence saying which names it
+    /// may act as.
+    pub fn check_session(&self, session: &str) -> Result<(), String> {
+        if self.may_act_as(session) {
+            return Ok(());
+        }
+        Err(format!(
+            "this token may act only as sessions matching {:?}, not {session}; connect as one \
+             of those, or ask an admin for a token that allows it",
+            self.session_patterns
+        ))
     }
 
     /// True when `session` matches one of the patterns (or there are none).

@@ -145,3 +145,29 @@ pub async fn authenticate(
     request.extensions_mut().insert(proof);
     next.run(request).await
 }
+
+/// The principal `authenticate` found for a request (local when the route is public).
+pub fn principal_of(found: Option<axum::Extension<Principal>>) -> Principal {
+    found.map(|axum::Extension(p)| p).unwrap_or_default()
+}
+
+/// The 403 answer when `principal` may not act as a session on a route that changes state
+/// (`/session/claim`, the hooks): that needs role agent at least (an observer only reads).
+pub fn refused_below_agent(principal: &Principal, route: &str) -> Option<Response> {
+    if principal.role >= crate::domain::auth::Role::Agent {
+        return None;
+    }
+    Some((
+        StatusCode::FORBIDDEN,
+        axum::Json(json!({
+            "error": "forbidden",
+            "message": format!(
+                "{route} acts as a session and needs role agent; this token has role {}: use an \
+                 agent token (mcp-coord token create --role agent)",
+                principal.role
+            ),
+            "needs_role": "agent",
+        })),
+    )
+        .into_response())
+}

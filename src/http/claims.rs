@@ -7,14 +7,15 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::domain::auth::Principal;
 use crate::domain::session_name;
 use crate::mcp::identity::CREDENTIAL_HEADER;
 use crate::service::{Caller, Coordinator, claims};
@@ -26,6 +27,7 @@ pub struct ClaimBody {
 
 pub async fn claim(
     State(coord): State<Arc<Coordinator>>,
+    principal: Option<Extension<Principal>>,
     headers: HeaderMap,
     body: Result<Json<ClaimBody>, JsonRejection>,
 ) -> Response {
@@ -46,6 +48,10 @@ pub async fn claim(
             format!("session: {e}"),
         );
     }
+    let principal = super::auth::principal_of(principal);
+    if let Some(refused) = super::auth::refused_below_agent(&principal, "POST /session/claim") {
+        return refused;
+    }
     let presented = headers
         .get(CREDENTIAL_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -54,6 +60,7 @@ pub async fn claim(
         session: session.clone(),
         connection_id: format!("cli:{}", uuid::Uuid::new_v4()),
         transport: "cli",
+        principal,
     };
     match coord.claim_session(&caller, presented.as_deref()).await {
         Ok(claimed) => {
@@ -65,7 +72,7 @@ pub async fn claim(
         }
         Err(e) => {
             let status = match e.code {
-                claims::REFUSED => StatusCode::FORBIDDEN,
+                claims::REFUSED | "forbidden" => StatusCode::FORBIDDEN,
                 "invalid_argument" => StatusCode::BAD_REQUEST,
                 _ => StatusCode::SERVICE_UNAVAILABLE,
             };

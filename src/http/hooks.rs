@@ -16,6 +16,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::domain::auth::Principal;
 use crate::mcp::peer_process::PeerAddrs;
 use crate::service::Coordinator;
 use crate::service::audit::{self, AuditActor};
@@ -26,9 +27,10 @@ use crate::service::wake::{ClaimArgs, WakeArgs};
 pub async fn claude(
     State(coord): State<Arc<Coordinator>>,
     peer: Option<Extension<PeerAddrs>>,
+    principal: Option<Extension<Principal>>,
     body: Result<Json<HookEvent>, JsonRejection>,
 ) -> Response {
-    let event = match body {
+    let mut event = match body {
         Ok(Json(e)) => e,
         Err(e) => {
             return (
@@ -40,13 +42,17 @@ pub async fn claude(
                 .into_response();
         }
     };
-    // What the hook changes is audited as done by the hook's session.
+    event.principal = match posted_by(principal) {
+        Ok(p) => p,
+        Err(refused) => return *refused,
+    };
+    // What the hook changes is audited as done by the hook's session (and token).
     let who = AuditActor {
         session: event.session_name().unwrap_or_default(),
         connection: format!("hook:{}", event.session_id),
         transport: "hook".into(),
         peer: peer.map(|Extension(p)| p.peer.to_string()),
-        token: None,
+        token: event.principal.token_id.clone(),
     };
     match audit::acting_as(who, coord.handle_hook(event)).await {
         Ok(answer) => Json(answer).into_response(),
@@ -71,6 +77,15 @@ pub struct ClaimBody {
     pub claim: ClaimArgs,
 }
 
+/// The hook's principal: an agent's at least (hooks change state), else the 403 answer.
+fn posted_by(principal: Option<Extension<Principal>>) -> Result<Principal, Box<Response>> {
+    let principal = super::auth::principal_of(principal);
+    match super::auth::refused_below_agent(&principal, "/hooks/claude") {
+        Some(refused) => Err(Box::new(refused)),
+        None => Ok(principal),
+    }
+}
+
 fn bad_json(e: JsonRejection, what: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
@@ -84,7 +99,7 @@ fn bad_json(e: JsonRejection, what: &str) -> Response {
 fn error(e: crate::service::ServiceError) -> Response {
     let status = match e.code {
         "invalid_argument" => StatusCode::BAD_REQUEST,
-        crate::service::claims::REFUSED => StatusCode::FORBIDDEN,
+        crate::service::claims::REFUSED | "forbidden" => StatusCode::FORBIDDEN,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };
     (
@@ -97,11 +112,16 @@ fn error(e: crate::service::ServiceError) -> Response {
 pub async fn wait(
     State(coord): State<Arc<Coordinator>>,
     Extension(stop): Extension<super::events::StreamStop>,
+    principal: Option<Extension<Principal>>,
     body: Result<Json<WaitBody>, JsonRejection>,
 ) -> Response {
-    let body = match body {
+    let mut body = match body {
         Ok(Json(b)) => b,
         Err(e) => return bad_json(e, "\"wait\": {wait_seconds, waiter, armed_at_ms}"),
+    };
+    body.event.principal = match posted_by(principal) {
+        Ok(p) => p,
+        Err(refused) => return *refused,
     };
     let caller = match coord.hook_caller(&body.event).await {
         Ok(c) => c,
@@ -120,11 +140,16 @@ pub async fn wait(
 
 pub async fn claim(
     State(coord): State<Arc<Coordinator>>,
+    principal: Option<Extension<Principal>>,
     body: Result<Json<ClaimBody>, JsonRejection>,
 ) -> Response {
-    let body = match body {
+    let mut body = match body {
         Ok(Json(b)) => b,
         Err(e) => return bad_json(e, "\"claim\": {ids}"),
+    };
+    body.event.principal = match posted_by(principal) {
+        Ok(p) => p,
+        Err(refused) => return *refused,
     };
     let result = match coord.hook_caller(&body.event).await {
         Ok(caller) => coord.claim_wake(&caller, body.claim).await,

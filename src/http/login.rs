@@ -10,6 +10,8 @@
 //! next request (each request looks the token's hash up again, as a bearer request does).
 //! Logins are per daemon: another daemon on the same Redis does not know them.
 //!
+//! The cookie is `Secure` whenever the page came over https (see `over_https`).
+//!
 //! CSRF: the cookie is `SameSite=Strict` and `HttpOnly`, the router-wide Origin guard refuses
 //! foreign origins, and every POST here (and the admin POSTs) must be JSON or carry
 //! `X-Coord-Dashboard`, which a cross-site HTML form cannot send.
@@ -165,9 +167,13 @@ fn token_in(headers: &HeaderMap, body: &[u8]) -> Option<String> {
     Some(token.trim().to_string()).filter(|t| !t.is_empty())
 }
 
-/// `Secure` when the page was served over https: the browser says so in `Origin` (every
-/// POST from a page carries it), a reverse proxy in `X-Forwarded-Proto`.
-fn over_https(headers: &HeaderMap) -> bool {
+/// `Secure` when the page was served over https: the daemon serves HTTPS itself (`[tls]`),
+/// or the browser says so in `Origin` (every POST from a page carries it), or a reverse proxy
+/// in `X-Forwarded-Proto`.
+fn over_https(coord: &Coordinator, headers: &HeaderMap) -> bool {
+    if coord.settings().tls.enabled() {
+        return true;
+    }
     let says = |name: &str, https: &str| {
         headers
             .get(name)
@@ -237,7 +243,11 @@ pub async fn login(State(s): State<LoginState>, headers: HeaderMap, body: Bytes)
     .into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,
-        set_cookie(&reference, LOGIN_LIFETIME.as_secs(), over_https(&headers)),
+        set_cookie(
+            &reference,
+            LOGIN_LIFETIME.as_secs(),
+            over_https(&s.coord, &headers),
+        ),
     );
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -256,8 +266,10 @@ pub async fn logout(State(s): State<LoginState>, headers: HeaderMap) -> Response
             .record(AuditRecord::of("dashboard_logout", OK));
     }
     let mut r = axum::Json(json!({ "logged_out": ended })).into_response();
-    r.headers_mut()
-        .insert(header::SET_COOKIE, set_cookie("", 0, over_https(&headers)));
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie("", 0, over_https(&s.coord, &headers)),
+    );
     r
 }
 

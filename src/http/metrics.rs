@@ -27,9 +27,10 @@ pub async fn metrics(State(coord): State<Arc<Coordinator>>) -> impl IntoResponse
         session: "metrics".into(),
         connection_id: "metrics".into(),
         transport: "http",
+        principal: Default::default(),
     };
     if let Ok(list) = coord.list_locks(&scraper, &Default::default()).await {
-        m.set_locks_held(list.count);
+        m.set_locks_held(list.total_count);
     }
     ([(CONTENT_TYPE, METRICS_CONTENT_TYPE)], m.encode())
 }

@@ -73,14 +73,16 @@ pub fn router(coord: Arc<Coordinator>, shutdown: CancellationToken) -> Router {
         .merge(dashboard::routes(logins.clone(), shutdown.clone()))
         .layer(axum::Extension(events::StreamStop(shutdown)))
         .merge(mcp)
+        // Rate limits per token (else per connection or address): inside the authentication,
+        // which finds the token's principal first.
+        .layer(axum::middleware::from_fn_with_state(
+            coord,
+            rate_limit::limit,
+        ))
         // Every route but /health: who is calling (bearer token, or local without one).
         .layer(axum::middleware::from_fn_with_state(
             logins,
             auth::authenticate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            coord,
-            rate_limit::limit,
         ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(guard::OriginPolicy::from_settings(&settings.server)),

@@ -1,7 +1,9 @@
 //! The rate limits at the HTTP edge: 429 with `Retry-After` (see `service/rate_limit.rs`).
 //!
-//! A request of a Streamable-HTTP connection (it carries `Mcp-Session-Id`) counts against
-//! that connection; any other request against its client address, except `/health` (so
+//! A request with a bearer token counts against that token (its id, from the
+//! [`Principal`] `http/auth.rs` found: this layer runs after it); one of a Streamable-HTTP
+//! connection (it carries `Mcp-Session-Id`) against that connection; any other request
+//! against its client address, except `/health` (so
 //! monitoring still sees a daemon under a flood) and the legacy SSE transport's `/message`
 //! POSTs, which are answered 202 before the call runs: the MCP door refuses those calls with
 //! a tool error instead.
@@ -16,8 +18,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::peer::PeerSocket;
+use crate::domain::auth::Principal;
 use crate::mcp::identity::SESSION_HEADER;
-use crate::service::Coordinator;
+use crate::service::{Coordinator, rate_limit};
 
 pub async fn limit(
     State(coord): State<Arc<Coordinator>>,
@@ -29,11 +32,23 @@ pub async fn limit(
         return next.run(request).await;
     }
     let limits = coord.rate_limits();
-    let connection = request
+    let token_id = request
+        .extensions()
+        .get::<Principal>()
+        .and_then(|p| p.token_id.clone());
+    let mcp_session = request
         .headers()
         .get("mcp-session-id")
         .and_then(|v| v.to_str().ok())
         .map(|id| format!("mcp:{id}"));
+    // A token's requests share its budget, with or without a connection.
+    let connection = match (&token_id, mcp_session) {
+        (Some(_), session) => Some(rate_limit::key(
+            token_id.as_deref(),
+            &session.unwrap_or_default(),
+        )),
+        (None, session) => session,
+    };
     let (key, verdict) = match connection {
         Some(key) => {
             let v = limits.check_connection(&key);

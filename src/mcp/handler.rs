@@ -20,8 +20,8 @@ use super::identity::requested_session;
 use super::peer_process::{self, PeerAddrs};
 use super::resources;
 use super::respond::refuse;
-use crate::service::audit;
 use crate::service::metrics::Outcome;
+use crate::service::{ServiceError, audit, rate_limit};
 
 const INSTRUCTIONS: &str = "Coordination between coding-agent sessions on this machine. \
 Take acquire_lock(\"pytest\") before running the test suite and acquire_lock(\"pr-create\") \
@@ -195,7 +195,11 @@ impl ServerHandler for CoordServer {
         }
         let principal =
             super::roles::principal_of(context.extensions.get::<http::request::Parts>());
-        let gate = match self.check_role(&principal, &tool) {
+        let noted = self
+            .identity()
+            .note_principal(&principal)
+            .map_err(ServiceError::forbidden);
+        let gate = match noted.and_then(|()| self.check_role(&principal, &tool)) {
             Err(e) => Err(e),
             // An admin token may act as any session (issue 16): no claim check.
             Ok(()) if principal.is_admin() || super::claim::UNCHECKED.contains(&tool.as_ref()) => {
@@ -229,18 +233,12 @@ impl ServerHandler for CoordServer {
         let result = audit::acting_as(actor, async {
             // Legacy SSE answers the POST 202 before the call runs, so its rate limit is a
             // tool error here (Streamable HTTP got a 429 at the edge: http/rate_limit.rs).
+            let rate_key = rate_limit::key(caller.token_id(), &caller.connection_id);
             if caller.transport == "sse"
-                && let Err(limited) = self
-                    .coord()
-                    .rate_limits()
-                    .check_connection(&caller.connection_id)
+                && let Err(limited) = self.coord().rate_limits().check_connection(&rate_key)
             {
                 let limits = self.coord().rate_limits();
-                limits.audit(
-                    self.coord().audit(),
-                    &caller.connection_id,
-                    Some(&caller.session),
-                );
+                limits.audit(self.coord().audit(), &rate_key, Some(&caller.session));
                 return Ok(CallToolResponse::Complete(refuse(limited.to_error())));
             }
             self.implicit_heartbeat(&tool).await;

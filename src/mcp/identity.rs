@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::domain::auth::Principal;
 use crate::domain::session_name;
 use crate::mcp::delivery::HungUp;
 use crate::service::Caller;
@@ -44,6 +45,9 @@ pub struct ConnectionIdentity {
     /// The session this connection has proven it may act as (see `service::claims`); the
     /// check is not repeated for it.
     proven: RwLock<Option<String>>,
+    /// The principal of this connection's requests (their bearer token), noted at each
+    /// tool call; one connection keeps one token ([`ConnectionIdentity::note_principal`]).
+    principal: RwLock<Option<Principal>>,
 }
 
 /// Answers "is the transport session with this id still open?" without blocking.
@@ -95,7 +99,31 @@ impl ConnectionIdentity {
             stream_hung_up: None,
             opening_credential: None,
             proven: RwLock::new(None),
+            principal: RwLock::new(None),
         }
+    }
+
+    /// Notes the principal of this connection's current request. Refused when it names
+    /// another token than the connection's earlier requests did: what a connection did is
+    /// audited and rate-limited as one token's.
+    pub fn note_principal(&self, principal: &Principal) -> Result<(), String> {
+        let mut current = self.principal.write();
+        let refused = current
+            .as_ref()
+            .filter(|known| known.token_id != principal.token_id)
+            .map(|known| {
+                format!(
+                    "this connection authenticated with {}, and this request with {}; one \
+                     connection keeps one token: open a new connection to use another",
+                    token_name(known),
+                    token_name(principal)
+                )
+            });
+        if refused.is_none() {
+            *current = Some(principal.clone());
+        }
+        drop(current);
+        refused.map_or(Ok(()), Err)
     }
 
     /// The credential the opening request presented (legacy SSE).
@@ -160,6 +188,7 @@ impl ConnectionIdentity {
             session: self.bound.read().session.clone(),
             connection_id: self.connection_id.clone(),
             transport: self.transport,
+            principal: self.principal.read().clone().unwrap_or_default(),
         }
     }
 
@@ -256,6 +285,14 @@ pub fn query_param(parts: &http::request::Parts, key: &str) -> Option<String> {
     let axum::extract::Query(pairs) =
         axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).ok()?;
     pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// How an error names a principal's token.
+fn token_name(p: &Principal) -> String {
+    match &p.token_id {
+        Some(id) => format!("token {id}"),
+        None => "no token".into(),
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `coord://sessions` | `list_sessions` | registration, tier change, status report, end |
 //! | `coord://sessions/{name}` | `get_session_status(name)` | the same, for that session |
-//! | `coord://locks` | `list_locks("*")` | grant, takeover, release |
+//! | `coord://locks` | `list_locks("*", limit=5000)` | grant, takeover, release |
 //! | `coord://inbox` | the caller's unread messages (a peek: reading marks nothing read) | a message to the caller |
 //! | `coord://tasks` | `list_tasks()`: the task board of the caller's project | any task event (create, claim, update, hand-back) |
 
@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::CoordServer;
 use crate::service::ServiceError;
-use crate::service::locks::WaitContext;
+use crate::service::locks::{ListLocksArgs, MAX_LIST_LIMIT, WaitContext};
 use crate::service::messages::{MAX_LIMIT, ReadArgs};
 use crate::service::sessions::SessionArgs;
 
@@ -115,7 +115,13 @@ impl CoordServer {
             ),
             LOCKS => serde_json::to_value(
                 coord
-                    .list_locks(&caller, &Default::default())
+                    .list_locks(
+                        &caller,
+                        &ListLocksArgs {
+                            limit: Some(MAX_LIST_LIMIT),
+                            ..Default::default()
+                        },
+                    )
                     .await
                     .map_err(to_error)?,
             ),

@@ -28,11 +28,10 @@ impl CoordServer {
             .with_details(serde_json::json!({ "needs_role": required_role(tool), "role": principal.role })));
         }
         let session = self.identity().session();
-        if self.identity().is_explicit() && !principal.may_act_as(&session) {
-            return Err(ServiceError::forbidden(format!(
-                "this token may act only as sessions matching {:?}, not {session}; connect as one of those",
-                principal.session_patterns
-            )));
+        if self.identity().is_explicit() {
+            principal
+                .check_session(&session)
+                .map_err(ServiceError::forbidden)?;
         }
         Ok(())
     }

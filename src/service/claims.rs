@@ -19,6 +19,9 @@
 //! command stores it in a private file, the CLI under the user's state dir, `create_session`
 //! puts it in the child's environment, an MCP connection keeps the proof in memory.
 //!
+//! A bearer token limited to session-name patterns (`child_web_*`) is refused every other
+//! name here first, whatever it presents.
+//!
 //! What this protects against, and what not: README "Security".
 
 use serde_json::json;
@@ -86,6 +89,14 @@ impl Coordinator {
         presented: Option<&str>,
     ) -> Result<Claimed, ServiceError> {
         let name = &caller.session;
+        if let Err(outside) = caller.principal.check_session(name) {
+            self.audit_claim(
+                caller,
+                audit::REFUSED,
+                "outside the token's session patterns",
+            );
+            return Err(ServiceError::forbidden(outside));
+        }
         let presented = credential::presented(presented).map(credential::hash);
         for _ in 0..ATTEMPTS {
             let stored = self.store().claim_hash(name).await?;

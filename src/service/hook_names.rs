@@ -60,12 +60,13 @@ impl HookEvent {
     }
 }
 
-/// The hook's caller for session `name` of Claude session `claude_id`.
-pub fn hook_caller_for(name: &str, claude_id: &str) -> Caller {
+/// The caller of hook `event` acting for session `name` (with the token it was posted with).
+pub fn hook_caller_for(name: &str, event: &HookEvent) -> Caller {
     Caller {
         session: name.to_string(),
-        connection_id: format!("hook:{claude_id}"),
+        connection_id: format!("hook:{}", event.session_id),
         transport: "hook",
+        principal: event.principal.clone(),
     }
 }
 
@@ -137,7 +138,7 @@ impl Coordinator {
             if existing.as_ref().is_some_and(|e| e.live) && !ours {
                 continue; // a live session of another agent: try the next name
             }
-            let caller = hook_caller_for(&name, claude_id);
+            let caller = hook_caller_for(&name, event);
             let claimed = match self
                 .claim_session(
                     &caller,

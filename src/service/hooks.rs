@@ -67,6 +67,9 @@ pub struct HookEvent {
     /// Facts the `mcp-coord hook` process adds (absent for `http` hooks).
     #[serde(default)]
     pub coord: HookFacts,
+    /// Who posted it (the request's bearer token; set by the HTTP edge, never from JSON).
+    #[serde(skip)]
+    pub principal: crate::domain::auth::Principal,
 }
 
 /// What the hook process saw: its environment, git, tmux (`mcp-coord hook` builds it;
@@ -222,7 +225,7 @@ impl Coordinator {
             Some(known) => known,
             None => event.session_name()?,
         };
-        let caller = hook_caller_for(&name, &event.session_id);
+        let caller = hook_caller_for(&name, event);
         self.claim_session(&caller, hook_credential(event)).await?;
         Ok(caller)
     }
@@ -235,7 +238,7 @@ impl Coordinator {
     /// in `coord.credential` when the hook asked for it.
     pub async fn handle_hook(&self, event: HookEvent) -> Result<Value, ServiceError> {
         let (name, registered, claimed) = self.hook_session(&event).await?;
-        let caller = hook_caller_for(&name, &event.session_id);
+        let caller = hook_caller_for(&name, &event);
         let claimed = match claimed {
             Some(c) => c,
             None => self.claim_session(&caller, hook_credential(&event)).await?,
@@ -268,7 +271,7 @@ impl Coordinator {
                 _ => self.claude_processes().note(pid, &name),
             }
         }
-        let caller = hook_caller_for(&name, &event.session_id);
+        let caller = hook_caller_for(&name, event);
         match event.hook_event_name.as_str() {
             "SessionStart" => {
                 let registered = match registered {

@@ -1,7 +1,8 @@
 //! Rate limits: a runaway client must not starve the others. Two keyed `governor` limiters
-//! (GCRA, no background task): one per MCP connection (its transport session id; the token
-//! once tokens exist), one per client address for requests that belong to no connection
-//! yet. The HTTP edge (`http/rate_limit.rs`) answers 429 with `Retry-After`; on the legacy
+//! (GCRA, no background task): one per bearer token (its id: every connection and request
+//! made with one token shares its budget) or, without a token, per MCP connection (its
+//! transport session id) — see [`key`]; and one per client address for tokenless requests
+//! that belong to no connection yet. The HTTP edge (`http/rate_limit.rs`) answers 429 with `Retry-After`; on the legacy
 //! SSE transport, whose POST is answered 202 before the call runs, the MCP door refuses the
 //! tool call instead (`mcp/handler.rs`). Refusals are audited (`rate_limited`), at most once
 //! per key every 10 s so a flood does not flood the log too.
@@ -22,6 +23,15 @@ const PRUNE_ABOVE: usize = 10_000;
 
 /// One audit entry per limited key at most this often.
 const AUDIT_EVERY: Duration = Duration::from_secs(10);
+
+/// The key a request or call counts against: its token's id when it has one (`token:tok_…`,
+/// never the secret), else its connection.
+pub fn key(token_id: Option<&str>, connection: &str) -> String {
+    match token_id {
+        Some(id) => format!("token:{id}"),
+        None => connection.to_string(),
+    }
+}
 
 /// A refused request: how long to wait, and a sentence saying which limit it hit.
 #[derive(Debug, Clone)]
@@ -109,10 +119,15 @@ impl RateLimits {
         }
     }
 
-    /// One request of MCP connection `key` (its transport session id, or token id).
+    /// One request of MCP connection or token `key` ([`key`]).
     pub fn check_connection(&self, key: &str) -> Result<(), Limited> {
+        let whose = if key.starts_with("token:") {
+            "this token"
+        } else {
+            "this connection"
+        };
         match &self.calls {
-            Some(l) => l.check(key, "this connection"),
+            Some(l) => l.check(key, whose),
             None => Ok(()),
         }
     }
@@ -133,7 +148,8 @@ impl RateLimits {
         if self.audit_gate.check_key(&key.to_string()).is_err() {
             return;
         }
-        // The key (a transport session id or an address) as the detail: which client.
+        // The key (a token id, a transport session id or an address) as the detail: which
+        // client.
         let mut entry = AuditRecord::of("rate_limited", audit::REFUSED).detail(key);
         if let Some(s) = session {
             entry = entry.session(s);

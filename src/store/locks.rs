@@ -356,6 +356,18 @@ pub trait LockStore: Send + Sync {
     /// Every held lock (read from the index, never by scanning keys).
     async fn list(&self, tiers: TierThresholds) -> Result<LockListing, StoreError>;
 
+    /// The names of every held lock, in no particular order, without reading a record:
+    /// what a listing pages over (then [`LockStore::held_locks`] reads one page).
+    async fn held_names(&self) -> Result<Vec<String>, StoreError>;
+
+    /// The locks among `names` (canonical) that are still held, in the order given; the
+    /// others are left out. Reads only these records.
+    async fn held_locks(
+        &self,
+        names: &[String],
+        tiers: TierThresholds,
+    ) -> Result<LockListing, StoreError>;
+
     /// The queues and lock-delays of `names` (canonical), in one read; locks with neither
     /// are left out. Read-only: dead waiters are skipped, not pruned.
     async fn queues(&self, names: &[String]) -> Result<Vec<LockQueue>, StoreError>;

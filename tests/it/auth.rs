@@ -20,6 +20,10 @@ async fn tokens_roles_and_every_route_behind_auth() {
         ("POST", "/hooks/claude"),
         ("POST", "/session/claim"),
         ("GET", "/metrics"),
+        ("GET", "/dashboard/state"),
+        ("GET", "/dashboard/tasks?project=web"),
+        ("POST", "/hooks/claude/wait"),
+        ("POST", "/hooks/claude/claim"),
     ] {
         let url = format!("{}{path}", d.base);
         for bad in [None, Some("Bearer mcpc_wrong")] {

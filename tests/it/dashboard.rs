@@ -454,6 +454,7 @@ fn caller(name: &str) -> Caller {
         session: name.to_string(),
         connection_id: format!("conn-{name}"),
         transport: "streamable-http",
+        principal: Default::default(),
     }
 }
 

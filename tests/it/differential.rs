@@ -25,7 +25,8 @@ use mcp_coord::domain::session::{Role, SessionRecord};
 use mcp_coord::domain::tiers::TierThresholds;
 use mcp_coord::store::Store;
 use mcp_coord::store::locks::{
-    AcquireOutcome, AcquireRequest, ExtendOutcome, ExtendRequest, ReleaseOutcome, Waiter,
+    AcquireOutcome, AcquireRequest, ExtendOutcome, ExtendRequest, ForceRelease, ReleaseOutcome,
+    Waiter,
 };
 use mcp_coord::store::messages::{InboxPolicy, ReadQuery, SendOutcome, WantedReply};
 use mcp_coord::store::sessions::{EndOutcome, PutOutcome, PutSession, SessionPolicy};
@@ -119,6 +120,12 @@ enum Op {
     },
     ReleaseAll {
         session: usize,
+        lock_delay: bool,
+    },
+    ForceRelease {
+        lock: usize,
+        regime: usize,
+        lock_delay: bool,
     },
     Touch {
         session: usize,
@@ -188,7 +195,15 @@ fn random_op(rng: &mut Xoshiro256PlusPlus, step: usize) -> Op {
         },
         49..51 => Op::List { regime },
         51..54 => Op::LeaveQueue { session, lock },
-        54..56 => Op::ReleaseAll { session },
+        54 => Op::ReleaseAll {
+            session,
+            lock_delay: rng.random_bool(0.3),
+        },
+        55 => Op::ForceRelease {
+            lock,
+            regime,
+            lock_delay: rng.random_bool(0.5),
+        },
         56..60 => Op::Touch { session },
         60..70 => Op::Register {
             session,
@@ -443,13 +458,33 @@ impl Side {
                 let queues = store.queues(&[canonical(lock)]).await.map_err(e)?;
                 self.show("left the queue; queues", &queues)
             }
-            Op::ReleaseAll { session } => {
+            Op::ReleaseAll {
+                session,
+                lock_delay,
+            } => {
+                let delay = if lock_delay { HOUR_MS } else { 0 };
                 let mut out = store
-                    .release_all_held_by(SESSIONS[session], 0)
+                    .release_all_held_by(SESSIONS[session], delay)
                     .await
                     .map_err(e)?;
                 out.sort();
                 format!("released all: {out:?}")
+            }
+            Op::ForceRelease {
+                lock,
+                regime,
+                lock_delay,
+            } => {
+                let out = store
+                    .force_release(&ForceRelease {
+                        name: canonical(lock),
+                        by: "admin".into(),
+                        lock_delay_ms: if lock_delay { HOUR_MS } else { 0 },
+                        tiers: REGIMES[regime].1,
+                    })
+                    .await
+                    .map_err(e)?;
+                self.show("force release", &out)
             }
             Op::Touch { session } => {
                 let (_, previous) = store

@@ -561,6 +561,7 @@ async fn sixteen_clients(mut d: TestDaemon) {
                 session: format!("p{i}"),
                 connection_id: format!("c{i}"),
                 transport: "test",
+                principal: Default::default(),
             };
             for _ in 0..ROUNDS {
                 let args = AcquireLockArgs {
@@ -664,4 +665,74 @@ async fn embedded_store_serves_the_same_tools() {
         .unwrap();
     assert_eq!(got.ok()["holder"], "b");
     d.stop().await;
+}
+
+/// `list_locks` answers in pages: name order, at most `limit` locks each, `next_cursor`
+/// continues after a page, `total_count` counts every match; without arguments a small
+/// listing is one answer with no cursor; a limit out of range is refused.
+async fn list_locks_pages(mut d: TestDaemon) {
+    let a = named_http(&d, "pager").await;
+    for n in ["e", "a", "d", "b", "c"] {
+        call(
+            &a,
+            "acquire_lock",
+            json!({"lock_name": format!("page-{n}")}),
+        )
+        .await
+        .ok();
+    }
+    call(&a, "acquire_lock", json!({"lock_name": "other"}))
+        .await
+        .ok();
+    let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+    for _ in 0..10 {
+        let mut args = json!({"pattern": "page-*", "limit": 2});
+        if let Some(c) = &cursor {
+            args["cursor"] = json!(c);
+        }
+        let page = call(&a, "list_locks", args).await;
+        let p = page.ok();
+        assert_eq!(p["total_count"], 5, "{p}");
+        assert!(p["count"].as_u64().unwrap() <= 2, "{p}");
+        assert_eq!(p["count"], p["locks"].as_array().unwrap().len());
+        seen.extend(
+            p["locks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["lock"].as_str().unwrap().to_string()),
+        );
+        match p.get("next_cursor").and_then(|c| c.as_str()) {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let want: Vec<String> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .map(|n| format!("resource:page-{n}"))
+        .collect();
+    assert_eq!(seen, want, "every lock once, in name order");
+
+    let all = call(&a, "list_locks", json!({})).await;
+    let all = all.ok();
+    assert_eq!((&all["count"], &all["total_count"]), (&json!(6), &json!(6)));
+    assert!(all.get("next_cursor").is_none(), "{all}");
+    assert_eq!(all["locks"][0]["lock"], "resource:other");
+
+    for limit in [0, 5001] {
+        let r = call(&a, "list_locks", json!({"limit": limit})).await;
+        assert!(r.err()["message"].as_str().unwrap().contains("1 to 5000"));
+    }
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn list_locks_pages_on_redis() {
+    let redis = RedisServer::start();
+    list_locks_pages(TestDaemon::on_redis(&redis, |_| {}).await).await;
+}
+
+#[tokio::test]
+async fn list_locks_pages_embedded() {
+    list_locks_pages(TestDaemon::embedded(|_| {}).await).await;
 }

@@ -3,9 +3,11 @@
 //!
 //! One test binary (not one per file) so the suite links once.
 
+mod admin;
 mod audit;
 mod auth;
 mod auth_carry;
+mod auth_matrix;
 mod claims;
 mod claude_code;
 mod cli_run;
@@ -30,6 +32,7 @@ mod sse_transport;
 mod support;
 mod task_events;
 mod taskmaster;
+mod taskmaster_cli;
 mod tasks;
 mod tasks_property;
 mod tls;

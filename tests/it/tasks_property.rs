@@ -30,6 +30,7 @@ fn caller(name: &str) -> Caller {
         session: name.to_string(),
         connection_id: format!("prop:{name}"),
         transport: "cli",
+        principal: Default::default(),
     }
 }
 

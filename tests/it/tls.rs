@@ -62,13 +62,19 @@ async fn plain_http_and_an_untrusted_certificate_fail_and_the_daemon_keeps_servi
     let mut d = TestDaemon::embedded(|s| ca.serve_with(s)).await;
     let addr = d.daemon.as_ref().unwrap().addr;
 
-    // Plain HTTP to the HTTPS port: an error, never an answer.
+    // Plain HTTP to the HTTPS port: a 400 that says to use https://, never the route.
     let plain = reqwest::Client::new()
         .get(format!("http://{addr}/health"))
         .timeout(Duration::from_secs(10))
         .send()
-        .await;
-    assert!(plain.is_err(), "plain HTTP got an answer: {plain:?}");
+        .await
+        .expect("plain HTTP gets an answer");
+    assert_eq!(plain.status(), 400);
+    let text = plain.text().await.unwrap();
+    assert!(
+        text.contains("serves HTTPS only") && text.contains("use an https:// URL"),
+        "{text}"
+    );
 
     // A client that trusts another CA refuses our certificate.
     let wrong = other
@@ -172,4 +178,99 @@ fn which(tool: &str) -> Result<std::path::PathBuf, ()> {
         .map(|dir| dir.join(tool))
         .find(|p| p.is_file())
         .ok_or(())
+}
+
+#[tokio::test]
+async fn the_cli_and_the_setup_it_writes_use_https_with_the_ca() {
+    use crate::support::binary;
+    let ca = TestCa::new("cli");
+    let mut d = TestDaemon::embedded(|s| ca.serve_with(s)).await;
+    let cwd = tempfile::tempdir().unwrap();
+    let run = |args: Vec<String>| {
+        let mut cmd = binary::command(cwd.path(), &[]);
+        cmd.args(args);
+        tokio::task::spawn_blocking(move || cmd.output().expect("mcp-coord runs"))
+    };
+    let ca_file = ca.ca.display().to_string();
+    let with = |rest: &[&str]| {
+        let mut v: Vec<String> = vec!["--url".into(), d.base.clone()];
+        v.extend(rest.iter().map(|s| s.to_string()));
+        v
+    };
+
+    // --ca-cert: the claim, the MCP connection and the tool call all go over TLS.
+    let lock = run(with(&[
+        "--ca-cert",
+        &ca_file,
+        "--session",
+        "tls_cli",
+        "lock",
+        "tls-cli-res",
+    ]))
+    .await
+    .unwrap();
+    assert!(lock.status.success(), "{lock:?}");
+
+    // The same through MCP_COORD_CA_CERT.
+    let mut locks = binary::command(cwd.path(), &["--url", &d.base, "--json", "locks"]);
+    locks.env("MCP_COORD_CA_CERT", &ca.ca);
+    let locks = tokio::task::spawn_blocking(move || locks.output().unwrap())
+        .await
+        .unwrap();
+    assert!(locks.status.success(), "{locks:?}");
+    let listed = String::from_utf8_lossy(&locks.stdout);
+    assert!(
+        listed.contains("tls-cli-res") && listed.contains("tls_cli"),
+        "the lock taken over TLS, with its holder: {listed}"
+    );
+
+    // Without the CA the daemon's certificate is refused, and the CLI says so.
+    let refused = run(with(&["--session", "tls_cli", "locks"])).await.unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("certificate this machine does not trust") && err.contains("--ca-cert"),
+        "{err}"
+    );
+
+    // A CA file that is not there is a usage error before anything is sent.
+    let missing = run(with(&["--ca-cert", "/nonexistent/ca.pem", "locks"]))
+        .await
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--ca-cert"));
+
+    // On this machine's settings with [tls], mcp-config and hooks install write https URLs.
+    let port = d.daemon.as_ref().unwrap().addr.port();
+    std::fs::create_dir_all(cwd.path().join("config")).unwrap();
+    std::fs::write(
+        cwd.path().join("config/default.toml"),
+        format!(
+            "[server]\nport = {port}\n[tls]\ncert = {:?}\nkey = {:?}\n",
+            ca.cert.display().to_string(),
+            ca.key.display().to_string()
+        ),
+    )
+    .unwrap();
+    let config = run(vec!["mcp-config".into()]).await.unwrap();
+    let text = String::from_utf8_lossy(&config.stdout);
+    assert!(
+        text.contains(&format!("https://127.0.0.1:{port}/sse")),
+        "{text}"
+    );
+    let hooks = run(vec![
+        "--ca-cert".into(),
+        ca_file.clone(),
+        "hooks".into(),
+        "install".into(),
+        "--dry-run".into(),
+    ])
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&hooks.stdout);
+    assert!(
+        text.contains(&format!("--url https://127.0.0.1:{port}")) && text.contains("--ca-cert"),
+        "{text}"
+    );
+    d.stop().await;
 }

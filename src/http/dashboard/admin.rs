@@ -56,6 +56,7 @@ fn admin(principal: Principal) -> Result<Admin, Box<Response>> {
             principal.token_id.as_deref().unwrap_or("local")
         ),
         transport: "dashboard",
+        principal: principal.clone(),
     };
     Admin::new(caller, principal).map_err(|e| Box::new(answer::<()>(Err(e))))
 }

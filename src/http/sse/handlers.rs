@@ -138,7 +138,7 @@ pub(crate) async fn post_message(
     message.insert_extension(parts);
 
     let sent = tokio::select! {
-        sent = connection.inbound.send_timeout(message, config.inbound_send_timeout) => sent,
+        sent = connection.inbound.send_timeout(Box::new(message), config.inbound_send_timeout) => sent,
         () = connection.ct.cancelled() => return Err(SseError::UnknownConnection(connection_id)),
     };
     match sent {
@@ -258,7 +258,7 @@ fn answer_on_stream(connection: &Connection, error: &SseError) {
     {
         let error = ErrorData::new(*code, detail.clone(), None);
         let reply = ServerJsonRpcMessage::error(error, Some(id.clone()));
-        if connection.outbound.try_send(reply).is_err() {
+        if connection.outbound.try_send(Box::new(reply)).is_err() {
             tracing::debug!("could not echo a malformed-request error onto a full SSE stream");
         }
     }

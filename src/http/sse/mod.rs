@@ -106,7 +106,9 @@ impl SseServer {
                 let running = match opening {
                     resume::Opening::Handshake(first) => {
                         transport.pending = Some(first);
-                        match handler.serve_with_ct(transport, ct).await {
+                        // Boxed: the handshake's future is large and needed once; inline,
+                        // every idle connection would keep its room (~12 KB) for good.
+                        match Box::pin(handler.serve_with_ct(transport, ct)).await {
                             Ok(running) => running,
                             // Mostly a client that disconnected (or sent garbage) before
                             // initializing.

@@ -23,7 +23,7 @@ type EventResult = Result<Event, Infallible>;
 /// a vanished client stops its service and in-flight tool calls.
 pub(crate) fn event_stream(
     endpoint: String,
-    outbound: mpsc::Receiver<ServerJsonRpcMessage>,
+    outbound: mpsc::Receiver<Box<ServerJsonRpcMessage>>,
     ct: CancellationToken,
 ) -> impl Stream<Item = EventResult> + Send + 'static {
     let endpoint = stream::once(async move {

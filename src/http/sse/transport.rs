@@ -29,8 +29,9 @@ pub(crate) enum SseTransportError {
 /// Server side of one legacy-SSE connection, handed to `ServiceExt::serve_with_ct`.
 pub(crate) struct SseTransport {
     pub connection_id: Arc<str>,
-    pub inbound: mpsc::Receiver<ClientJsonRpcMessage>,
-    pub outbound: mpsc::Sender<ServerJsonRpcMessage>,
+    /// Boxed messages: see `registry::Connection`.
+    pub inbound: mpsc::Receiver<Box<ClientJsonRpcMessage>>,
+    pub outbound: mpsc::Sender<Box<ServerJsonRpcMessage>>,
     pub ct: CancellationToken,
     pub send_timeout: Duration,
     /// A message already read (to decide how the connection opens), handed out first.
@@ -50,7 +51,7 @@ impl Transport<RoleServer> for SseTransport {
         let timeout = self.send_timeout;
         async move {
             let sent = tokio::select! {
-                sent = outbound.send_timeout(item, timeout) => sent,
+                sent = outbound.send_timeout(Box::new(item), timeout) => sent,
                 () = ct.cancelled() => return Err(SseTransportError::Closed(id)),
             };
             match sent {
@@ -74,7 +75,7 @@ impl Transport<RoleServer> for SseTransport {
             return Some(message);
         }
         tokio::select! {
-            message = self.inbound.recv() => message,
+            message = self.inbound.recv() => message.map(|m| *m),
             () = self.ct.cancelled() => None,
         }
     }

@@ -76,6 +76,11 @@ impl CoordServer {
     /// proves this connection is `session` — unless another open connection of this daemon
     /// bound that Claude id first (the id is no secret).
     fn prove_by_binding(&self, claude_id: &str, session: &str) -> Result<(), ServiceError> {
+        // A token limited to session patterns binds to none outside them.
+        self.caller()
+            .principal
+            .check_session(session)
+            .map_err(ServiceError::forbidden)?;
         let weak = std::sync::Arc::downgrade(self.identity());
         let is_open: crate::service::claude_bindings::IsOpen =
             std::sync::Arc::new(move || weak.upgrade().is_some_and(|i| i.is_open()));
@@ -135,6 +140,10 @@ impl CoordServer {
             // next tool call decides whether this connection may act as it.
             None => (claude_id.to_string(), "claude_session_id"),
         };
+        self.caller()
+            .principal
+            .check_session(&target)
+            .map_err(ServiceError::forbidden)?;
         let changed = target != current || !self.identity().is_explicit();
         if changed {
             self.identity().bind(target.clone());

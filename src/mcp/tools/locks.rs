@@ -75,7 +75,7 @@ impl CoordServer {
     }
 
     #[tool(
-        description = "List held locks whose names match a glob (default *; e.g. resource:*, wave:5c*), with holder, tier, token and expiry.",
+        description = "List held locks whose names match a glob (default *; e.g. resource:*, wave:5c*), with holder, tier, token and expiry. In name order, at most limit per answer (default 500, up to 5000): total_count counts every match, and next_cursor, present when more match, is the cursor that continues after this page.",
         annotations(read_only_hint = true)
     )]
     async fn list_locks(&self, Parameters(args): Parameters<ListLocksArgs>) -> CallToolResult {

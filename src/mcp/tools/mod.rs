@@ -1,6 +1,7 @@
 //! Every MCP tool, one file per capability; each file has its own `#[tool_router]` block
 //! and [`all`] joins them.
 
+mod admin;
 mod audit;
 mod claude;
 mod locks;
@@ -26,6 +27,7 @@ pub fn all() -> ToolRouter<CoordServer> {
         CoordServer::tmux_tools(),
         CoordServer::claude_tools(),
         CoordServer::token_tools(),
+        CoordServer::admin_tools(),
         CoordServer::audit_tools(),
         CoordServer::task_tools(),
     ] {

@@ -60,7 +60,7 @@ pub fn actor(caller: &Caller, peer: Option<String>) -> AuditActor {
         connection: caller.connection_id.clone(),
         transport: caller.transport.to_string(),
         peer,
-        token: None,
+        token: caller.principal.token_id.clone(),
     }
 }
 

@@ -1,13 +1,10 @@
-//! The lock use-cases that do not wait: release, extend, check, list, and releasing every
-//! lock of an ended session.
+//! The lock use-cases that do not wait: release, extend, check, and releasing every lock of
+//! an ended session (listing is `listing.rs`).
 
 use serde_json::json;
 
 use super::wording::{lock_view, not_owner, taken_over_sentence};
-use super::{
-    ExtendLockArgs, Extended, ListLocksArgs, LockCheck, LockList, LockNameArgs, LockView, Released,
-};
-use crate::domain::session_name::truncate;
+use super::{ExtendLockArgs, Extended, LockCheck, LockNameArgs, Released};
 use crate::service::audit::{self, AuditRecord};
 use crate::service::events::Event;
 use crate::service::human_time::{secs_until, utc_time};
@@ -180,49 +177,6 @@ impl Coordinator {
             reserved_for: s.reserved_for,
             taken_over: s.note,
             message,
-        })
-    }
-
-    /// Held locks whose canonical name matches `pattern` (a glob; bare-resource patterns such
-    /// as `py*` also match `resource:` locks by their bare name).
-    pub async fn list_locks(
-        &self,
-        caller: &Caller,
-        args: &ListLocksArgs,
-    ) -> Result<LockList, ServiceError> {
-        let pattern = args
-            .pattern
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .unwrap_or("*");
-        if pattern.len() > 200 || pattern.chars().any(|c| c.is_control()) {
-            return Err(ServiceError::invalid(format!(
-                "pattern {:?} is not usable: up to 200 printable characters, a glob such as * or resource:* or wave:5c*",
-                truncate(pattern, 40)
-            )));
-        }
-        let glob = glob::Pattern::new(pattern).map_err(|e| {
-            ServiceError::invalid(format!(
-                "pattern {:?} is not a glob ({e}); use * ? and [abc], e.g. wave:5c* or *",
-                truncate(pattern, 40)
-            ))
-        })?;
-        let listing = self.store().list(self.tiers()).await?;
-        let locks: Vec<LockView> = listing
-            .locks
-            .iter()
-            .filter(|h| {
-                let n = &h.lock.name;
-                glob.matches(n)
-                    || n.strip_prefix("resource:")
-                        .is_some_and(|bare| glob.matches(bare))
-            })
-            .map(|h| lock_view(h, caller, listing.now_ms))
-            .collect();
-        Ok(LockList {
-            pattern: pattern.to_string(),
-            count: locks.len(),
-            locks,
         })
     }
 

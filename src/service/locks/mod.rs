@@ -4,18 +4,21 @@
 //!
 //! - `types.rs`: what the operations take and answer (shared by every front-end);
 //! - `acquire.rs`: `acquire_lock`, the one use-case that waits;
-//! - `holding.rs`: the other use-cases (release, extend, check, list, release on end);
+//! - `holding.rs`: the other use-cases (release, extend, check, release on end);
+//! - `listing.rs`: `list_locks`, in pages;
 //! - `wait.rs`: the wait machinery (queue membership, waking on release, cancellation);
 //! - `wording.rs`: refusals and results worded for a model.
 
 mod acquire;
 mod holding;
+mod listing;
 mod types;
 mod wait;
 mod wording;
 
 use std::time::Duration;
 
+pub use listing::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 pub use types::*;
 pub use wait::{WaitContext, WaitProgress};
 pub(crate) use wording::taken_over_sentence;

@@ -57,6 +57,13 @@ pub struct ListLocksArgs {
     /// Glob over lock names (default `*`): `resource:*`, `wave:5c*`, `py*`.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// At most this many locks in one answer (default 500, at most 5000); when more match,
+    /// `next_cursor` says where the rest start.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous answer: the matching locks after it (in name order).
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// A granted lock.
@@ -148,6 +155,13 @@ pub struct LockCheck {
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LockList {
     pub pattern: String,
+    /// Locks in this answer.
     pub count: usize,
+    /// Locks matching the pattern, in every page together.
+    pub total_count: usize,
+    /// In name order.
     pub locks: Vec<LockView>,
+    /// More locks match: pass this as `cursor` for the next page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }

@@ -109,13 +109,20 @@ impl Coordinator {
         &self,
         args: &ListSessionsArgs,
     ) -> Result<SessionList, ServiceError> {
-        let now = self.store().now_ms().await?;
-        let mut entries = self.store().list_sessions(args.include_ended).await?;
+        // tmux runs as its own processes: ask it while the store answers.
+        let (stored, tmux) = tokio::join!(
+            async {
+                let now = self.store().now_ms().await?;
+                Ok::<_, ServiceError>((now, self.store().list_sessions(args.include_ended).await?))
+            },
+            self.tmux_sessions()
+        );
+        let (now, mut entries) = stored?;
         entries.sort_by(|a, b| a.record.name.cmp(&b.record.name));
         let sessions: Vec<SessionView> =
             entries.iter().map(|e| self.session_view(e, now)).collect();
         let active_count = sessions.iter().filter(|s| s.is_active).count();
-        let (unmanaged, tmux_note) = match self.tmux_sessions().await {
+        let (unmanaged, tmux_note) = match tmux {
             Ok(all) => {
                 let managed: std::collections::HashSet<&str> = entries
                     .iter()

@@ -262,6 +262,7 @@ impl Coordinator {
             session: name.to_string(),
             connection_id: format!("tmux:{name}"),
             transport: "tmux",
+            principal: caller.principal.clone(),
         };
         let request = RegisterArgs {
             name: Some(name.to_string()),

@@ -594,6 +594,37 @@ impl LockStore for MemoryStore {
         .await
     }
 
+    async fn held_names(&self) -> Result<Vec<String>, StoreError> {
+        self.apply(|st| {
+            let now = wall_clock_ms();
+            st.locks
+                .locks
+                .values()
+                .filter(|r| r.expires_at > now)
+                .map(|r| r.name.clone())
+                .collect()
+        })
+        .await
+    }
+
+    async fn held_locks(
+        &self,
+        names: &[String],
+        tiers: TierThresholds,
+    ) -> Result<LockListing, StoreError> {
+        self.apply(|st| {
+            let now = wall_clock_ms();
+            let locks = names
+                .iter()
+                .filter_map(|n| st.locks.locks.get(n))
+                .filter(|r| r.expires_at > now)
+                .map(|r| view(st, r, now, tiers))
+                .collect();
+            LockListing { locks, now_ms: now }
+        })
+        .await
+    }
+
     async fn queues(&self, names: &[String]) -> Result<Vec<LockQueue>, StoreError> {
         self.apply(|st| {
             let now = wall_clock_ms();

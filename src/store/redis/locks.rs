@@ -31,6 +31,8 @@ static RELEASE: LazyLock<Script> = script!("release.lua");
 static EXTEND: LazyLock<Script> = script!("extend.lua");
 static CHECK: LazyLock<Script> = script!("check.lua");
 static LIST: LazyLock<Script> = script!("list.lua");
+static HELD_NAMES: LazyLock<Script> = script!("held_names.lua");
+static HELD: LazyLock<Script> = script!("held.lua");
 static LEAVE_QUEUE: LazyLock<Script> = script!("leave_queue.lua");
 static QUEUES: LazyLock<Script> = script!("queues.lua");
 static RELEASE_ALL: LazyLock<Script> = script!("release_all.lua");
@@ -270,6 +272,32 @@ impl LockStore for RedisStore {
             vec![k.prefix().to_string(), active, idle, stale],
         )
         .await
+    }
+
+    async fn held_names(&self) -> Result<Vec<String>, StoreError> {
+        let k = self.keys();
+        let keys = [k.lock_index(), k.lock_names()];
+        self.run(|mut conn| async move {
+            HELD_NAMES
+                .key(&keys[0])
+                .key(&keys[1])
+                .invoke_async(&mut conn)
+                .await
+        })
+        .await
+    }
+
+    async fn held_locks(
+        &self,
+        names: &[String],
+        tiers: TierThresholds,
+    ) -> Result<LockListing, StoreError> {
+        let k = self.keys();
+        let [active, idle, stale] = Self::tier_args(tiers);
+        let mut args = vec![k.prefix().to_string(), active, idle, stale];
+        args.extend(names.iter().cloned());
+        self.eval_json(&HELD, vec![k.sessions_last_seen()], args)
+            .await
     }
 
     async fn queues(&self, names: &[String]) -> Result<Vec<LockQueue>, StoreError> {

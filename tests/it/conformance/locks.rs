@@ -427,6 +427,40 @@ pub async fn queues_list_waiters_in_order_and_lock_delays(store: Arc<dyn Store>)
     assert!(store.queues(&[]).await.unwrap().is_empty());
 }
 
+/// A listing's two reads: the held names (expired ones left out), then the records of the
+/// names asked for, in that order, without the ones no longer held.
+pub async fn held_names_and_one_page_of_records(store: Arc<dyn Store>) {
+    for (name, holder) in [("b", "s1"), ("a", "s2"), ("c", "s1")] {
+        grant(&store, &req(name, holder)).await;
+    }
+    let mut short = req("gone", "s3");
+    short.ttl_ms = 200;
+    grant(&store, &short).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut names = store.held_names().await.unwrap();
+    names.sort();
+    assert_eq!(names, ["resource:a", "resource:b", "resource:c"]);
+    store.release("resource:b", "s1", NORMAL).await.unwrap();
+    let page: Vec<String> = ["resource:c", "resource:b", "resource:a", "resource:gone"]
+        .map(String::from)
+        .into();
+    let listing = store.held_locks(&page, NORMAL).await.unwrap();
+    let got: Vec<(&str, &str)> = listing
+        .locks
+        .iter()
+        .map(|h| (h.lock.name.as_str(), h.lock.holder.as_str()))
+        .collect();
+    assert_eq!(got, [("resource:c", "s1"), ("resource:a", "s2")]);
+    assert!(
+        store
+            .held_locks(&[], NORMAL)
+            .await
+            .unwrap()
+            .locks
+            .is_empty()
+    );
+}
+
 crate::conformance!(
     queues_list_waiters_in_order_and_lock_delays,
     exclusion_and_owner_only_release,
@@ -440,4 +474,5 @@ crate::conformance!(
     tokens_embed_the_store_clock,
     waiters_are_served_in_order_and_dead_heads_skipped,
     release_all_held_by_frees_only_that_session,
+    held_names_and_one_page_of_records,
 );

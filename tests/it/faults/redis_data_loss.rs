@@ -122,7 +122,12 @@ async fn the_watcher_sees_a_loss_without_any_grant_and_an_admin_can_resume() {
         s.locks.max_timeout_seconds = 3600;
     })
     .await;
-    let admin = connect_http(&d.mcp_url(), &[("X-Coord-Session", "admin")]).await;
+    let bearer = d.admin_bearer();
+    let admin = connect_http(
+        &d.mcp_url(),
+        &[("X-Coord-Session", "admin"), ("Authorization", &bearer)],
+    )
+    .await;
     // The daemon has seen the marker (its watcher runs at start).
     let started = Instant::now();
     while ::redis::Commands::exists::<_, bool>(&mut redis.conn(), "claude:store:epoch").ok()

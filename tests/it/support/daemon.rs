@@ -47,6 +47,15 @@ impl TestDaemon {
         format!("{}/mcp", self.base)
     }
 
+    /// `Bearer <the daemon's bootstrap admin token>` (the `admin.token` file it wrote in its
+    /// state dir), for an `Authorization` header.
+    pub fn admin_bearer(&self) -> String {
+        let dir = &self.coord().settings().store.data_dir;
+        let token = std::fs::read_to_string(std::path::Path::new(dir).join("admin.token"))
+            .expect("the daemon wrote its admin token");
+        format!("Bearer {}", token.trim())
+    }
+
     pub fn coord(&self) -> &std::sync::Arc<mcp_coord::service::Coordinator> {
         &self.daemon.as_ref().unwrap().coord
     }
