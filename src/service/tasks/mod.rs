@@ -33,7 +33,14 @@ impl Coordinator {
             check_project(&p).map_err(ServiceError::invalid)?;
             return Ok(p);
         }
-        let me = self.store().get_session(&caller.session).await?;
+        let mut me = self.store().get_session(&caller.session).await?;
+        if me.is_none() {
+            // No record (the store lost its data, and this connection's debounced heartbeat
+            // has not re-registered it yet): register it now, as its next heartbeat would,
+            // so its project (from the record or the name) is known.
+            self.touch(caller).await?;
+            me = self.store().get_session(&caller.session).await?;
+        }
         match me.and_then(|e| e.record.project) {
             Some(p) => Ok(p),
             None => Err(ServiceError::invalid(format!(
