@@ -4,12 +4,14 @@
 /// Longest project or task id.
 pub const MAX_ID_LEN: usize = 32;
 /// Variables every child gets from us; a caller's `env` may not override them.
-pub const RESERVED_ENV: [&str; 5] = [
+pub const RESERVED_ENV: [&str; 6] = [
     "COORD_SESSION",
     "COORD_CREDENTIAL",
     "MASTER_SESSION_ID",
     "TASK_ID",
     "SESSION_ROLE",
+    // The child's own bearer token when the daemon requires tokens (service/tmux/child_token.rs).
+    "MCP_COORD_TOKEN",
 ];
 pub const MAX_ENV_VARS: usize = 32;
 pub const MAX_ENV_KEY_LEN: usize = 64;

@@ -7,6 +7,7 @@
 //! that parent may type into it, read it, or kill it. A session without that variable (made
 //! by hand on our socket) is controlled by nobody through mcp-coord.
 
+mod child_token;
 mod control;
 mod spawn;
 mod task_link;

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod auth_carry;
 mod auth_matrix;
+mod child_token;
 mod claims;
 mod claude_code;
 mod cli_run;

@@ -70,6 +70,7 @@ impl Coordinator {
                         }
                     };
                     self.hand_back_tasks(name, reason).await;
+                    self.revoke_child_tokens(name).await;
                     self.events().publish(Event::SessionEnded {
                         session: name.to_string(),
                         parent: ended.record.parent.clone(),

@@ -29,7 +29,8 @@ pub struct CreateSessionArgs {
     /// Or give the words as a list, e.g. ["claude", "--model", "sonnet"].
     pub command: Option<CommandSpec>,
     /// Extra environment variables (names [A-Z_][A-Z0-9_]*). COORD_SESSION, COORD_CREDENTIAL,
-    /// MASTER_SESSION_ID, TASK_ID and SESSION_ROLE are set for you and cannot be overridden.
+    /// MASTER_SESSION_ID, TASK_ID and SESSION_ROLE are set for you and cannot be overridden;
+    /// so is MCP_COORD_TOKEN (the child's own token, when the daemon requires tokens).
     pub env: Option<BTreeMap<String, String>>,
     /// Assign the board task `task` of `project` to the child: it is claimed for the child
     /// before anything starts (next_task's rules: pending, every dependency done; refused
@@ -225,6 +226,14 @@ impl Coordinator {
             ("TASK_ID".to_string(), req.task.clone()),
             ("SESSION_ROLE".to_string(), "child".to_string()),
         ];
+        // On a daemon that requires tokens, its own (revoked when it ends: child_token.rs).
+        if let Some(token) = self
+            .issue_child_token(name)
+            .await
+            .map_err(StartFailure::registered)?
+        {
+            env.push(("MCP_COORD_TOKEN".to_string(), token));
+        }
         env.extend(req.env.clone().unwrap_or_default());
         let status_file = self.tmux().exit_status_file(name);
         if let Some(dir) = status_file.parent() {
