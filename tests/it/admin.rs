@@ -324,12 +324,7 @@ async fn admin_ends_any_session_and_peeks_into_any_inbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_kills_a_child_it_is_not_the_parent_of() {
-    if std::process::Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        println!("SKIPPED: tmux is not installed");
+    if !crate::support::tmux::installed_or_skip("admin_kills_a_child_it_is_not_the_parent_of") {
         return;
     }
     let socket = crate::support::tmux::TmuxSocket::new();

@@ -54,12 +54,7 @@ async fn initialize_status(d: &TestDaemon, session: &str, bearer: &str) -> u16 {
 
 #[tokio::test]
 async fn a_spawned_child_gets_its_own_token_limited_to_its_name_and_revoked_when_it_ends() {
-    if std::process::Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        println!("SKIPPED: tmux is not installed");
+    if !crate::support::tmux::installed_or_skip("a_spawned_child_gets_its_own_token") {
         return;
     }
     let socket = crate::support::tmux::TmuxSocket::new();

@@ -9,6 +9,15 @@ pub struct TmuxSocket {
     pub name: String,
 }
 
+/// False (and SKIPPED printed for `test`) when tmux is not installed.
+pub fn installed_or_skip(test: &str) -> bool {
+    let found = Command::new("tmux").arg("-V").output().is_ok();
+    if !found {
+        println!("SKIPPED: {test}: tmux is not installed");
+    }
+    found
+}
+
 impl TmuxSocket {
     pub fn new() -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
