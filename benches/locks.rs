@@ -88,7 +88,10 @@ async fn raw_acquire(settings: &Settings) -> Stats {
 async fn mcp_pairs(base: &str, transport: &'static str, n: usize) -> Stats {
     let mut clients = Vec::new();
     for i in 0..n {
-        clients.push(connect(base, transport, &format!("bench-{transport}-{i}")).await);
+        // A name per row too: the previous row's sessions are still live, and a live session
+        // is not taken over without its credential.
+        let name = format!("bench-{transport}-{n}-{i}");
+        clients.push(connect(base, transport, &name).await);
     }
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -131,14 +134,7 @@ async fn node_keepalive_row(base: &str, label: &str) {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    support::run(async {
         let embedded_only = std::env::var_os("MCP_COORD_BENCH_EMBEDDED_ONLY").is_some();
         if !embedded_only {
             redis_rows().await;
@@ -157,6 +153,7 @@ async fn embedded_rows() {
         settings.store.data_dir = dir.path().display().to_string();
         settings.store.fsync = policy;
         settings.log.format = "text".into();
+        support::without_rate_limits(&mut settings);
         let daemon = mcp_coord::app::start(settings, &Sources(vec!["bench".into()]))
             .await
             .expect("daemon starts");
@@ -185,6 +182,7 @@ async fn redis_rows() {
         settings.server.port = 0;
         settings.store.redis_url = redis.url();
         settings.log.format = "text".into();
+        support::without_rate_limits(&mut settings);
         let daemon = mcp_coord::app::start(settings.clone(), &Sources(vec!["bench".into()]))
             .await
             .expect("daemon starts");

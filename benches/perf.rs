@@ -53,17 +53,10 @@ const REAPER_SESSIONS: usize = 10_000;
 const SUBSCRIBERS: usize = 1000;
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    raise_fd_limit();
     let only = std::env::var("MCP_COORD_BENCH_ONLY").unwrap_or_default();
     let wants = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    support::run(async {
+        raise_fd_limit();
         let redis = Redis::start();
         let logs = tempfile::Builder::new()
             .prefix("mcp-coord-perf-")

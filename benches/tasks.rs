@@ -26,14 +26,7 @@ const TASKS: usize = 1_000;
 const CLAIMERS: usize = 8;
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    support::run(async {
         println!(
             "mcp-coord task benchmark: {TASKS} tasks, {CLAIMERS} claimers (MCP Streamable \
              HTTP, in-process daemon), {} CPUs",
@@ -46,10 +39,12 @@ fn main() {
         let redis = Redis::start();
         let mut settings = Settings::default();
         settings.store.redis_url = redis.url();
+        support::without_rate_limits(&mut settings);
         rows("redis", settings).await;
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::default();
         settings.store.data_dir = dir.path().display().to_string();
+        support::without_rate_limits(&mut settings);
         rows("embedded (fsync everysec)", settings).await;
     });
 }

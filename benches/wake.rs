@@ -22,6 +22,7 @@ mod claude;
 #[allow(dead_code)]
 #[path = "../tests/it/support/model.rs"]
 mod model;
+mod support;
 #[allow(dead_code)]
 #[path = "../tests/it/support/tmux.rs"]
 mod tmux;
@@ -314,14 +315,7 @@ async fn idle_cost() {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    support::run(async {
         claude_wake_latency().await;
         idle_cost().await;
     });

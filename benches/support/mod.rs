@@ -344,3 +344,22 @@ impl Drop for DaemonProc {
         let _ = self.child.wait();
     }
 }
+
+/// Runs a bench's body on the daemon's runtime (`mcp_coord::runtime`), and only under
+/// `cargo bench`: `cargo test --all-targets` also starts bench binaries, without `--bench`,
+/// and they must return at once there.
+pub fn run(body: impl std::future::Future<Output = ()>) {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    mcp_coord::runtime::build(mcp_coord::runtime::Flavor::Daemon)
+        .expect("runtime")
+        .block_on(body);
+}
+
+/// Rate limits off for an in-process bench daemon: one bench connection makes thousands of
+/// calls a second — what the limits exist to refuse.
+pub fn without_rate_limits(settings: &mut mcp_coord::config::Settings) {
+    settings.limits.calls_per_second = 0;
+    settings.limits.requests_per_second = 0;
+}
