@@ -27,9 +27,32 @@ const POLL_SLACK: Duration = Duration::from_secs(15);
 /// Retry pauses while the daemon cannot be reached.
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// Retry pauses while the daemon does not yet accept this hook as its session (the
+/// SessionStart hook beside it is still registering and storing the credential).
+const NOT_YET_MIN: Duration = Duration::from_millis(100);
+const NOT_YET_MAX: Duration = Duration::from_secs(2);
 
 /// `MCP_COORD_WAKE`: `off` never waits; `always` waits outside interactive sessions too.
 pub const WAKE_ENV: &str = "MCP_COORD_WAKE";
+/// `MCP_COORD_WAKE_TRACE=FILE`: append one line per step of every waiting hook (armed, each
+/// poll's answer, claims, why it exited) — for finding out why an agent was not woken, since
+/// Claude Code shows nothing of a background hook that exits 0.
+pub const WAKE_TRACE_ENV: &str = "MCP_COORD_WAKE_TRACE";
+
+/// One line to the trace file, when `MCP_COORD_WAKE_TRACE` names one. Best effort.
+fn trace(waiter: &str, what: std::fmt::Arguments) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os(WAKE_TRACE_ENV).filter(|p| !p.is_empty()) else {
+        return;
+    };
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{} waiter={waiter} {what}", now_ms());
+    }
+}
 
 /// Should this hook wait at all? Interactive Claude Code sets `CLAUDE_CODE_ENTRYPOINT=cli`;
 /// `claude -p` (`sdk-cli`) runs asyncRewake hooks synchronously.
@@ -52,8 +75,12 @@ fn now_ms() -> i64 {
 enum Poll {
     Ready(Vec<String>),
     Again,
-    Quit,
-    Unreachable,
+    /// Stop waiting, because…
+    Quit(String),
+    /// Try again after a pause, because…
+    Unreachable(String),
+    /// Not accepted as the session yet: try again soon, because…
+    NotYet(String),
 }
 
 /// Waits (up to `max_wait`) and wakes the agent; returns the exit status.
@@ -79,6 +106,15 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
     );
     let waiter = uuid::Uuid::new_v4().simple().to_string();
     let armed_at_ms = now_ms();
+    let hook_event = event
+        .get("hook_event_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    trace(
+        &waiter,
+        format_args!("armed by {hook_event} for claude session {claude_id}"),
+    );
     let deadline = tokio::time::Instant::now() + max_wait;
     let Ok(client) = crate::cli::http_client::builder()
         .connect_timeout(Duration::from_secs(3))
@@ -89,6 +125,7 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
     let claude_gone = claude_exit();
     tokio::pin!(claude_gone);
     let mut backoff = BACKOFF_MIN;
+    let mut not_yet = NOT_YET_MIN;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
@@ -108,29 +145,57 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
         );
         let poll = tokio::select! {
             p = poll(&client, base, &body, Duration::from_secs(secs) + POLL_SLACK) => p,
-            _ = &mut claude_gone => return EXIT_OK,
+            _ = &mut claude_gone => {
+                trace(&waiter, format_args!("exit 0: Claude Code exited"));
+                return EXIT_OK;
+            }
         };
         match poll {
             Poll::Ready(ids) => {
                 backoff = BACKOFF_MIN;
                 refresh_credential(&mut event, base, &claude_id);
                 if let Some(text) = claim(&client, base, &event, &ids).await {
+                    trace(&waiter, format_args!("exit 2: woke with {ids:?}"));
                     eprintln!("{text}");
                     return EXIT_WAKE;
                 }
                 // Another path delivered them first (or the daemon went away): wait again.
+                trace(
+                    &waiter,
+                    format_args!("ready {ids:?} but nothing left to claim"),
+                );
             }
             Poll::Again => backoff = BACKOFF_MIN,
-            Poll::Quit => return EXIT_OK,
-            Poll::Unreachable => {
-                let pause = backoff.min(left);
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    _ = &mut claude_gone => return EXIT_OK,
+            Poll::Quit(why) => {
+                trace(&waiter, format_args!("exit 0: {why}"));
+                return EXIT_OK;
+            }
+            Poll::Unreachable(why) => {
+                trace(&waiter, format_args!("retrying: {why}"));
+                if !pause_unless_gone(backoff.min(left), &mut claude_gone).await {
+                    return EXIT_OK;
                 }
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
+            Poll::NotYet(why) => {
+                trace(&waiter, format_args!("not accepted yet: {why}"));
+                if !pause_unless_gone(not_yet.min(left), &mut claude_gone).await {
+                    return EXIT_OK;
+                }
+                not_yet = (not_yet * 2).min(NOT_YET_MAX);
+            }
         }
+    }
+}
+
+/// Sleeps `pause`; false when Claude Code exited meanwhile.
+async fn pause_unless_gone(
+    pause: Duration,
+    claude_gone: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => true,
+        _ = claude_gone.as_mut() => false,
     }
 }
 
@@ -158,27 +223,36 @@ async fn poll(
             .await
         {
             Ok(r) => r,
-            Err(_) => return Poll::Unreachable,
+            Err(e) => return Poll::Unreachable(format!("no answer: {e}")),
         };
     let status = response.status();
     if status == reqwest::StatusCode::FORBIDDEN {
         // Not proven as the session (yet): the SessionStart hook may still be storing its
         // credential. Try again later, like an unreachable daemon.
-        return Poll::Unreachable;
+        return Poll::NotYet(format!("{status}: {}", answer_text(response).await));
     }
     if status.is_client_error() {
         // The daemon refuses this event for good (bad session name…): nothing to wait for.
-        return Poll::Quit;
+        return Poll::Quit(format!("{status}: {}", answer_text(response).await));
     }
     if !status.is_success() {
-        return Poll::Unreachable;
+        return Poll::Unreachable(format!("{status}: {}", answer_text(response).await));
     }
     match response.json::<WakeOutcome>().await {
         Ok(WakeOutcome::Ready { ids, .. }) => Poll::Ready(ids),
         Ok(WakeOutcome::Timeout { .. }) => Poll::Again,
-        Ok(WakeOutcome::Superseded { .. } | WakeOutcome::Off) => Poll::Quit,
-        Err(_) => Poll::Unreachable,
+        Ok(WakeOutcome::Superseded { session }) => {
+            Poll::Quit(format!("a newer waiter took over session {session}"))
+        }
+        Ok(WakeOutcome::Off) => Poll::Quit("messages.wake_kinds is empty".into()),
+        Err(e) => Poll::Unreachable(format!("unreadable answer: {e}")),
     }
+}
+
+/// The body of a refusal, shortened (it goes to the trace only).
+async fn answer_text(response: reqwest::Response) -> String {
+    let text = response.text().await.unwrap_or_default();
+    text.chars().take(300).collect()
 }
 
 /// Claims `ids`; the text for the model, or `None` when nothing was left to claim.

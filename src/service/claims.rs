@@ -162,6 +162,44 @@ impl Coordinator {
         ))
     }
 
+    /// May `caller` act as `caller.session` without ever being issued a credential? Only
+    /// with the session's current credential: for a helper of an agent (its waiting hook)
+    /// that runs beside the hook that registers the session. Such a helper must never take
+    /// the name — it would replace the credential the registering hook is about to store,
+    /// and lock the agent's own hooks out — so until that credential is on file it is
+    /// refused (403) and tries again.
+    pub async fn prove_session(
+        &self,
+        caller: &Caller,
+        presented: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        let name = &caller.session;
+        if let Err(outside) = caller.principal.check_session(name) {
+            return Err(ServiceError::forbidden(outside));
+        }
+        let presented = credential::presented(presented).map(credential::hash);
+        let stored = self.store().claim_hash(name).await?;
+        if stored.is_some() && presented == stored {
+            return Ok(());
+        }
+        let why = match (stored.is_some(), presented.is_some()) {
+            (false, _) => {
+                "it has no credential yet (its SessionStart hook registers it and stores one)"
+            }
+            (true, false) => {
+                "this request presented no credential (the hook's credential file is not written yet)"
+            }
+            (true, true) => "the credential presented is not its current one",
+        };
+        Err(ServiceError::new(
+            REFUSED,
+            format!(
+                "session {name} cannot be waited on yet: {why}. This request only proves a session \
+                 and never takes one over; the waiting hook tries again"
+            ),
+        ))
+    }
+
     /// Issues `session` a new credential unconditionally (the previous one stops working):
     /// for a session the daemon itself just registered on someone's behalf (`create_session`'s
     /// child).

@@ -215,7 +215,9 @@ pub fn start_context(name: &str, parent: Option<&str>, branch: Option<&str>) -> 
 impl Coordinator {
     /// The session the waiting hook acts for (`/hooks/claude/wait`, `/claim`): never
     /// registers one: `COORD_SESSION`, else the name the SessionStart hook registered for
-    /// this Claude session, else Claude's id.
+    /// this Claude session, else Claude's id. It only proves the session with the hook's
+    /// credential ([`Coordinator::prove_session`]) and never claims it: it runs beside the
+    /// SessionStart hook that does.
     pub async fn hook_caller(&self, event: &HookEvent) -> Result<Caller, ServiceError> {
         let known = match event.coord_session()? {
             Some(_) => None,
@@ -226,7 +228,7 @@ impl Coordinator {
             None => event.session_name()?,
         };
         let caller = hook_caller_for(&name, event);
-        self.claim_session(&caller, hook_credential(event)).await?;
+        self.prove_session(&caller, hook_credential(event)).await?;
         Ok(caller)
     }
 

@@ -21,6 +21,11 @@ const HOOK_EXIT: Duration = Duration::from_secs(20);
 /// Starts `mcp-coord --url BASE hook --wait` for session `name` (as COORD_SESSION), as
 /// Claude Code would in an interactive session.
 async fn waiting_hook(base: &str, name: &str, event: &str) -> Child {
+    waiting_hook_with(base, name, event, &[]).await
+}
+
+/// [`waiting_hook`] with more environment (e.g. `MCP_COORD_WAKE_TRACE`).
+async fn waiting_hook_with(base: &str, name: &str, event: &str, env: &[(&str, &str)]) -> Child {
     let mut cmd = std::process::Command::new(BIN);
     clean_env(&mut cmd);
     let mut cmd = Command::from(cmd);
@@ -37,6 +42,9 @@ async fn waiting_hook(base: &str, name: &str, event: &str) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let mut child = cmd.spawn().expect("hook starts");
     let stdin = json!({ "hook_event_name": event, "session_id": format!("claude-{name}"),
         "cwd": "/tmp", "stop_hook_active": false });
@@ -255,6 +263,69 @@ async fn the_newest_waiter_of_a_session_wins_and_the_older_exits_quietly() {
     assert_eq!(code, 2);
     assert!(stderr.contains("is main green?"), "{stderr}");
     let _ = (idle.cancel().await, boss.cancel().await);
+    d.stop().await;
+}
+
+/// Claude runs the waiting SessionStart hook beside the one that registers the session, so
+/// it may ask first. It must never take the name (that would replace the credential the
+/// registering hook is about to store, and lock the agent's hooks out): it is refused until
+/// the session is registered, then proves itself with the stored credential and wakes.
+#[tokio::test]
+async fn a_waiting_hook_that_asks_before_its_session_exists_never_takes_the_name() {
+    let mut d = TestDaemon::embedded(|_| {}).await;
+    let boss = agent(&d, "early_boss").await;
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("wake-trace.log");
+    let trace_env = trace.display().to_string();
+    let hook = waiting_hook_with(
+        &d.base,
+        "early_bird",
+        "SessionStart",
+        &[("MCP_COORD_WAKE_TRACE", &trace_env)],
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + HOOK_EXIT;
+    while !std::fs::read_to_string(&trace)
+        .unwrap_or_default()
+        .contains("not accepted yet")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the waiting hook was never refused: {:?}",
+            std::fs::read_to_string(&trace)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let store = d.coord().store();
+    assert_eq!(
+        store.claim_hash("early_bird").await.unwrap(),
+        None,
+        "no claim taken"
+    );
+    assert!(store.get_session("early_bird").await.unwrap().is_none());
+    // The SessionStart hook registers the session and stores its credential…
+    let start = json!({ "hook_event_name": "SessionStart", "session_id": "claude-early_bird",
+        "cwd": "/tmp", "source": "startup" });
+    hook_once(&d.base, start, "early_bird").await;
+    // …which the waiter then presents.
+    armed(&d, 1).await;
+    send(&boss, "early_bird", "task", "ship the release notes").await;
+    let (code, stderr) = finished(hook).await;
+    assert_eq!(
+        code,
+        2,
+        "{stderr}\ntrace:\n{:?}",
+        std::fs::read_to_string(&trace)
+    );
+    assert!(stderr.contains("ship the release notes"), "{stderr}");
+    // The agent's own hooks still prove the session (its credential was never replaced):
+    // the next prompt gets what arrived since.
+    send(&boss, "early_bird", "info", "the build is green").await;
+    let prompt = json!({ "hook_event_name": "UserPromptSubmit", "session_id": "claude-early_bird",
+        "cwd": "/tmp", "prompt": "next" });
+    let answer = hook_once(&d.base, prompt, "early_bird").await;
+    assert!(answer.contains("the build is green"), "{answer}");
+    let _ = boss.cancel().await;
     d.stop().await;
 }
 

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use mcp_coord::store::messages::ReadQuery;
 use serde_json::json;
 
 use crate::claude_or_skip;
@@ -70,26 +71,42 @@ async fn idle_agent_woken_by_a_task(transport: Transport) {
     let agent =
         Agent::new(&claude, &d.base, &model.url, transport).with_env("COORD_SESSION", &name);
     let tmux = TmuxSocket::new();
-    let _tui = agent.tui(&tmux, "idle").await;
+    let tui = agent.tui(&tmux, "idle").await;
     registered(&d, &name).await;
     // Nobody types: the agent sits at its prompt. A task arrives…
     let task = format!("task-{}: rebase on main", uuid::Uuid::new_v4().simple());
     // …and its reply calls a tool, so we also see the woken agent act as its session.
     model.then_tool(Some(&task[..13]), "mcp__coordination__whoami", json!({}));
     cli_send(&d.base, "e2e_master", &name, &task, "task").await;
-    let (i, woken) = model
-        .wait_for_text(0, &task, SEEN_WITHIN)
-        .await
-        .unwrap_or_else(|| {
-            panic!(
-                "the idle agent was never woken with the task: {:?}",
-                model
-                    .conversation()
-                    .iter()
-                    .map(|r| r.last_text())
-                    .collect::<Vec<_>>()
+    let Some((i, woken)) = model.wait_for_text(0, &task, SEEN_WITHIN).await else {
+        // Say which side lost it: still unread (no waiter woke) or claimed (Claude dropped it).
+        let unread = d
+            .coord()
+            .store()
+            .read_messages(
+                &name,
+                &ReadQuery {
+                    limit: 10,
+                    peek: true,
+                    kinds: None,
+                    inbox: d.coord().inbox_policy(),
+                },
             )
-        });
+            .await
+            .map(|m| m.len());
+        panic!(
+            "the idle agent was never woken with the task. unread in its inbox: {unread:?}; \
+             waiters armed: {}; requests the model got: {:?}\nwake trace:\n{}\nscreen:\n{}",
+            d.coord().waiters().count(),
+            model
+                .conversation()
+                .iter()
+                .map(|r| r.last_text())
+                .collect::<Vec<_>>(),
+            agent.wake_trace(),
+            tui.screen()
+        )
+    };
     assert!(
         woken.last_text().contains("mcp-coord woke session"),
         "the wake-up reminder: {}",

@@ -197,6 +197,17 @@ impl Agent {
         );
     }
 
+    /// Where this agent's waiting hooks trace what they do (`MCP_COORD_WAKE_TRACE`).
+    pub fn wake_trace_path(&self) -> PathBuf {
+        self.home.path().join("wake-trace.log")
+    }
+
+    /// That trace, for assertion messages.
+    pub fn wake_trace(&self) -> String {
+        std::fs::read_to_string(self.wake_trace_path())
+            .unwrap_or_else(|e| format!("(no wake trace: {e})"))
+    }
+
     /// The whole environment Claude runs with (nothing inherited but PATH).
     pub fn environment(&self) -> Vec<(String, String)> {
         let mut env = vec![
@@ -212,6 +223,10 @@ impl Agent {
             (
                 "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(),
                 "1".into(),
+            ),
+            (
+                "MCP_COORD_WAKE_TRACE".into(),
+                self.wake_trace_path().display().to_string(),
             ),
         ];
         env.extend(self.env.iter().cloned());
