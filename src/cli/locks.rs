@@ -1,5 +1,5 @@
-//! `locks [PATTERN]`: every held lock, one per line (`list_locks`, plus `check_lock` for the
-//! waiter counts).
+//! `locks [PATTERN]`: every held lock, one per line, with its waiter count (`list_locks`,
+//! page by page).
 
 use clap::Args;
 use serde_json::{Value, json};
@@ -62,19 +62,6 @@ pub async fn fetch(daemon: &Daemon, pattern: &str) -> Result<Vec<Value>, CliErro
         match listed.get("next_cursor").and_then(Value::as_str) {
             Some(next) => cursor = Some(next.to_string()),
             None => break,
-        }
-    }
-    for l in locks.iter_mut().take(100) {
-        if l.get("waiters").is_some() {
-            continue;
-        }
-        let name = s(l, "lock").to_string();
-        if let Ok(check) = daemon
-            .call("check_lock", &super::lock::lock_named(&name))
-            .await
-            && let Some(w) = check.get("waiters")
-        {
-            l["waiters"] = w.clone();
         }
     }
     Ok(locks)

@@ -719,6 +719,39 @@ async fn list_locks_pages(mut d: TestDaemon) {
     assert!(all.get("next_cursor").is_none(), "{all}");
     assert_eq!(all["locks"][0]["lock"], "resource:other");
 
+    assert_eq!(all["locks"][0]["waiters"], 0, "{all}");
+
+    // Each listed lock says how many wait for it (no check_lock per lock needed).
+    let b = named_http(&d, "pager_waiter").await;
+    let waiting = tokio::spawn(async move {
+        let got = call(
+            &b,
+            "acquire_lock",
+            json!({"lock_name": "page-a", "wait_seconds": 20}),
+        )
+        .await;
+        (b, got)
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let l = call(&a, "list_locks", json!({"pattern": "page-a"})).await;
+        if l.ok()["locks"][0]["waiters"] == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never 1 waiter: {}",
+            l.text
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    call(&a, "release_lock", json!({"lock_name": "page-a"}))
+        .await
+        .ok();
+    let (b, got) = waiting.await.unwrap();
+    assert_eq!(got.ok()["granted"], true, "{}", got.text);
+    let _ = b.cancel().await;
+
     for limit in [0, 5001] {
         let r = call(&a, "list_locks", json!({"limit": limit})).await;
         assert!(r.err()["message"].as_str().unwrap().contains("1 to 5000"));

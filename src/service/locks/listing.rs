@@ -54,12 +54,24 @@ impl Coordinator {
         let start = cursor.map_or(0, |c| names.partition_point(|n| n.as_str() <= c));
         let page = &names[start..(start + limit).min(names.len())];
         let more = start + page.len() < names.len();
-        // Read only this page's records; a lock released in between is left out.
-        let listing = self.store().held_locks(page, self.tiers()).await?;
+        // Read only this page's records (a lock released in between is left out), and its
+        // queues, so nobody has to ask check_lock per lock for the waiter counts.
+        let (listing, queues) = tokio::join!(
+            self.store().held_locks(page, self.tiers()),
+            self.store().queues(page)
+        );
+        let (listing, queues) = (listing?, queues?);
+        let waiting: std::collections::HashMap<&str, u32> = queues
+            .iter()
+            .map(|q| (q.name.as_str(), q.waiters.len() as u32))
+            .collect();
         let locks: Vec<LockView> = listing
             .locks
             .iter()
-            .map(|h| lock_view(h, caller, listing.now_ms))
+            .map(|h| LockView {
+                waiters: Some(waiting.get(h.lock.name.as_str()).copied().unwrap_or(0)),
+                ..lock_view(h, caller, listing.now_ms)
+            })
             .collect();
         Ok(LockList {
             pattern: pattern.to_string(),

@@ -132,6 +132,9 @@ pub struct LockView {
     pub expires_at_utc: String,
     pub expires_in_seconds: i64,
     pub is_mine: bool,
+    /// Sessions queued for it (`list_locks` only; `check_lock` says it beside the holder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiters: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]

@@ -206,6 +206,7 @@ pub(super) fn lock_view(h: &HeldLock, caller: &Caller, now: i64) -> LockView {
         expires_at_utc: utc_time(h.lock.expires_at),
         expires_in_seconds: secs_until(h.lock.expires_at, now),
         is_mine: h.lock.holder == caller.session,
+        waiters: None,
     }
 }
 
