@@ -39,6 +39,8 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Tmux {
     binary: String,
     socket: String,
+    /// What `list_sessions` learnt of each session's environment (see [`session::EnvCache`]).
+    env_cache: std::sync::Arc<session::EnvCache>,
 }
 
 impl Tmux {
@@ -46,7 +48,19 @@ impl Tmux {
         Self {
             binary: binary.into(),
             socket: socket.into(),
+            env_cache: Default::default(),
         }
+    }
+
+    /// Where tmux puts our server's socket: `$TMUX_TMPDIR` (else `/tmp`), `tmux-<uid>/`, the
+    /// label. No file there means no server, which a listing can know without running tmux.
+    pub fn server_socket_path(&self) -> std::path::PathBuf {
+        let dir = std::env::var_os("TMUX_TMPDIR")
+            .filter(|d| !d.is_empty())
+            .map_or_else(|| std::path::PathBuf::from("/tmp"), Into::into);
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        dir.join(format!("tmux-{uid}")).join(&self.socket)
     }
 
     pub fn from_settings(s: &crate::config::TmuxSettings) -> Self {

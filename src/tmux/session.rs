@@ -183,7 +183,16 @@ impl Tmux {
     }
 
     /// Every session on our server (none when no server runs), each with its environment.
+    ///
+    /// Cheap when it can be: with no server socket there is nothing to ask (no process is
+    /// run — `list_sessions` and the dashboard call this on every listing), and a session's
+    /// environment is read once (it is set when the session is created), so a listing runs
+    /// one `tmux list-sessions` plus one `show-environment` per session not seen before.
     pub async fn list_sessions(&self) -> Result<Vec<TmuxSession>, TmuxError> {
+        if !self.server_socket_path().exists() {
+            self.env_cache.keep_only(&[]);
+            return Ok(Vec::new());
+        }
         let out = match self
             .run(TmuxCommand::new("list-sessions").args(["-F", FIELDS]), None)
             .await
@@ -193,12 +202,22 @@ impl Tmux {
             Err(e) => return Err(e),
         };
         let rows: Vec<Row> = out.lines().filter_map(parse_row).collect();
-        // One show-environment per session, a few at a time; a session that vanished in
-        // between is simply left out.
+        let keys: Vec<EnvKey> = rows.iter().map(EnvKey::of).collect();
+        self.env_cache.keep_only(&keys);
+        // One show-environment per session not seen before, a few at a time; a session
+        // that vanished in between is simply left out.
         let mut found: Vec<TmuxSession> = futures::stream::iter(rows)
             .map(|row| async move {
+                let key = EnvKey::of(&row);
+                if let Some(env) = self.env_cache.get(&key) {
+                    return Ok(Some(with_env(row, env)));
+                }
                 match self.show_environment(&row.name).await {
-                    Ok(env) => Ok(Some(with_env(row, env))),
+                    Ok(env) => {
+                        let env = ours(env);
+                        self.env_cache.put(key, env.clone());
+                        Ok(Some(with_env(row, env)))
+                    }
                     Err(TmuxError::NoSession { .. }) => Ok(None),
                     Err(e) => Err(e),
                 }
@@ -220,6 +239,56 @@ fn pick_active(rows: Vec<Row>) -> Option<Row> {
     let mut rows = rows;
     let at = rows.iter().position(|r| r.active).unwrap_or(0);
     (!rows.is_empty()).then(|| rows.swap_remove(at))
+}
+
+/// The variables of a session's environment a listing reports (see [`with_env`]).
+const LISTED_ENV: [&str; 3] = ["MASTER_SESSION_ID", "SESSION_ROLE", "TASK_ID"];
+
+fn ours(mut env: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    env.retain(|k, _| LISTED_ENV.contains(&k.as_str()));
+    env
+}
+
+/// One session incarnation: a session killed and created again under its name has a new
+/// pane process (and usually a new creation second).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct EnvKey {
+    name: String,
+    created: i64,
+    pane_pid: Option<u32>,
+}
+
+impl EnvKey {
+    fn of(row: &Row) -> Self {
+        Self {
+            name: row.name.clone(),
+            created: row.created,
+            pane_pid: row.pane_pid,
+        }
+    }
+}
+
+/// The listed variables of each session seen, so a listing does not run `show-environment`
+/// for every session every time. We set them at `new-session` and never change them; an
+/// entry goes when its session leaves the listing.
+#[derive(Debug, Default)]
+pub struct EnvCache {
+    known: parking_lot::Mutex<std::collections::HashMap<EnvKey, BTreeMap<String, String>>>,
+}
+
+impl EnvCache {
+    fn get(&self, key: &EnvKey) -> Option<BTreeMap<String, String>> {
+        self.known.lock().get(key).cloned()
+    }
+
+    fn put(&self, key: EnvKey, env: BTreeMap<String, String>) {
+        self.known.lock().insert(key, env);
+    }
+
+    fn keep_only(&self, live: &[EnvKey]) {
+        let live: std::collections::HashSet<&EnvKey> = live.iter().collect();
+        self.known.lock().retain(|k, _| live.contains(k));
+    }
 }
 
 fn with_env(row: Row, env: BTreeMap<String, String>) -> TmuxSession {

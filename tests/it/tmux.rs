@@ -703,5 +703,32 @@ async fn spawned_children_are_registered_and_killing_one_ends_it_and_frees_its_l
         "{}",
         listed.text
     );
+    // Listings remember each session's environment; a session made again under the same
+    // name is a new one, whose environment is read afresh.
+    socket.run(&["kill-session", "-t", "=by_hand"]);
+    let again = socket.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "by_hand",
+        "-e",
+        "MASTER_SESSION_ID=master_project_api",
+        "sleep",
+        "30",
+    ]);
+    assert!(again.status.success(), "{again:?}");
+    let listed = call(&master, "list_sessions", json!({})).await;
+    let by_hand = listed.ok()["unmanaged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "by_hand")
+        .cloned();
+    assert_eq!(
+        by_hand.as_ref().map(|t| t["master"].clone()),
+        Some(json!("master_project_api")),
+        "{}",
+        listed.text
+    );
     d.stop().await;
 }
