@@ -4,12 +4,14 @@
 //! One [`Hub`] per daemon, shared by both transports. `resources/subscribe` stores the
 //! connection's `Peer` with the URI; each event (local, or relayed from another daemon
 //! through Redis) maps to the URIs it changes, and every matching subscriber is notified
-//! at once (each notification on its own task, bounded, so a slow client delays nobody).
+//! at once (one task drives all the sends, each bounded, so a slow client delays nobody).
 //! Subscriptions of closed connections are dropped when next met.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use parking_lot::Mutex;
 use rmcp::RoleServer;
 use rmcp::service::Peer;
@@ -145,19 +147,27 @@ impl Hub {
                 }
             }
         }
-        for (peer, uri) in targets {
-            tokio::spawn(async move {
-                let sent = tokio::time::timeout(
-                    NOTIFY_TIMEOUT,
-                    peer.notify_resource_updated(
-                        rmcp::model::ResourceUpdatedNotificationParam::new(uri.clone()),
-                    ),
-                )
-                .await;
-                if !matches!(sent, Ok(Ok(()))) {
+        if targets.is_empty() {
+            return;
+        }
+        // One task drives every send (a thousand subscribers are a thousand futures, not a
+        // thousand tasks); each has its own timeout, so a slow client delays nobody.
+        tokio::spawn(async move {
+            let mut sends: FuturesUnordered<_> = targets
+                .into_iter()
+                .map(|(peer, uri)| async move {
+                    let param = rmcp::model::ResourceUpdatedNotificationParam::new(uri.clone());
+                    let sent =
+                        tokio::time::timeout(NOTIFY_TIMEOUT, peer.notify_resource_updated(param))
+                            .await;
+                    (uri, matches!(sent, Ok(Ok(()))))
+                })
+                .collect();
+            while let Some((uri, delivered)) = sends.next().await {
+                if !delivered {
                     tracing::debug!(%uri, "a resource notification was not delivered");
                 }
-            });
-        }
+            }
+        });
     }
 }
