@@ -14,6 +14,9 @@ if (!base) {
 }
 
 const url = `${base}/mcp`;
+// A name of its own per run: a live session belongs to the connection that registered it
+// (session claims), so a second run under the same name would be refused.
+const name = `bench-node-keepalive-${process.pid}-${Date.now()}`;
 let session = null;
 let id = 0;
 
@@ -21,7 +24,7 @@ async function rpc(method, params, notification = false) {
   const headers = {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
-    "x-coord-session": "bench-node-keepalive",
+    "x-coord-session": name,
   };
   if (session) headers["mcp-session-id"] = session;
   const body = notification
