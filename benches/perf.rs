@@ -331,7 +331,7 @@ async fn idle_section(redis: &Redis, logs: &std::path::Path) {
         "Idle connections: {IDLE} SSE + {IDLE} Streamable-HTTP sessions (initialized, idle), {IDLE_ROUNDS} rounds, redis store"
     ));
     println!(
-        "| round | RSS before MB | + {IDLE} SSE MB | KB per SSE | + {IDLE} HTTP MB | KB per HTTP session | daemon sockets open | RSS after close MB | sockets left |"
+        "| round | RSS before MB | + {IDLE} SSE MB | KB per SSE | + {IDLE} HTTP MB | KB per HTTP session | daemon sockets open | RSS 11 s after close MB | sockets left |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let d = DaemonProc::start(&fresh_store("redis", redis, logs), &[], logs).await;
@@ -354,6 +354,8 @@ async fn idle_section(redis: &Redis, logs: &std::path::Path) {
             let _ = c.cancel().await;
         }
         settle_fds(&d, base_fds).await;
+        // The daemon gives freed memory back on its next 10 s look (src/ops/memory.rs).
+        tokio::time::sleep(Duration::from_secs(11)).await;
         let after = d.rss_mb();
         println!(
             "| {round} | {before:.1} | {with_sse:.1} | {:.1} | {with_both:.1} | {:.1} | {} | {after:.1} | {} |",
