@@ -376,3 +376,116 @@ async fn admin_kills_a_child_it_is_not_the_parent_of() {
     assert_eq!(outcomes, vec!["ok", "refused"], "{}", audit.text);
     d.stop().await;
 }
+
+/// An admin token limited to session patterns acts on those sessions only: it ends and
+/// reads the inboxes of `child_web_*`, is refused others (naming its patterns, changing
+/// nothing), and may not force-release locks at all (whose lock it is is only known inside
+/// the atomic release).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_token_limited_to_patterns_acts_on_those_sessions_only() {
+    let mut d = TestDaemon::embedded(with_auth).await;
+    let agent = token(&d, "agent").await;
+    let limited = d
+        .coord()
+        .create_token(mcp_coord::service::tokens::CreateTokenArgs {
+            role: "admin".into(),
+            sessions: Some(vec!["child_web_*".into()]),
+            label: Some("web admin".into()),
+        })
+        .await
+        .unwrap();
+    let limited = format!("Bearer {}", limited.token);
+    let web = connect(&d, "child_web_1", &agent).await;
+    let api = connect(&d, "child_api_1", &agent).await;
+    for (c, name) in [(&web, "child_web_1"), (&api, "child_api_1")] {
+        call(c, "register_session", json!({ "name": name }))
+            .await
+            .ok();
+        call(
+            c,
+            "acquire_lock",
+            json!({ "lock_name": format!("{name}-lock") }),
+        )
+        .await
+        .ok();
+    }
+    let admin = connect(&d, "child_web_boss", &limited).await;
+
+    for tool in [
+        "admin_read_inbox",
+        "admin_end_session",
+        "admin_kill_session",
+    ] {
+        let refused = call(&admin, tool, json!({ "session": "child_api_1" })).await;
+        assert_eq!(
+            refused.err()["error"],
+            "forbidden",
+            "{tool}: {}",
+            refused.text
+        );
+        assert!(
+            refused.text.contains("child_web_*"),
+            "{tool}: {}",
+            refused.text
+        );
+    }
+    let forced = call(
+        &admin,
+        "admin_release_lock",
+        json!({ "lock_name": "child_web_1-lock" }),
+    )
+    .await;
+    assert_eq!(forced.err()["error"], "forbidden", "{}", forced.text);
+    assert!(forced.text.contains("admin_end_session"), "{}", forced.text);
+    // Nothing changed for the session outside its patterns, nor for the lock.
+    let api_lock = call(
+        &api,
+        "check_lock",
+        json!({ "lock_name": "child_api_1-lock" }),
+    )
+    .await;
+    assert_eq!(
+        api_lock.ok()["held"]["holder"],
+        "child_api_1",
+        "{}",
+        api_lock.text
+    );
+    let web_lock = call(
+        &web,
+        "check_lock",
+        json!({ "lock_name": "child_web_1-lock" }),
+    )
+    .await;
+    assert_eq!(
+        web_lock.ok()["held"]["holder"],
+        "child_web_1",
+        "{}",
+        web_lock.text
+    );
+
+    // Its own patterns: allowed.
+    let peeked = call(
+        &admin,
+        "admin_read_inbox",
+        json!({ "session": "child_web_1" }),
+    )
+    .await;
+    assert_eq!(peeked.ok()["session"], "child_web_1", "{}", peeked.text);
+    let ended = call(
+        &admin,
+        "admin_end_session",
+        json!({ "session": "child_web_1" }),
+    )
+    .await;
+    assert_eq!(ended.ok()["ended"], true, "{}", ended.text);
+    assert!(
+        d.coord()
+            .store()
+            .get_session("child_api_1")
+            .await
+            .unwrap()
+            .is_some_and(|e| e.live),
+        "the other session is still live"
+    );
+    d.stop().await;
+}

@@ -25,6 +25,7 @@ impl Coordinator {
     ) -> Result<AdminEnded, ServiceError> {
         let name = args.session.as_str();
         session_name::validate(name).map_err(ServiceError::invalid)?;
+        admin.check_target(name)?;
         let reason = check_reason(args.reason.clone())?;
         let not_live = || AdminEnded {
             session: name.to_string(),

@@ -25,6 +25,7 @@ impl Coordinator {
     ) -> Result<Inbox, ServiceError> {
         let name = args.session.as_str();
         session_name::validate(name).map_err(ServiceError::invalid)?;
+        admin.check_target(name)?;
         if self.store().get_session(name).await?.is_none() {
             return Err(ServiceError::not_found(format!(
                 "no session {name} is known (never registered, or purged); list_sessions shows \

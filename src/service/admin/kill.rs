@@ -12,6 +12,9 @@ impl Coordinator {
         admin: &Admin,
         args: AdminKillSessionArgs,
     ) -> Result<KilledSession, ServiceError> {
+        if let Err(e) = admin.check_target(&args.session) {
+            return self.audit_admin(admin, "admin_kill_session", &args.session, None, Err(e));
+        }
         let delay_ms = self.lock_delay_ms();
         let kill = KillSessionArgs {
             session: args.session.clone(),

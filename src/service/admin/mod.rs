@@ -50,6 +50,39 @@ impl Admin {
         &self.caller
     }
 
+    /// May this admin act on `session`? An admin token limited to session patterns
+    /// (`--sessions 'child_web_*'`) ends, kills and reads the inboxes of those sessions only.
+    pub fn check_target(&self, session: &str) -> Result<(), ServiceError> {
+        if self.principal.may_act_as(session) {
+            return Ok(());
+        }
+        Err(ServiceError::forbidden(format!(
+            "this admin token is limited to sessions matching {:?}, and {session} is not one              of them; use an admin token without session patterns for it",
+            self.principal.session_patterns
+        ))
+        .with_details(serde_json::json!({
+            "session": session,
+            "session_patterns": self.principal.session_patterns,
+        })))
+    }
+
+    /// Force-releasing needs an admin token without session patterns: whose lock it is is
+    /// only known inside the one atomic release, so a limited token could not be held to
+    /// its patterns there.
+    pub fn check_unlimited(&self, what: &str) -> Result<(), ServiceError> {
+        if self.principal.session_patterns.is_empty() {
+            return Ok(());
+        }
+        Err(ServiceError::forbidden(format!(
+            "{what} needs an admin token that is not limited to session patterns (this one is              limited to {:?}): the lock's holder may change under the call. End the holder's              session instead (admin_end_session, which releases its locks), or use an              unlimited admin token",
+            self.principal.session_patterns
+        ))
+        .with_details(serde_json::json!({
+            "needs": "admin token without session patterns",
+            "session_patterns": self.principal.session_patterns,
+        })))
+    }
+
     /// How the admin is named to the sessions it acts on (notes, messages).
     fn name(&self) -> String {
         match &self.principal.token_id {

@@ -28,6 +28,7 @@ impl Coordinator {
         admin: &Admin,
         args: &AdminReleaseLockArgs,
     ) -> Result<ForceReleased, ServiceError> {
+        admin.check_unlimited("force-releasing a lock")?;
         let name = self
             .lock_name(admin.caller(), &args.lock_name, args.branch.as_deref())
             .await?;
