@@ -8,3 +8,4 @@ mod interactive;
 mod print;
 mod restart;
 mod spawn;
+mod tls;

@@ -183,7 +183,13 @@ impl Agent {
 
     /// Runs `mcp-coord hooks install --project DIR` pointed at this daemon.
     pub fn install_hooks(&self, dir: &Path) {
+        self.install_hooks_with(dir, &[]);
+    }
+
+    /// [`Agent::install_hooks`] with more global options (e.g. `--ca-cert FILE`).
+    pub fn install_hooks_with(&self, dir: &Path, globals: &[&str]) {
         let out = Command::new(BIN)
+            .args(globals)
             .args(["hooks", "install", "--project"])
             .arg(dir)
             .args(["--hook-url", &self.daemon_base, "--server", SERVER])
