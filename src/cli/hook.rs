@@ -14,7 +14,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::credentials::{self, Kind};
 use super::{EXIT_OK, Global};
@@ -60,12 +60,7 @@ pub async fn main(global: &Global, a: HookArgs) -> u8 {
     let with_git = hook_event == Some("SessionStart");
     let ending = hook_event == Some("SessionEnd");
     let cwd = event.get("cwd").and_then(Value::as_str).map(str::to_string);
-    let claude_id = event
-        .get("session_id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let claude_id = event_field(&event, "session_id");
     let mut facts = facts(cwd.as_deref(), with_git);
     let base = global.base_url();
     facts.credential = credentials::for_hook(&base, &claude_id).map(Secret);
@@ -190,4 +185,14 @@ async fn post(base: &str, event: &Value, budget: Duration) -> Option<Value> {
         Value::Object(_) => Some(parsed),
         _ => None,
     }
+}
+
+/// A string field of Claude's hook event, trimmed ("" when absent or not a string).
+pub fn event_field(event: &Map<String, Value>, key: &str) -> String {
+    event
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }

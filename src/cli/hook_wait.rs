@@ -92,12 +92,7 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
         return EXIT_OK;
     }
     let mut facts = super::hook::facts(None, false);
-    let claude_id = event
-        .get("session_id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let claude_id = super::hook::event_field(&event, "session_id");
     facts.credential =
         super::credentials::for_hook(base, &claude_id).map(crate::service::hooks::Secret);
     event.insert(
@@ -106,11 +101,7 @@ pub async fn run(base: &str, mut event: Map<String, Value>, max_wait: Duration) 
     );
     let waiter = uuid::Uuid::new_v4().simple().to_string();
     let armed_at_ms = now_ms();
-    let hook_event = event
-        .get("hook_event_name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let hook_event = super::hook::event_field(&event, "hook_event_name");
     trace(
         &waiter,
         format_args!("armed by {hook_event} for claude session {claude_id}"),
