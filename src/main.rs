@@ -107,7 +107,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     mcp_coord::logging::init(&settings.log);
-    let runtime = match mcp_coord::runtime::build(mcp_coord::runtime::Flavor::Daemon) {
+    let flavor = mcp_coord::runtime::Flavor::Daemon {
+        worker_threads: settings.server.worker_threads,
+    };
+    let runtime = match mcp_coord::runtime::build(flavor) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");

@@ -345,14 +345,15 @@ impl Drop for DaemonProc {
     }
 }
 
-/// Runs a bench's body on the daemon's runtime (`mcp_coord::runtime`), and only under
-/// `cargo bench`: `cargo test --all-targets` also starts bench binaries, without `--bench`,
-/// and they must return at once there.
+/// Runs a bench's body on a daemon-style runtime (`mcp_coord::runtime`) with one worker per
+/// core (it is the load generator too), and only under `cargo bench`: `cargo test
+/// --all-targets` also starts bench binaries, without `--bench`, and they must return at
+/// once there.
 pub fn run(body: impl std::future::Future<Output = ()>) {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    mcp_coord::runtime::build(mcp_coord::runtime::Flavor::Daemon)
+    mcp_coord::runtime::build(mcp_coord::runtime::Flavor::Daemon { worker_threads: 0 })
         .expect("runtime")
         .block_on(body);
 }

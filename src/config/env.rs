@@ -61,6 +61,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "close idle Streamable-HTTP sessions after this many seconds (0 = never)",
     },
     EnvVar {
+        name: "MCP_COORD_WORKER_THREADS",
+        key: "server.worker_threads",
+        help: "threads running the daemon's tasks (0 = one per core; default 1)",
+    },
+    EnvVar {
         name: "MCP_COORD_REDIS_URL",
         key: "store.redis_url",
         help: "same as REDIS_URL (wins over it)",

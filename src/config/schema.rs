@@ -74,6 +74,10 @@ pub struct ServerSettings {
     pub mcp_idle_timeout_seconds: u64,
     /// How long shutdown waits for in-flight work before giving up.
     pub shutdown_grace_seconds: u64,
+    /// Threads running the daemon's tasks (0 = one per core). One is the default: a tool
+    /// call hops across several tasks, and on one thread those hops are not wake-ups of
+    /// other threads (README "Performance": 20-35 % less CPU per call on 2 cores).
+    pub worker_threads: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -255,6 +259,7 @@ impl Default for ServerSettings {
             sse_queue: 256,
             mcp_idle_timeout_seconds: 7 * 24 * 3600,
             shutdown_grace_seconds: 5,
+            worker_threads: 1,
         }
     }
 }

@@ -60,6 +60,13 @@ impl Settings {
                 "at least 1024",
             ));
         }
+        if self.server.worker_threads > 256 {
+            return Err(ConfigError::new(
+                "server.worker_threads",
+                self.server.worker_threads.to_string(),
+                "0 (one per core) to 256; 1 is the default",
+            ));
+        }
         if self.server.sse_queue == 0 {
             return Err(ConfigError::new("server.sse_queue", "0", "1 or more"));
         }
