@@ -248,6 +248,12 @@ impl DaemonProc {
         let mut cmd = Command::new(daemon_binary());
         cmd.env_clear()
             .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
+            // Compare worker counts: MCP_COORD_BENCH_WORKERS=2 cargo bench --bench perf.
+            .envs(
+                std::env::var("MCP_COORD_BENCH_WORKERS")
+                    .ok()
+                    .map(|w| ("MCP_COORD_WORKER_THREADS", w)),
+            )
             .args(["serve", "--port", &port.to_string(), "--log-format", "text"])
             .arg("--config")
             .arg(&config);
