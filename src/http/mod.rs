@@ -107,8 +107,11 @@ fn legacy_sse(
         config,
         move |info: &sse::SseConnectionInfo| {
             let stream_hung_up = info.parts.extensions.get::<HungUp>().cloned();
+            // The SSE connection id is a capability (POST /message?sessionId=… acts on that
+            // connection), so the identity — shown by whoami, kept in session records and the
+            // audit log — gets an opaque id of its own.
             let identity = ConnectionIdentity::new(
-                info.connection_id.clone(),
+                uuid::Uuid::new_v4().to_string(),
                 "sse",
                 info.requested_session.clone(),
                 coord.connections().open("sse"),

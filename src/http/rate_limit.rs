@@ -41,7 +41,8 @@ pub async fn limit(
         .get("mcp-session-id")
         .and_then(|v| v.to_str().ok())
         .map(|id| format!("mcp:{id}"));
-    // A token's requests share its budget, with or without a connection.
+    // Each connection has its budget (within its token, when it has one); a token's
+    // requests on no connection share the token's.
     let connection = match (&token_id, mcp_session) {
         (Some(_), session) => Some(rate_limit::key(
             token_id.as_deref(),

@@ -24,12 +24,31 @@ const PRUNE_ABOVE: usize = 10_000;
 /// One audit entry per limited key at most this often.
 const AUDIT_EVERY: Duration = Duration::from_secs(10);
 
-/// The key a request or call counts against: its token's id when it has one (`token:tok_…`,
-/// never the secret), else its connection.
+/// The key a request or call counts against: its connection, within its token when it has
+/// one (`token:tok_…/mcp:…`; the token's id, never the secret). Several agents often share
+/// one token (the README's Claude Code setup exports one), so one agent's runaway loop must
+/// not spend the others' budget; requests of a token that belong to no connection yet
+/// (opening one, hooks, `/events`) share the token's own bucket (`token:tok_…`), which is
+/// also what bounds how fast a token can open connections.
 pub fn key(token_id: Option<&str>, connection: &str) -> String {
-    match token_id {
-        Some(id) => format!("token:{id}"),
-        None => connection.to_string(),
+    match (token_id, connection) {
+        (Some(id), "") => format!("token:{id}"),
+        (Some(id), connection) => format!("token:{id}/{connection}"),
+        (None, connection) => connection.to_string(),
+    }
+}
+
+/// `key` as the audit log may show it: `mcp:<transport session id>` becomes
+/// `mcp:#<first 12 hex digits of its SHA-256>` (still tells one connection from another).
+pub fn shown_key(key: &str) -> String {
+    match key.split_once("mcp:") {
+        Some((before, id)) => {
+            format!(
+                "{before}mcp:#{}",
+                &crate::domain::credential::hash(id)[..12]
+            )
+        }
+        None => key.to_string(),
     }
 }
 
@@ -121,8 +140,8 @@ impl RateLimits {
 
     /// One request of MCP connection or token `key` ([`key`]).
     pub fn check_connection(&self, key: &str) -> Result<(), Limited> {
-        let whose = if key.starts_with("token:") {
-            "this token"
+        let whose = if key.starts_with("token:") && !key.contains('/') {
+            "this token (requests on no connection)"
         } else {
             "this connection"
         };
@@ -148,12 +167,41 @@ impl RateLimits {
         if self.audit_gate.check_key(&key.to_string()).is_err() {
             return;
         }
-        // The key (a token id, a transport session id or an address) as the detail: which
-        // client.
-        let mut entry = AuditRecord::of("rate_limited", audit::REFUSED).detail(key);
+        // Which client, as the detail: a token id or an address as they are; a transport
+        // session id only hashed, since whoever knows it can act on that connection.
+        let mut entry =
+            AuditRecord::of("rate_limited", audit::REFUSED).detail(shown_key(key).as_str());
         if let Some(s) = session {
             entry = entry.session(s);
         }
         sink.record(entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_key;
+
+    #[test]
+    fn transport_session_ids_are_hashed_in_what_the_audit_shows() {
+        let id = "0f8c2c3e-1111-2222-3333-444455556666";
+        let shown = shown_key(&format!("mcp:{id}"));
+        assert!(shown.starts_with("mcp:#") && shown.len() == 17, "{shown}");
+        assert!(!shown.contains(id));
+        assert_eq!(shown, shown_key(&format!("mcp:{id}")), "stable");
+        assert_ne!(shown, shown_key("mcp:another"));
+        assert_eq!(shown_key("token:tok_1"), "token:tok_1");
+        assert_eq!(shown_key("127.0.0.1"), "127.0.0.1");
+        let within = shown_key(&super::key(Some("tok_1"), &format!("mcp:{id}")));
+        assert!(within.starts_with("token:tok_1/mcp:#"), "{within}");
+    }
+
+    #[test]
+    fn a_tokens_connections_have_buckets_of_their_own() {
+        use super::key;
+        assert_eq!(key(Some("tok_1"), ""), "token:tok_1");
+        assert_eq!(key(Some("tok_1"), "mcp:a"), "token:tok_1/mcp:a");
+        assert_ne!(key(Some("tok_1"), "mcp:a"), key(Some("tok_1"), "mcp:b"));
+        assert_eq!(key(None, "mcp:a"), "mcp:a");
     }
 }

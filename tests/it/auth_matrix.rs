@@ -2,8 +2,9 @@
 //! required = true`, a token limited to `child_web_*` cannot act as another session on any
 //! path — URL `?session=` (SSE), `X-Coord-Session` (Streamable HTTP), `register_session`,
 //! `bind_session`, `POST /session/claim`, the hooks, the CLI's `--session`; an observer token
-//! cannot post hooks or claim; what a token did is audited with its id and its requests share
-//! one rate budget (another token keeps working); one connection keeps one token; a
+//! cannot post hooks or claim; what a token did is audited with its id; each connection of a
+//! token has its own rate budget and the token's requests on no connection share one (another
+//! connection and another token keep working); one connection keeps one token; a
 //! non-loopback bind works with auth and is refused at start without it.
 
 use serde_json::{Value, json};
@@ -289,8 +290,35 @@ async fn the_token_is_who_did_it_and_whose_budget_it_is() {
     let (_, text, _) = raw_mcp(&d, &second, Some(&id), whoami).await;
     assert!(text.contains("one connection keeps one token"), "{text}");
 
-    // A flood with the first token (300 requests at once, none on a connection) exhausts
-    // that token's budget: the limit follows the token. The second keeps working.
+    // A flood on one connection of the first token (300 requests at once) exhausts that
+    // connection's budget; another connection of the same token — another agent sharing
+    // the token — keeps working.
+    let flood = (0..300).map(|i| {
+        let ping = json!({"jsonrpc": "2.0", "id": 10 + i, "method": "ping"});
+        raw_mcp(&d, &first, Some(&id), ping)
+    });
+    let answers = futures::future::join_all(flood).await;
+    let limited = answers
+        .into_iter()
+        .find(|(status, _, _)| *status == 429)
+        .map(|(_, text, _)| text)
+        .expect("the flood was limited");
+    assert!(limited.contains("this connection"), "{limited}");
+    let out = call(
+        &client,
+        "acquire_lock",
+        json!({ "lock_name": "same-token" }),
+    )
+    .await;
+    assert_eq!(
+        out.ok()["holder"],
+        "audited",
+        "another connection of the flooding token keeps its own budget: {}",
+        out.text
+    );
+
+    // Requests of the first token on no connection (300 at once) share the token's own
+    // budget: the limit follows the token. The second token keeps working.
     let flood = (0..300).map(|_| raw_mcp(&d, &first, None, json!({})));
     let answers = futures::future::join_all(flood).await;
     let limited = answers

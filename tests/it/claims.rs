@@ -320,3 +320,51 @@ async fn the_cli_cannot_act_as_a_live_session_but_keeps_its_own_credential() {
     assert_eq!(mode, 0o600, "{}", file.display());
     assert!(std::fs::read_to_string(&file).unwrap().starts_with("mcps_"));
 }
+
+/// The `sessionId` of a legacy-SSE connection's POST endpoint acts on that connection, so
+/// nothing the daemon shows to others — the audit log, a refusal naming the connection that
+/// holds a name, whoami — may contain it; a POST with it from elsewhere would otherwise be
+/// the victim, already proven.
+#[tokio::test]
+async fn an_sse_connections_post_endpoint_id_is_never_shown() {
+    use rmcp::ServiceExt;
+    let d = TestDaemon::embedded(|_| {}).await;
+    let transport = crate::support::sse_client::SseClientTransport::connect_with_headers(
+        &format!("{}?session=victim", d.sse_url()),
+        http::HeaderMap::new(),
+    )
+    .await
+    .expect("SSE stream opens");
+    let post_id = transport
+        .endpoint()
+        .query_pairs()
+        .find(|(k, _)| k == "sessionId")
+        .map(|(_, v)| v.to_string())
+        .expect("the endpoint carries sessionId");
+    let victim = ().serve(transport).await.expect("MCP over /sse");
+    call(&victim, "acquire_lock", json!({ "lock_name": "pytest" }))
+        .await
+        .ok();
+    let own = call(&victim, "whoami", json!({})).await;
+    assert!(!own.text.contains(&post_id), "whoami: {}", own.text);
+
+    let other = connect_http(&d.mcp_url(), &[]).await;
+    let refused = call(&other, "register_session", json!({ "name": "victim" })).await;
+    assert!(refused.is_error, "{}", refused.text);
+    assert!(
+        !refused.text.contains(&post_id) && !refused.json.to_string().contains(&post_id),
+        "the refusal leaks the endpoint id: {}",
+        refused.json
+    );
+    let audit = call(&other, "audit_log", json!({ "session": "victim" })).await;
+    let entries = audit.ok().to_string();
+    assert!(entries.contains("lock_granted"), "{entries}");
+    assert!(
+        !entries.contains(&post_id),
+        "the audit log leaks the endpoint id: {entries}"
+    );
+    // And the id still works for its own connection: the victim goes on.
+    call(&victim, "release_lock", json!({ "lock_name": "pytest" }))
+        .await
+        .ok();
+}
