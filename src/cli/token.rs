@@ -42,26 +42,55 @@ pub struct RevokeArgs {
     pub id: String,
 }
 
+/// Where the system unit (`deploy/mcp-coord.service`, DynamicUser + StateDirectory) keeps
+/// its data: readable by root only.
+const SYSTEM_STATE_DIR: &str = "/var/lib/mcp-coord";
+
 /// The admin token: the invocation's (`--token`, `MCP_COORD_TOKEN`, `--token-file`), else
-/// the daemon's `admin.token`.
+/// the daemon's `admin.token` — in the data directory this machine's settings name (config
+/// file `store.data_dir`, `MCP_COORD_DATA_DIR`), else the user unit's or the system unit's
+/// state directory, the first that exists.
 fn admin_token() -> Result<String, CliError> {
     if let Some(t) = bearer() {
         return Ok(t);
     }
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let mut settings = Settings::default();
-    if let Some(dir) = env.get("MCP_COORD_DATA_DIR") {
-        settings.store.data_dir = dir.clone();
+    let opts = crate::config::LoadOptions::from_process(None, Vec::new());
+    let settings = match Settings::load(&opts) {
+        Ok((settings, _)) => settings,
+        Err(_) => {
+            let mut settings = Settings::default();
+            if let Some(dir) = env.get("MCP_COORD_DATA_DIR") {
+                settings.store.data_dir = dir.clone();
+            }
+            settings
+        }
+    };
+    let mut candidates = vec![settings.data_dir(&env).join(ADMIN_FILE)];
+    let user_unit = Settings::default().data_dir(&env).join(ADMIN_FILE);
+    let system_unit = std::path::Path::new(SYSTEM_STATE_DIR).join(ADMIN_FILE);
+    for c in [user_unit, system_unit] {
+        if !candidates.contains(&c) {
+            candidates.push(c);
+        }
     }
-    let file = settings.data_dir(&env).join(ADMIN_FILE);
-    std::fs::read_to_string(&file)
-        .map(|t| t.trim().to_string())
-        .map_err(|e| {
-            CliError::Usage(format!(
-                "no admin token: set MCP_COORD_TOKEN, or run as the daemon's user so {} can be read ({e})",
-                file.display()
-            ))
-        })
+    let mut tried = Vec::new();
+    for file in &candidates {
+        match std::fs::read_to_string(file) {
+            Ok(t) if !t.trim().is_empty() => return Ok(t.trim().to_string()),
+            Ok(_) => tried.push(format!("{} (empty)", file.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tried.push(format!("{} (absent)", file.display()));
+            }
+            Err(e) => tried.push(format!("{} ({e})", file.display())),
+        }
+    }
+    Err(CliError::Usage(format!(
+        "no admin token: set MCP_COORD_TOKEN (or --token-file), or run as the daemon's user so \
+         its admin.token can be read — for the system service that is root \
+         (sudo mcp-coord token …); tried {}",
+        tried.join(", ")
+    )))
 }
 
 /// Connects as the CLI's session with the admin token (no claim needed): for `token`,

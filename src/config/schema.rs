@@ -57,7 +57,7 @@ pub struct AuthSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
-    /// Address to bind. Loopback only until token auth exists.
+    /// Address to bind; a non-loopback one is refused at start unless `auth.required` is set.
     pub host: String,
     pub port: u16,
     /// Browser origins allowed besides localhost ones (e.g. `https://dash.example:8443`).

@@ -13,14 +13,74 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use axum::extract::ConnectInfo;
+
 use super::login::{self, LoginState};
+use super::peer::PeerSocket;
 use crate::domain::auth::Principal;
+use crate::domain::session_name;
+use crate::mcp::identity::{SESSION_HEADER, SESSION_QUERY};
 use crate::service::Coordinator;
+use crate::service::audit::{self, AuditActor, AuditRecord};
 
 /// Whether a request without a token is refused (`[auth] required`; a non-loopback bind is
 /// refused at start without it).
 pub fn required(coord: &Coordinator) -> bool {
     coord.settings().auth.required
+}
+
+/// A 401 is an `auth_refused` audit entry (issue 16 Must 6): who (the address, and the
+/// session the request names), which route and why (`no_token`, `bad_token`,
+/// `bad_header`, `login_ended`, `token_revoked`) — at most one per address, route and reason
+/// every 10 s, so a misconfigured client retrying in a loop cannot flood the log.
+fn refused(coord: &Coordinator, request: &Request, why: &str, message: String) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<PeerSocket>>()
+        .map(|ConnectInfo(socket)| socket.peer());
+    let path = request.uri().path();
+    let ip = peer.map(|p| p.ip().to_string()).unwrap_or_default();
+    if coord
+        .rate_limits()
+        .audit_due(&format!("auth:{ip}:{why}:{path}"))
+    {
+        let mut entry =
+            AuditRecord::of("auth_refused", audit::REFUSED).detail(format!("{why} {path}"));
+        let named = named_session(request);
+        entry.by = Some(AuditActor {
+            session: named.clone().unwrap_or_default(),
+            connection: String::new(),
+            transport: "http".into(),
+            peer: peer.map(|p| p.to_string()),
+            token: None,
+        });
+        if let Some(name) = named {
+            entry = entry.session(name);
+        }
+        coord.audit().record(entry);
+    }
+    unauthorized(message)
+}
+
+/// The session a refused request names (`X-Coord-Session` or `?session=`), when it is a
+/// valid name: what it tried to act as, for the audit entry.
+fn named_session(request: &Request) -> Option<String> {
+    let from_header = request
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let from_query = || {
+        let axum::extract::Query(pairs) =
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(request.uri()).ok()?;
+        pairs
+            .into_iter()
+            .find(|(k, _)| k == SESSION_QUERY)
+            .map(|(_, v)| v)
+    };
+    from_header
+        .or_else(from_query)
+        .filter(|name| session_name::validate(name).is_ok())
 }
 
 fn unauthorized(message: String) -> Response {
@@ -91,13 +151,16 @@ pub async fn authenticate(
     }
     let coord = &s.coord;
     let found = match bearer(request.headers()) {
-        Err(e) => return unauthorized(e),
+        Err(e) => return refused(coord, &request, "bad_header", e),
         Ok(Some(token)) => Some((coord.authenticate(&token).await, Proof::Bearer)),
         Ok(None) => match login::cookie(request.headers()).filter(|_| takes_cookie(path)) {
             Some(reference) => match s.logins.token_hash(&reference) {
                 Some(hash) => Some((coord.authenticate_hash(&hash).await, Proof::LoginCookie)),
                 None if required(coord) => {
-                    return unauthorized(
+                    return refused(
+                        coord,
+                        &request,
+                        "login_ended",
                         "your dashboard login has ended (logged out, expired after 12 h, or \
                          the daemon restarted): log in again with your token"
                             .into(),
@@ -110,24 +173,35 @@ pub async fn authenticate(
     };
     let (principal, proof) = match found {
         None if required(coord) => {
-            return unauthorized(format!(
-                "this daemon requires a token (auth.required, or a non-loopback bind): send \
+            return refused(
+                coord,
+                &request,
+                "no_token",
+                format!(
+                    "this daemon requires a token (auth.required, or a non-loopback bind): send \
                  `Authorization: Bearer <token>` (the dashboard: log in on its page); an \
                  admin creates one with `mcp-coord token create --role agent` (README \
                  \"Security\"); {path} has none"
-            ));
+                ),
+            );
         }
         None => (Principal::local(), Proof::None),
         Some((Ok(Some(p)), proof)) => (p, proof),
         Some((Ok(None), Proof::LoginCookie)) => {
-            return unauthorized(
+            return refused(
+                coord,
+                &request,
+                "token_revoked",
                 "the token you logged in with is no longer valid (revoked): log in with \
                  another one"
                     .into(),
             );
         }
         Some((Ok(None), _)) => {
-            return unauthorized(
+            return refused(
+                coord,
+                &request,
+                "bad_token",
                 "the bearer token is not valid (unknown or revoked); ask an admin for one \
                  (`mcp-coord token create`) or check MCP_COORD_TOKEN"
                     .into(),

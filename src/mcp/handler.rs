@@ -112,6 +112,41 @@ impl CoordServer {
     }
 }
 
+impl CoordServer {
+    /// A call outside the token's role or session patterns (or with a second token on one
+    /// connection) is an `auth_refused` audit entry, at most one per connection and tool every
+    /// 10 s. (Claim refusals are audited by the claim check itself, as `session_claim`.)
+    fn audit_forbidden(
+        &self,
+        refused: &ServiceError,
+        tool: &str,
+        principal: &crate::domain::auth::Principal,
+        context: &RequestContext<RoleServer>,
+    ) {
+        if refused.code != "forbidden" {
+            return;
+        }
+        let caller = self.caller();
+        let gate = format!("forbidden:{}:{tool}", caller.connection_id);
+        if !self.coord().rate_limits().audit_due(&gate) {
+            return;
+        }
+        let peer = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<PeerAddrs>())
+            .map(|p| p.peer.to_string());
+        let mut entry = audit::AuditRecord::of("auth_refused", audit::REFUSED)
+            .session(caller.session.as_str())
+            .detail(format!("forbidden {tool}"));
+        entry.by = Some(audit::AuditActor {
+            token: principal.token_id.clone(),
+            ..audit::actor(&caller, peer)
+        });
+        self.coord().audit().record(entry);
+    }
+}
+
 impl ServerHandler for CoordServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
@@ -211,6 +246,7 @@ impl ServerHandler for CoordServer {
             }
         };
         if let Err(refused) = gate {
+            self.audit_forbidden(&refused, &tool, &principal, &context);
             let result = super::respond::refuse(refused);
             self.coord().metrics().tool_call(
                 self.tool_label(&tool),

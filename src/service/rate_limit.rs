@@ -159,12 +159,19 @@ impl RateLimits {
         }
     }
 
-    /// Records a refusal in the audit log, at most once per `key` every 10 s.
-    pub fn audit(&self, sink: &audit::AuditSink, key: &str, session: Option<&str>) {
+    /// True at most once per `key` every 10 s: refusals a client can repeat in a loop
+    /// (rate limits, bad tokens, calls outside its role) are audited when this says so, so a
+    /// loop cannot flood the log (or push real entries out of its size bound).
+    pub fn audit_due(&self, key: &str) -> bool {
         if self.audit_gate.len() > PRUNE_ABOVE {
             self.audit_gate.retain_recent();
         }
-        if self.audit_gate.check_key(&key.to_string()).is_err() {
+        self.audit_gate.check_key(&key.to_string()).is_ok()
+    }
+
+    /// Records a refusal in the audit log, at most once per `key` every 10 s.
+    pub fn audit(&self, sink: &audit::AuditSink, key: &str, session: Option<&str>) {
+        if !self.audit_due(key) {
             return;
         }
         // Which client, as the detail: a token id or an address as they are; a transport

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::claims::new_secret;
-use super::{Coordinator, ServiceError};
+use super::{Coordinator, ServiceError, audit};
 use crate::domain::auth::{self, Principal, Role};
 use crate::domain::credential;
 use crate::store::tokens::TokenRecord;
@@ -145,6 +145,11 @@ impl Coordinator {
         };
         self.store().put_token(&record).await?;
         tracing::info!(token_id = %id, %role, ?sessions, "token created");
+        self.audit().record(
+            audit::AuditRecord::of("token_created", audit::OK)
+                .target(id.as_str())
+                .detail(role.to_string()),
+        );
         Ok(CreatedToken {
             token,
             id,
@@ -180,6 +185,8 @@ impl Coordinator {
             .with_details(json!({ "id": id })));
         }
         tracing::info!(token_id = %id, "token revoked");
+        self.audit()
+            .record(audit::AuditRecord::of("token_revoked", audit::OK).target(id.as_str()));
         Ok(Revoked { id, revoked: true })
     }
 }

@@ -261,3 +261,106 @@ async fn the_reaper_acts_as_nobody() {
     assert!(ended.get("by").is_none(), "no caller: {ended}");
     d.stop().await;
 }
+
+/// Refusals for auth (issue 16 Must 6): a request without a token or with a wrong one (401),
+/// a call outside the token's role; and tokens created and revoked — each an entry with who,
+/// never the secret; a client retrying its 401 in a loop is one entry per 10 s, not one each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_refusals_and_token_changes_are_audited() {
+    use mcp_coord::service::tokens::{CreateTokenArgs, RevokeTokenArgs};
+    let mut d = TestDaemon::embedded(|s| s.auth.required = true).await;
+    let token = |role: &str| CreateTokenArgs {
+        role: role.into(),
+        sessions: None,
+        label: None,
+    };
+    let admin = d.coord().create_token(token("admin")).await.unwrap();
+    let observer = d.coord().create_token(token("observer")).await.unwrap();
+
+    let http = reqwest::Client::new();
+    for _ in 0..10 {
+        let r = http
+            .post(d.mcp_url())
+            .header("x-coord-session", "intruder")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let r = http
+        .post(d.mcp_url())
+        .bearer_auth("mcpc_not-a-token")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let reader = connect_http(
+        &d.mcp_url(),
+        &[
+            ("Authorization", &format!("Bearer {}", observer.token)),
+            ("X-Coord-Session", "reader"),
+        ],
+    )
+    .await;
+    let out = call(&reader, "acquire_lock", json!({ "lock_name": "pytest" })).await;
+    assert_eq!(out.err()["error"], "forbidden", "{}", out.text);
+    d.coord()
+        .revoke_token(RevokeTokenArgs {
+            id: observer.id.clone(),
+        })
+        .await
+        .unwrap();
+
+    let auditor = connect_http(
+        &d.mcp_url(),
+        &[
+            ("Authorization", &format!("Bearer {}", admin.token)),
+            ("X-Coord-Session", "auditor"),
+        ],
+    )
+    .await;
+    let refused = audit(&auditor, json!({ "kind": "auth_refused" })).await;
+    let detail = |e: &Value| e["detail"].as_str().unwrap_or_default().to_string();
+    let no_token: Vec<_> = refused
+        .iter()
+        .filter(|e| detail(e) == "no_token /mcp")
+        .collect();
+    assert_eq!(
+        no_token.len(),
+        1,
+        "ten 401s in a row, one entry: {refused:#?}"
+    );
+    assert_eq!(no_token[0]["session"], "intruder");
+    assert_eq!(no_token[0]["outcome"], "refused");
+    assert!(no_token[0]["by"]["peer"].as_str().is_some(), "{refused:#?}");
+    assert!(
+        refused.iter().any(|e| detail(e) == "bad_token /mcp"),
+        "{refused:#?}"
+    );
+    let forbidden = refused
+        .iter()
+        .find(|e| detail(e) == "forbidden acquire_lock")
+        .unwrap_or_else(|| panic!("{refused:#?}"));
+    assert_eq!(forbidden["session"], "reader");
+    assert_eq!(forbidden["by"]["token"], observer.id.as_str());
+
+    let created = audit(&auditor, json!({ "kind": "token_created" })).await;
+    assert!(
+        created
+            .iter()
+            .any(|e| e["target"] == observer.id.as_str() && e["detail"] == "observer"),
+        "{created:#?}"
+    );
+    let revoked = audit(&auditor, json!({ "kind": "token_revoked" })).await;
+    assert_eq!(revoked.len(), 1, "{revoked:#?}");
+    assert_eq!(revoked[0]["target"], observer.id.as_str());
+    let all = call(&auditor, "audit_log", json!({})).await.text;
+    assert!(
+        !all.contains(&observer.token) && !all.contains(&admin.token) && !all.contains("mcpc_not"),
+        "no secret, not even a wrong one, is in the log"
+    );
+    d.stop().await;
+}

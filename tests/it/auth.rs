@@ -71,6 +71,37 @@ async fn tokens_roles_and_every_route_behind_auth() {
         observer.starts_with("mcpc_") && !observer.contains('\n'),
         "{observer}"
     );
+    // The same with only a config file naming the data dir (`store.data_dir`), as a
+    // daemon configured that way has it: the CLI reads the machine's settings too.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(elsewhere.path().join("config")).unwrap();
+    std::fs::write(
+        elsewhere.path().join("config/default.toml"),
+        format!("[store]\ndata_dir = {data_dir:?}\n"),
+    )
+    .unwrap();
+    let out = binary::command(
+        elsewhere.path(),
+        &["--url", &d.base, "token", "create", "--role", "observer"],
+    )
+    .output()
+    .expect("cli runs");
+    assert!(
+        out.status.success(),
+        "the admin token is found through store.data_dir: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = binary::command(
+        tempfile::tempdir().unwrap().path(),
+        &["--url", &d.base, "token", "list"],
+    )
+    .output()
+    .expect("cli runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("no admin token") && err.contains("tried"),
+        "without one it says where it looked: {err}"
+    );
     let out = cli(&[
         "token",
         "create",

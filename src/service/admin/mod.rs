@@ -57,7 +57,7 @@ impl Admin {
             return Ok(());
         }
         Err(ServiceError::forbidden(format!(
-            "this admin token is limited to sessions matching {:?}, and {session} is not one              of them; use an admin token without session patterns for it",
+            "this admin token is limited to sessions matching {:?}, and {session} is not one of them; use an admin token without session patterns for it",
             self.principal.session_patterns
         ))
         .with_details(serde_json::json!({
@@ -74,7 +74,7 @@ impl Admin {
             return Ok(());
         }
         Err(ServiceError::forbidden(format!(
-            "{what} needs an admin token that is not limited to session patterns (this one is              limited to {:?}): the lock's holder may change under the call. End the holder's              session instead (admin_end_session, which releases its locks), or use an              unlimited admin token",
+            "{what} needs an admin token that is not limited to session patterns (this one is limited to {:?}): the lock's holder may change under the call. End the holder's session instead (admin_end_session, which releases its locks), or use an unlimited admin token",
             self.principal.session_patterns
         ))
         .with_details(serde_json::json!({
