@@ -78,6 +78,13 @@ pub async fn import(global: &Global, out: &Out, a: ImportArgs) -> Result<u8, Cli
             got.assignees_not_carried.join(", ")
         );
     }
+    if !c.in_progress_unassigned.is_empty() {
+        println!(
+            "in progress with nobody here on them: {} — next_task hands out pending tasks only; \
+             `mcp-coord tasks` board, or update_task(status=\"pending\") to make one claimable",
+            c.in_progress_unassigned.join(", ")
+        );
+    }
     Ok(EXIT_OK)
 }
 

@@ -147,6 +147,14 @@ async fn a_tagged_file_imports_the_tag_asked_for() {
     )
     .await;
     assert_eq!(master_tag.ok()["created"], 3);
+    // Task 2 was in progress in the file: kept so (an export round-trips), and the answer
+    // says nobody here works on it — next_task will not hand it out until it is pending.
+    assert_eq!(
+        master_tag.ok()["in_progress_unassigned"],
+        json!(["2"]),
+        "{}",
+        master_tag.text
+    );
     let two = call(&m, "get_task", json!({ "task_id": 2, "project": "shop2" })).await;
     assert_eq!(two.ok()["subtasks"][1]["dependencies"], json!(["2.1"]));
     assert_eq!(two.ok()["status"], "in-progress");

@@ -227,6 +227,23 @@ async fn bad_plans_are_refused_with_the_reason_and_change_nothing() {
         "{}",
         unknown.text
     );
+    // A misspelled field is refused, not dropped: without its dependencies the task would
+    // be ready at once.
+    let mut params = rmcp::model::CallToolRequestParams::new("create_tasks");
+    params = params.with_arguments(
+        json!({ "tasks": [{"id": 1, "title": "a"}, {"id": 2, "title": "b", "depends_on": [1]}] })
+            .as_object()
+            .cloned()
+            .unwrap(),
+    );
+    let misspelled = match m.call_tool(params).await {
+        Ok(r) => format!("{r:?}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        misspelled.contains("unknown field `depends_on`") && misspelled.contains("dependencies"),
+        "{misspelled}"
+    );
     let big = call(
         &m,
         "create_tasks",

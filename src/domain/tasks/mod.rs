@@ -117,8 +117,11 @@ fn text_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 }
 
 /// One task as planned (TaskMaster's fields plus `role`, `labels`, `metadata`).
+///
+/// Unknown fields are refused: a misspelled `dependencies` (`depends_on`) silently dropped
+/// would make the task ready at once, and it could run before what it needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaskSpec {
     /// Unique in the project: a number (TaskMaster) or letters, digits, '_' and '-' (no '.':
     /// "1.2" names subtask 2 of task 1).
@@ -133,7 +136,7 @@ pub struct TaskSpec {
     #[serde(default, deserialize_with = "text_or_null")]
     pub details: String,
     /// How to check it is done.
-    #[serde(default, deserialize_with = "text_or_null")]
+    #[serde(default, alias = "test_strategy", deserialize_with = "text_or_null")]
     pub test_strategy: String,
     /// high, medium (default) or low.
     #[serde(default)]
@@ -158,9 +161,10 @@ pub struct TaskSpec {
     pub metadata: Map<String, Value>,
 }
 
-/// A subtask: a step of its task, addressed as "<task>.<n>".
+/// A subtask: a step of its task, addressed as "<task>.<n>". Unknown fields are refused,
+/// as for tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubtaskSpec {
     /// A number, unique within the task ("1.2" is accepted and means 2).
     #[serde(deserialize_with = "id_string")]
@@ -171,7 +175,7 @@ pub struct SubtaskSpec {
     pub description: String,
     #[serde(default, deserialize_with = "text_or_null")]
     pub details: String,
-    #[serde(default, deserialize_with = "text_or_null")]
+    #[serde(default, alias = "test_strategy", deserialize_with = "text_or_null")]
     pub test_strategy: String,
     /// Sibling subtasks that must be done first (numbers, or "<task>.<n>").
     #[serde(default, deserialize_with = "id_strings")]

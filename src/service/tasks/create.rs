@@ -18,6 +18,13 @@ impl Coordinator {
         let mut tasks = args.tasks;
         validate_batch(&mut tasks)
             .map_err(|e| ServiceError::invalid(format!("{e}. Nothing was created")))?;
+        // A task starts with no assignee; in progress without one nobody works on it and
+        // next_task will not hand it out: the answer says so (the master decides).
+        let in_progress_unassigned: Vec<String> = tasks
+            .iter()
+            .filter(|t| t.status == TaskStatus::InProgress)
+            .map(|t| t.id.clone())
+            .collect();
         let batch = format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let req = CreateTasks {
             project: project.clone(),
@@ -69,6 +76,7 @@ impl Coordinator {
                     created: made.len(),
                     ids,
                     ready,
+                    in_progress_unassigned,
                 })
             }
             CreateOutcome::Refused(r) => Err(refusal(&project, r)),

@@ -32,6 +32,11 @@ pub struct CreatedTasks {
     pub ids: Vec<String>,
     /// Of them, the ones that can be claimed now.
     pub ready: Vec<String>,
+    /// Tasks created `in-progress` (as a TaskMaster file had them): they have no assignee
+    /// here, and next_task hands out pending tasks only, so nobody gets them until
+    /// `update_task(task_id, status="pending")` (kept as written, so an export round-trips).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_progress_unassigned: Vec<String>,
 }
 
 /// `next_task`.
