@@ -59,6 +59,16 @@ impl TaskStatus {
     pub fn satisfies(self) -> bool {
         self == TaskStatus::Done
     }
+
+    /// Moving a task into this state needs every dependency done (`in-progress`, `review`,
+    /// `done`: working on it, handing it in, finishing it). The Redis script
+    /// `task_update.lua` has the same list.
+    pub fn needs_dependencies_done(self) -> bool {
+        matches!(
+            self,
+            TaskStatus::InProgress | TaskStatus::Review | TaskStatus::Done
+        )
+    }
 }
 
 named_enum! {

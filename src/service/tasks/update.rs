@@ -131,8 +131,10 @@ impl Coordinator {
             UpdateOutcome::WaitingOn(waiting) => Err(ServiceError::new(
                 "conflict",
                 format!(
-                    "task {target} cannot start: it waits on {}. It becomes ready when they \
-                         are done; next_task hands out only ready tasks",
+                    "task {target} cannot be {} yet: it waits on {}. It becomes ready when \
+                         they are done (next_task hands out only ready tasks); if it no longer \
+                         needs them, cancel it or plan it anew",
+                    status.map_or("started", |s| s.as_str()),
                     crate::store::tasks::Waiting::describe(&waiting)
                 ),
             )

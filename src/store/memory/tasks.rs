@@ -199,11 +199,14 @@ impl TaskTables {
         } else {
             previous = state.status;
             if let Some(status) = req.status {
-                if status == TaskStatus::InProgress && previous != TaskStatus::InProgress {
+                // Starting, handing in or finishing a task needs its dependencies done.
+                if status.needs_dependencies_done() && previous != status {
                     let waiting = self.waiting_on(project, &state);
                     if !waiting.is_empty() {
                         return UpdateOutcome::WaitingOn(waiting);
                     }
+                }
+                if status == TaskStatus::InProgress && previous != TaskStatus::InProgress {
                     if state.assignee.is_none() {
                         state.assignee = Some(req.session.clone());
                         state.claimed_at_ms = Some(now);

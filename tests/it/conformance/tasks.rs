@@ -286,13 +286,26 @@ pub async fn who_may_update_and_what_an_update_keeps(store: Arc<dyn Store>) {
         ]),
     )
     .await;
-    assert_eq!(
-        set(&store, "2", "x", TaskStatus::InProgress).await,
-        UpdateOutcome::WaitingOn(vec![mcp_coord::store::tasks::Waiting {
-            id: "1".into(),
-            status: TaskStatus::Pending
-        }])
-    );
+    // Starting, handing in or finishing it needs its dependency done; other moves do not.
+    for status in [TaskStatus::InProgress, TaskStatus::Review, TaskStatus::Done] {
+        assert_eq!(
+            set(&store, "2", "x", status).await,
+            UpdateOutcome::WaitingOn(vec![mcp_coord::store::tasks::Waiting {
+                id: "1".into(),
+                status: TaskStatus::Pending
+            }]),
+            "{status:?} before its dependency is done"
+        );
+    }
+    for status in [TaskStatus::Deferred, TaskStatus::Pending] {
+        assert!(
+            matches!(
+                set(&store, "2", "x", status).await,
+                UpdateOutcome::Updated { .. }
+            ),
+            "{status:?} needs nothing done"
+        );
+    }
     // Anyone may start an unassigned task: it becomes theirs.
     let UpdateOutcome::Updated { task, previous, .. } =
         set(&store, "1", "x", TaskStatus::InProgress).await

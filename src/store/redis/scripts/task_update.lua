@@ -25,9 +25,12 @@ if subtask ~= '' then
 else
   previous = st.status
   if status ~= '' then
-    if status == 'in-progress' and previous ~= 'in-progress' then
+    -- Starting, handing in or finishing a task needs its dependencies done.
+    if (status == 'in-progress' or status == 'review' or status == 'done') and previous ~= status then
       local w = waiting_on(state_key, st)
       if #w > 0 then return cjson.encode({ outcome = 'waiting_on', waiting_on = w }) end
+    end
+    if status == 'in-progress' and previous ~= 'in-progress' then
       if not st.assignee then
         st.assignee = session
         st.claimed_at_ms = now
