@@ -206,11 +206,12 @@ impl TaskTables {
                         return UpdateOutcome::WaitingOn(waiting);
                     }
                 }
-                if status == TaskStatus::InProgress && previous != TaskStatus::InProgress {
-                    if state.assignee.is_none() {
-                        state.assignee = Some(req.session.clone());
-                        state.claimed_at_ms = Some(now);
-                    }
+                if status == TaskStatus::InProgress
+                    && previous != TaskStatus::InProgress
+                    && state.assignee.is_none()
+                {
+                    state.assignee = Some(req.session.clone());
+                    state.claimed_at_ms = Some(now);
                 }
                 if status == TaskStatus::Pending {
                     state.assignee = None;
