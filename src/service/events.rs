@@ -119,6 +119,13 @@ pub enum Event {
         lock: String,
         holder: String,
         at_ms: i64,
+        /// Nobody is granted the lock before this (store ms): an admin force-released it or
+        /// ended its holder (lock-delay).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lock_delay_until: Option<i64>,
+        /// The admin who force-released it (`admin <session> (token tok_…)`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        forced_by: Option<String>,
     },
     /// A `create_tasks` batch was created (one event per batch, however many tasks).
     TaskCreated {

@@ -335,8 +335,19 @@ return dt ? dt.nextElementSibling.textContent : null;"#,
         .eval("return getComputedStyle(document.body).backgroundColor;")
         .await;
     assert_eq!(background, "rgb(246, 247, 249)", "light colours applied");
-    // Tall enough for every panel, the Tasks board at the bottom included.
-    browser.client.set_window_size(1400, 1100).await.unwrap();
+    // Tall enough for every panel, the Tasks board at the bottom included: the window is
+    // the page's height plus the browser's own frame (window size is not viewport size).
+    let page_height = browser
+        .eval("return document.documentElement.scrollHeight;")
+        .await
+        .as_u64()
+        .unwrap_or(1100)
+        .clamp(900, 3000);
+    browser
+        .client
+        .set_window_size(1400, page_height as u32 + 160)
+        .await
+        .unwrap();
     let shots = screenshot_dir();
     screenshot(&browser, &shots, "dashboard-light.png").await;
     press(&browser, ENTER).await;
@@ -709,6 +720,20 @@ async fn the_tasks_board_follows_plans_and_claims_live() {
     let one = card(&board, "1");
     assert_eq!(one["assignee"], "worker");
     assert_eq!(one["tier"], "active", "the assignee's tier as text");
+    // Its session says what it works on, from the board.
+    let title = one["text"].as_str().unwrap_or_default().to_string();
+    let meta = browser
+        .wait_for(
+            "the worker's session showing its task",
+            10,
+            r#"return { meta: document.querySelector('li[data-session="worker"] .meta')?.textContent ?? null };"#,
+            |v| v["meta"].as_str().is_some_and(|m| m.contains("working on #1 ")),
+        )
+        .await;
+    assert!(
+        meta["meta"].as_str().unwrap().contains("working on #1 "),
+        "{meta} (card {title})"
+    );
     assert!(
         one["heading"].as_str().unwrap().starts_with("In progress"),
         "{one}"

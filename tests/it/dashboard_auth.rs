@@ -410,6 +410,8 @@ const visible = [...document.querySelectorAll('button[data-action]')].filter(b =
 return {
   buttons: visible.map(b => b.dataset.action + ':' + (b.dataset.target ?? b.dataset.to)),
   holder: row ? (row.querySelector('.who')?.textContent.trim() ?? 'free') : null,
+  notes: row ? row.querySelector('td.notes').textContent : null,
+  feed: [...document.querySelectorAll('#activity-list li')].map(li => li.textContent),
   ended: [...document.querySelectorAll('#ended-list li[data-session]')].map(li => li.dataset.session),
   bodies: [...document.querySelectorAll('#activity-list .body')].map(b => b.textContent),
   viewer: document.getElementById('viewer').textContent,
@@ -485,10 +487,38 @@ async fn admin_actions_from_the_page_in_a_real_browser() {
         "the dialog says what will happen: {dialog}"
     );
     confirm_dialog(&browser, "flaky runner").await;
-    browser
-        .wait_for("the lock leaving its holder", 10, ADMIN_VIEW, |v| {
-            v["holder"] != "holder"
+    // The row stays, free, saying who force-released it and that nobody gets it during the
+    // lock-delay (counting down); the feed says it was forced; once the delay is over the
+    // free row with nobody waiting goes.
+    let v = browser
+        .wait_for("the lock free in its lock-delay", 10, ADMIN_VIEW, |v| {
+            v["holder"] == "free"
+                && v["notes"]
+                    .as_str()
+                    .is_some_and(|n| n.contains("lock-delay: nobody gets it"))
         })
+        .await;
+    assert!(
+        v["notes"]
+            .as_str()
+            .unwrap()
+            .contains("force-released by admin"),
+        "{v}"
+    );
+    assert!(
+        v["feed"].as_array().unwrap().iter().any(|f| f
+            .as_str()
+            .unwrap()
+            .contains("force-released resource:pytest from holder")),
+        "{v}"
+    );
+    browser
+        .wait_for(
+            "the free row gone after the lock-delay",
+            10,
+            ADMIN_VIEW,
+            |v| v["holder"].is_null(),
+        )
         .await;
     // The holder was told, in its inbox.
     let notices = inbox(&holder).await;

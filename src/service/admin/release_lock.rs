@@ -62,6 +62,8 @@ impl Coordinator {
                     lock: req.name.clone(),
                     holder: holder.clone(),
                     at_ms: now_ms,
+                    lock_delay_until: delay_until,
+                    forced_by: Some(req.by.clone()),
                 });
                 let note = TakeoverNote {
                     lock: req.name.clone(),

@@ -75,6 +75,7 @@ pub(super) fn record(event: &Event) -> Option<AuditRecord> {
             lock,
             holder,
             at_ms,
+            ..
         } => entry.session(holder).lock(lock).at(*at_ms),
         Event::LockTakenOver {
             lock,

@@ -206,6 +206,8 @@ impl Coordinator {
                 lock: r.lock.name.clone(),
                 holder: r.lock.holder.clone(),
                 at_ms: g.now_ms,
+                lock_delay_until: None,
+                forced_by: None,
             });
         }
         let lock = &g.lock;

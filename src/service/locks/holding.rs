@@ -31,6 +31,8 @@ impl Coordinator {
                     lock: lock.name.clone(),
                     holder: lock.holder.clone(),
                     at_ms: now_ms,
+                    lock_delay_until: None,
+                    forced_by: None,
                 });
                 Ok(Released {
                     lock: lock.name,
@@ -194,11 +196,15 @@ impl Coordinator {
         if !released.is_empty() {
             tracing::info!(session, locks = ?released, "released the locks of an ended session");
             let at_ms = self.store().now_ms().await.unwrap_or_default();
+            // The store started the delay at its own now; this is that now, read just after.
+            let lock_delay_until = (lock_delay_ms > 0 && at_ms > 0).then(|| at_ms + lock_delay_ms);
             for lock in &released {
                 self.events().publish(Event::LockReleased {
                     lock: lock.clone(),
                     holder: session.to_string(),
                     at_ms,
+                    lock_delay_until,
+                    forced_by: None,
                 });
             }
         }

@@ -304,12 +304,15 @@ function apply(e) {
       l.acquired_at = e.at_ms;
       l.reason = e.reason;
       l.waiters = l.waiters.filter((w) => w !== e.holder);
+      l.forced_by = undefined;
       if (e.event === "lock_taken_over") {
         l.taken_over_from = e.from;
         l.lock_delay_until = e.lock_delay_until;
         l.reserved_for = e.lock_delay_until ? e.holder : undefined;
       } else {
         l.taken_over_from = undefined;
+        l.lock_delay_until = undefined;
+        l.reserved_for = undefined;
       }
       l.flash = true;
       markLock(e.lock);
@@ -328,11 +331,17 @@ function apply(e) {
       break;
     }
     case "lock_released": {
-      const l = state.locks.get(e.lock);
-      if (l && l.holder === e.holder) {
+      // A lock in lock-delay (force-released, or its holder ended by an admin) stays on the
+      // board as free until the delay ends, saying why nobody gets it.
+      const l = e.lock_delay_until ? lockEntry(e.lock) : state.locks.get(e.lock);
+      if (l && (l.holder === e.holder || !l.holder)) {
         l.holder = null;
         l.token = null;
         l.expires_at = null;
+        l.taken_over_from = undefined;
+        l.reserved_for = undefined;
+        l.lock_delay_until = e.lock_delay_until;
+        l.forced_by = e.forced_by;
         l.flash = true;
         dropLockIfIdle(e.lock);
         markLock(e.lock);
@@ -419,8 +428,12 @@ function describe(e) {
       return `${e.holder} took ${e.lock} over from ${e.from} (token ${e.token})`;
     case "lock_extended":
       return `${e.holder} extended ${e.lock} (token ${e.token})`;
-    case "lock_released":
-      return `${e.holder} released ${e.lock}`;
+    case "lock_released": {
+      const delay = e.lock_delay_until ? ` — nobody gets it before ${clock(e.lock_delay_until)} (lock-delay)` : "";
+      return e.forced_by
+        ? `${e.forced_by} force-released ${e.lock} from ${e.holder}${delay}`
+        : `${e.holder} released ${e.lock}${delay}`;
+    }
     case "lock_queued":
       return `${e.session} waits for ${e.lock} (number ${e.position} in line)`;
     case "lock_queue_left":
@@ -623,7 +636,9 @@ function renderSession(name) {
   setText(parts.summary, s.summary || "");
   parts.summary.hidden = !s.summary;
   const meta = [];
-  if (s.task) meta.push(`task ${s.task}`);
+  const working = s.ended_at_ms ? [] : boardTasksOf(name);
+  if (working.length) meta.push(`working on ${working.join(", ")}`);
+  if (s.task && !working.length) meta.push(`task ${s.task}`);
   if (s.project) meta.push(`project ${s.project}`);
   if (s.branch) meta.push(`branch ${s.branch}`);
   if (s.cwd) meta.push(s.cwd);
@@ -768,8 +783,15 @@ function renderLock(name) {
   const notes = [];
   if (l.reason) notes.push(l.reason);
   if (l.taken_over_from) notes.push(`taken over from ${l.taken_over_from}`);
-  if (l.lock_delay_until && l.lock_delay_until > serverNow()) {
-    notes.push(`lock-delay: only ${l.reserved_for || l.holder || "?"} until ${clock(l.lock_delay_until)}`);
+  if (l.forced_by) notes.push(`force-released by ${l.forced_by}`);
+  const now = serverNow();
+  if (l.lock_delay_until && l.lock_delay_until > now) {
+    const left = `${Math.ceil((l.lock_delay_until - now) / 1000)} s`;
+    notes.push(
+      l.reserved_for || l.holder
+        ? `lock-delay: only ${l.reserved_for || l.holder} until ${clock(l.lock_delay_until)} (${left})`
+        : `lock-delay: nobody gets it until ${clock(l.lock_delay_until)} (${left}), then its waiters in order`,
+    );
   }
   setText(cells.notes, notes.join(" · "));
   renderTtl(l, cells);
@@ -864,6 +886,10 @@ function columnOf(t) {
 
 function setBoard(board) {
   noteServerTime(board.now_ms);
+  // Sessions show the tasks they work on: re-render the assignees before and after.
+  for (const b of [state.tasks.get(board.project), board]) {
+    for (const t of (b && b.tasks) || []) if (t.assignee) dirty.sessions.add(t.assignee);
+  }
   if (board.total > 0) state.tasks.set(board.project, board);
   else state.tasks.delete(board.project);
   dirty.tasks.add(board.project);
@@ -894,6 +920,21 @@ async function refreshTasks(project) {
   } finally {
     taskFetch.delete(project);
   }
+}
+
+/// What `session` works on from the task boards: "#3 Title" of its tasks in progress
+/// (or in review, or blocked), with the project when it has tasks in several.
+function boardTasksOf(session) {
+  const out = [];
+  const several = projectsOf(session).length > 1;
+  for (const [p, b] of state.tasks) {
+    for (const t of b.tasks) {
+      if (t.assignee !== session || !["in-progress", "review", "blocked"].includes(t.status)) continue;
+      const note = t.status === "in-progress" ? "" : ` (${t.status})`;
+      out.push(`${several ? `${p} ` : ""}#${t.id} ${t.title}${note}`);
+    }
+  }
+  return out;
 }
 
 /// Projects in which `session` has a task.
@@ -1164,6 +1205,15 @@ function watchSessionNode(li) {
 function tick() {
   const now = serverNow();
   for (const [name, l] of state.locks) {
+    if (l.lock_delay_until) {
+      // The delay note counts down; once it ends a free row with nobody waiting goes.
+      if (l.lock_delay_until <= now) {
+        l.lock_delay_until = undefined;
+        l.reserved_for = undefined;
+        dropLockIfIdle(name);
+      }
+      dirty.locks.add(name);
+    }
     if (l.holder && l.expires_at && l.expires_at + 1000 < now) {
       // The store dropped it (a TTL runs out without an event).
       l.holder = null;
