@@ -57,9 +57,18 @@ pub async fn limit(
         }
         None => match request.extensions().get::<ConnectInfo<PeerSocket>>() {
             Some(ConnectInfo(socket)) => {
+                // Hooks get a bucket of their own per address: every loopback client shares
+                // 127.0.0.1, and a loop of CLI calls or `/events` opens in one agent's shell
+                // must not get every agent's hooks (its wake-ups, its lock releases at the
+                // end of a turn) refused.
                 let ip = socket.peer().ip().to_string();
-                let v = limits.check_peer(&ip);
-                (ip, v)
+                let key = if path.starts_with("/hooks/") {
+                    format!("hooks:{ip}")
+                } else {
+                    ip
+                };
+                let v = limits.check_peer(&key);
+                (key, v)
             }
             None => return next.run(request).await,
         },

@@ -151,10 +151,17 @@ impl RateLimits {
         }
     }
 
-    /// One request from client address `peer` that belongs to no connection.
+    /// One request from client address `peer` that belongs to no connection (`hooks:<ip>`:
+    /// a hook request, which has a bucket of its own per address).
     pub fn check_peer(&self, peer: &str) -> Result<(), Limited> {
         match &self.peers {
-            Some(l) => l.check(peer, &format!("address {peer}")),
+            Some(l) => {
+                let whose = match peer.strip_prefix("hooks:") {
+                    Some(ip) => format!("the hooks of address {ip}"),
+                    None => format!("address {peer}"),
+                };
+                l.check(peer, &whose)
+            }
             None => Ok(()),
         }
     }

@@ -155,3 +155,48 @@ async fn a_flood_over_legacy_sse_gets_a_tool_error_and_others_keep_working() {
     steady_client_keeps_working(&d, flood).await;
     d.stop().await;
 }
+
+/// Tokenless requests that belong to no connection share one bucket per address — on
+/// loopback, every local client — except the hooks, which have their own: a loop in one
+/// agent's shell opening connections does not get every agent's hooks refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loop_opening_connections_does_not_starve_the_hooks() {
+    let mut d = TestDaemon::embedded(|s| {
+        s.limits.requests_per_second = 5;
+        s.limits.requests_burst = 5;
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let mut limited = 0;
+    for i in 0..40 {
+        let r = http
+            .post(d.mcp_url())
+            .header("accept", "application/json, text/event-stream")
+            .json(
+                &json!({"jsonrpc": "2.0", "id": i, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "loop", "version": "0"}}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            limited += 1;
+        }
+    }
+    assert!(limited > 0, "40 opens at once exceed 5/s");
+    let hook = http
+        .post(format!("{}/hooks/claude", d.base))
+        .json(&json!({
+            "hook_event_name": "SessionStart", "session_id": "5b0e4c8e-9d55-4f7e-a1d3-0c1d2e3f4a5c",
+            "cwd": "/tmp", "source": "startup",
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = hook.status();
+    let body = hook.text().await.unwrap_or_default();
+    assert_ne!(status, 429, "the hook has its own bucket: {body}");
+    assert!(status.is_success(), "{status} {body}");
+    d.stop().await;
+}
