@@ -114,6 +114,23 @@ async fn master_children_flow(d: &TestDaemon) {
         .unwrap();
     assert_eq!(four["ready"], false);
     assert_eq!(four["waiting_on"].as_array().unwrap().len(), 2);
+    // Without detail the board leaves the long texts out (and says so); with it, all.
+    assert!(four.get("metadata").is_none(), "{four}");
+    assert!(
+        board["brief"].as_str().unwrap().contains("get_task"),
+        "{board}"
+    );
+    let full = call(&master, "list_tasks", json!({ "detail": true }))
+        .await
+        .ok()
+        .clone();
+    assert!(full.get("brief").is_none(), "{full}");
+    let four = full["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "4")
+        .unwrap();
     assert_eq!(four["metadata"]["owner"], "lead");
     let mine = call(
         &master,

@@ -45,7 +45,7 @@ impl CoordServer {
     }
 
     #[tool(
-        description = "The task board of a project: counts by status, the ready ids in claim order, and the tasks (filter by status, assignee, ready=true/false, batch) with who works on what, for how long, and what blocks what.",
+        description = "The task board of a project: counts by status, the ready ids in claim order, and the tasks (filter by status, assignee, ready=true/false, batch) with who works on what, for how long, and what blocks what. Tasks come without their long texts (description, details, testStrategy, metadata) unless detail=true; get_task shows one in full.",
         annotations(read_only_hint = true)
     )]
     async fn list_tasks(&self, Parameters(args): Parameters<ListTasksArgs>) -> CallToolResult {

@@ -57,8 +57,17 @@ impl Coordinator {
                     .is_none_or(|a| v.assignee.as_ref() == Some(a))
             })
             .filter(|v| args.ready.is_none_or(|r| v.ready == r))
+            .map(|v| if args.detail { v } else { brief(v) })
             .collect();
-        Ok(TaskBoard { tasks, ..board })
+        Ok(TaskBoard {
+            tasks,
+            brief: (!args.detail).then(|| {
+                "texts left out (description, details, testStrategy, metadata, older notes): \
+                 get_task(task_id) shows one task in full, list_tasks(detail=true) all"
+                    .to_string()
+            }),
+            ..board
+        })
     }
 
     /// The whole board of `project` (every task, in claim order), for a reader that is no
@@ -103,6 +112,7 @@ impl Coordinator {
             ready,
             tasks,
             now_ms: now,
+            brief: None,
         })
     }
 }
@@ -179,4 +189,21 @@ impl Coordinator {
             board,
         })
     }
+}
+
+/// A task on a board without its long texts: what a model needs to pick and follow work
+/// (ids, titles, states, who, what blocks what), not every plan's prose at once.
+fn brief(mut v: TaskView) -> TaskView {
+    v.description.clear();
+    v.details.clear();
+    v.test_strategy.clear();
+    v.metadata.clear();
+    let keep_from = v.notes.len().saturating_sub(1);
+    v.notes.drain(..keep_from);
+    for s in &mut v.subtasks {
+        s.description.clear();
+        s.details.clear();
+        s.test_strategy.clear();
+    }
+    v
 }

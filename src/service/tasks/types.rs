@@ -140,6 +140,11 @@ pub struct ListTasksArgs {
     pub batch: Option<String>,
     /// Default: the calling session's project.
     pub project: Option<String>,
+    /// true: every task in full (description, details, testStrategy, metadata, all notes).
+    /// Default false: the board without those texts (a plan of detailed tasks would not fit
+    /// in one tool answer); get_task(task_id) gives one task in full.
+    #[serde(default)]
+    pub detail: bool,
 }
 
 /// The board of a project (or of one batch).
@@ -157,6 +162,9 @@ pub struct TaskBoard {
     pub tasks: Vec<TaskView>,
     /// Store clock (ms) when read.
     pub now_ms: i64,
+    /// Set when the tasks are shown without their texts (`list_tasks` without detail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brief: Option<String>,
 }
 
 /// A subtask as shown.
@@ -184,9 +192,15 @@ pub struct SubtaskView {
 pub struct TaskView {
     pub id: String,
     pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub details: String,
-    #[serde(rename = "testStrategy")]
+    #[serde(
+        rename = "testStrategy",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub test_strategy: String,
     pub priority: Priority,
     pub dependencies: Vec<String>,
@@ -213,6 +227,7 @@ pub struct TaskView {
     /// Seconds since it was claimed, while in progress or blocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub running_seconds: Option<f64>,
+    #[serde(default)]
     pub notes: Vec<TaskNote>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub locks: Vec<String>,
