@@ -177,6 +177,37 @@ pub fn render(out: &Out, board: &TaskBoard, all: bool) -> Vec<String> {
         }
     }
 
+    // Put aside with nobody on them and nothing to wait for (blocked, in review or deferred
+    // by hand, or in progress as an imported file had them): only someone's update_task
+    // moves them, so they must not hide in the counts.
+    let parked: Vec<&TaskView> = board
+        .tasks
+        .iter()
+        .filter(|t| {
+            t.assignee.is_none()
+                && t.waiting_on.is_empty()
+                && matches!(
+                    t.status,
+                    TaskStatus::Blocked
+                        | TaskStatus::Review
+                        | TaskStatus::Deferred
+                        | TaskStatus::InProgress
+                )
+        })
+        .collect();
+    if !parked.is_empty() {
+        lines.push(String::new());
+        lines.push(out.bold(&format!("Parked, nobody on them ({})", parked.len())));
+        for t in parked {
+            lines.push(format!(
+                "  {}  {}  {}",
+                task_label(out, t),
+                status_word(out, t.status),
+                out.dim("update_task(status=\"pending\") makes it claimable")
+            ));
+        }
+    }
+
     let failed: Vec<&TaskView> = board
         .tasks
         .iter()

@@ -111,6 +111,23 @@ async fn the_board_shows_counts_work_ready_blocked_and_failed() {
     assert!(err.contains("belong to no project"), "{err}");
     assert!(err.contains("project="), "{err}");
 
+    // A task put aside with nobody on it (deferred by the master) does not hide in the
+    // counts: the board lists it as parked, saying how to make it claimable.
+    call(
+        &master,
+        "update_task",
+        json!({ "task_id": 3, "status": "deferred" }),
+    )
+    .await
+    .ok();
+    let out = tasks_cli(&d.base, &["--project", "web"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Parked, nobody on them (1)"), "{text}");
+    assert!(
+        text.contains("3 \"Docs\"  deferred  update_task(status=\"pending\")"),
+        "{text}"
+    );
+
     // An empty project says how tasks get there.
     let out = tasks_cli(&d.base, &["--project", "api"]);
     assert!(out.status.success());
