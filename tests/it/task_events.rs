@@ -86,13 +86,22 @@ async fn events_and_notifications(d: &TestDaemon) {
         text.contains("Task 1 (cart) of project shop is done (by child_shop_task_a); now ready: 2"),
         "{text}"
     );
+    // It heard when the plan came (1 ready), and now that 2 is.
     let woke = inbox(&idle).await;
-    assert_eq!(woke.len(), 1, "{woke:?}");
+    assert_eq!(woke.len(), 2, "{woke:?}");
     assert!(
         woke[0]["body"]
             .as_str()
             .unwrap()
-            .contains("Tasks 2 of project shop are ready")
+            .contains("Tasks 1 of project shop are ready"),
+        "{woke:?}"
+    );
+    assert!(
+        woke[1]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Tasks 2 of project shop are ready"),
+        "{woke:?}"
     );
 
     // Failure: the master is told what it blocks.
@@ -157,6 +166,19 @@ async fn events_and_notifications(d: &TestDaemon) {
             .contains("is pending again: its assignee child_shop_task_a ended")),
         "{told:?}"
     );
+    // The idle child heard that 2 is ready again — after the master's retry, and after
+    // the hand-back — so it need not poll.
+    let woke = inbox(&idle).await;
+    let ready_again = woke
+        .iter()
+        .filter(|m| {
+            m["body"]
+                .as_str()
+                .unwrap()
+                .contains("Tasks 2 of project shop are ready")
+        })
+        .count();
+    assert_eq!(ready_again, 2, "{woke:?}");
     assert_eq!(
         call(&idle, "next_task", json!({})).await.ok()["task"]["id"],
         "2"

@@ -70,6 +70,9 @@ impl Coordinator {
                         .map(|t| t.state.created_at_ms)
                         .unwrap_or_default(),
                 });
+                // The creator's idle children (a master that spawned them before planning
+                // more) hear that there is work.
+                self.tell_ready(&project, &caller.session, &ready).await;
                 Ok(CreatedTasks {
                     project,
                     batch,

@@ -67,9 +67,16 @@ impl Coordinator {
             }
             _ => {}
         }
-        if !unblocked.is_empty()
-            && let Err(e) = self.wake_idle_children(project, master, unblocked).await
-        {
+        self.tell_ready(project, master, unblocked).await;
+    }
+
+    /// Tasks of `master`'s plan became ready (created ready, unblocked by a done, back to
+    /// pending after a retry or a hand-back): its idle children hear, logged on failure.
+    pub(super) async fn tell_ready(&self, project: &str, master: &str, ready: &[String]) {
+        if ready.is_empty() {
+            return;
+        }
+        if let Err(e) = self.wake_idle_children(project, master, ready).await {
             tracing::warn!(
                 project,
                 "idle children were not told about ready tasks: {e}"
@@ -133,7 +140,13 @@ impl Coordinator {
                 return;
             }
         };
+        let mut back: Vec<(String, String, String)> = Vec::new();
         for (project, t) in released {
+            back.push((
+                project.clone(),
+                t.state.created_by.clone(),
+                t.spec.id.clone(),
+            ));
             let at_ms = t.state.updated_at_ms;
             tracing::info!(session, project = %project, task = %t.spec.id, "task handed back");
             self.events().publish(Event::TaskReleased {
@@ -153,6 +166,27 @@ impl Coordinator {
                     ),
                 )
                 .await;
+            }
+        }
+        // Those of them that are ready again: the master's idle children hear.
+        for (project, master, id) in back {
+            match self.store().list_tasks(&project).await {
+                Ok(all) => {
+                    let statuses = super::status_map(&all);
+                    let ready = all.iter().any(|t| {
+                        t.spec.id == id
+                            && t.state.status == TaskStatus::Pending
+                            && t.state
+                                .dependencies
+                                .iter()
+                                .all(|d| statuses.get(d.as_str()).is_some_and(|s| s.satisfies()))
+                    });
+                    if ready {
+                        self.tell_ready(&project, &master, std::slice::from_ref(&id))
+                            .await;
+                    }
+                }
+                Err(e) => tracing::warn!(project, "handed-back tasks not announced: {e}"),
             }
         }
     }

@@ -95,6 +95,17 @@ impl Coordinator {
                     self.announce_outcome(&project, &task, &caller.session, &unblocked)
                         .await;
                 }
+                let view = view(&task, &statuses, now);
+                // Back to pending and ready (a retry after failed, a child handing it back):
+                // the master's idle children hear, as when a done unblocks tasks.
+                if target.subtask.is_none() && previous != TaskStatus::Pending && view.ready {
+                    self.tell_ready(
+                        &project,
+                        &task.state.created_by,
+                        std::slice::from_ref(&task.spec.id),
+                    )
+                    .await;
+                }
                 let blocked_dependents =
                     if target.subtask.is_none() && task.state.status == TaskStatus::Failed {
                         task.state.dependents.clone()
@@ -106,7 +117,7 @@ impl Coordinator {
                     task_id: target.to_string(),
                     previous_status: previous,
                     status: now_status,
-                    task: view(&task, &statuses, now),
+                    task: view,
                     unblocked,
                     blocked_dependents,
                 })
