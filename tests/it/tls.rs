@@ -274,3 +274,79 @@ async fn the_cli_and_the_setup_it_writes_use_https_with_the_ca() {
     );
     d.stop().await;
 }
+
+/// The README's recipe, exactly: a self-signed certificate made with `openssl req -x509`
+/// (its own CA, no separate issuer), served by the daemon; curl with `--cacert cert.pem`
+/// and the CLI with `--ca-cert cert.pem` trust it, and without it neither does.
+#[tokio::test]
+async fn the_readmes_self_signed_certificate_works_with_curl_and_the_cli() {
+    use crate::support::binary;
+    let (Ok(openssl), Ok(curl)) = (which("openssl"), which("curl")) else {
+        eprintln!("SKIPPED: openssl or curl not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new(openssl)
+        .current_dir(dir.path())
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "825",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-subj",
+            "/CN=coord.example",
+            "-addext",
+            "subjectAltName=DNS:coord.example,DNS:localhost,IP:127.0.0.1",
+        ])
+        .output()
+        .expect("openssl runs");
+    assert!(made.status.success(), "{made:?}");
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    let mut d = TestDaemon::embedded(|s| {
+        s.tls.cert = cert.display().to_string();
+        s.tls.key = key.display().to_string();
+    })
+    .await;
+    let cert_file = cert.display().to_string();
+    let curl_health = |with_cert: bool| {
+        let mut cmd = std::process::Command::new(&curl);
+        cmd.args(["-sS", "--max-time", "10"]);
+        if with_cert {
+            cmd.args(["--cacert", &cert_file]);
+        }
+        cmd.arg(format!("{}/health", d.base));
+        tokio::task::spawn_blocking(move || cmd.output().expect("curl runs"))
+    };
+    let trusted = curl_health(true).await.unwrap();
+    assert!(trusted.status.success(), "{trusted:?}");
+    assert_eq!(curl_health(false).await.unwrap().status.code(), Some(60));
+
+    let cwd = tempfile::tempdir().unwrap();
+    let cli = |with_cert: bool| {
+        let mut args = vec!["--url", d.base.as_str()];
+        if with_cert {
+            args.extend(["--ca-cert", cert_file.as_str()]);
+        }
+        args.extend(["--session", "tls_self_signed", "lock", "self-signed-res"]);
+        let mut cmd = binary::command(cwd.path(), &args);
+        tokio::task::spawn_blocking(move || cmd.output().expect("mcp-coord runs"))
+    };
+    let lock = cli(true).await.unwrap();
+    assert!(lock.status.success(), "{lock:?}");
+    let refused = cli(false).await.unwrap();
+    assert!(
+        !refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("--ca-cert"),
+        "{refused:?}"
+    );
+    d.stop().await;
+}
