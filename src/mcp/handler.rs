@@ -374,6 +374,13 @@ impl ServerHandler for CoordServer {
         if !resources::known(&request.uri) {
             return Err(resources::unknown(&request.uri));
         }
+        // Hearing when this session's inbox changes is reading about it: only as a session
+        // the connection may act as (like read_resource).
+        if request.uri == resources::INBOX {
+            self.check_claim(context.extensions.get::<http::request::Parts>())
+                .await
+                .map_err(|e| ErrorData::invalid_request(e.message, Some(e.details)))?;
+        }
         let Some(hub) = self.hub() else {
             return Err(ErrorData::internal_error(
                 "resource subscriptions are not available on this server",

@@ -50,6 +50,13 @@ async fn naming_a_live_session_is_not_enough_on_either_transport() {
         &call(&intruder, "release_lock", json!({ "lock_name": "pytest" })).await,
     );
     refused_as_impersonation(&call(&intruder, "whoami", json!({})).await);
+    // Nor hear when the victim's inbox changes.
+    #[allow(deprecated)]
+    let subscribed = intruder
+        .subscribe(rmcp::model::SubscribeRequestParams::new("coord://inbox"))
+        .await;
+    let err = subscribed.expect_err("subscribing to another session's inbox is refused");
+    assert!(err.to_string().contains("X-Coord-Credential"), "{err}");
     // With a made-up credential neither.
     let forger = connect_http(
         &d.mcp_url(),
@@ -133,6 +140,13 @@ async fn the_credential_proves_the_session_also_after_a_restart() {
     // Without it: refused.
     let intruder = connect_http(&d.mcp_url(), &headers[..1]).await;
     refused_as_impersonation(&call(&intruder, "whoami", json!({})).await);
+    // Nor hear when the victim's inbox changes.
+    #[allow(deprecated)]
+    let subscribed = intruder
+        .subscribe(rmcp::model::SubscribeRequestParams::new("coord://inbox"))
+        .await;
+    let err = subscribed.expect_err("subscribing to another session's inbox is refused");
+    assert!(err.to_string().contains("X-Coord-Credential"), "{err}");
 }
 
 fn prefix(d: &TestDaemon) -> String {
