@@ -10,6 +10,13 @@ use crate::service::events::Event;
 use crate::service::{Coordinator, ServiceError};
 use crate::store::tasks::{HandBack, is_active};
 
+/// Waits between attempts to hand back an ended session's tasks.
+const HAND_BACK_RETRIES: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(100),
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_millis(2000),
+];
+
 impl Coordinator {
     /// Sends `body` as a `task` system message to `to`, logging (not failing) on error.
     async fn tell(&self, to: &str, body: String) {
@@ -124,20 +131,36 @@ impl Coordinator {
     /// who dropped them, and their creators are told.
     pub(crate) async fn hand_back_tasks(&self, session: &str, reason: &str) {
         let text = format!("handed back: its assignee {session} ended ({reason})");
-        let released = match self
-            .store()
-            .release_tasks_of(&HandBack {
-                session: session.to_string(),
-                by: SYSTEM_SENDER.to_string(),
-                text,
-                notes_kept: NOTES_KEPT,
-            })
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(session, "its tasks could not be handed back now: {e}");
-                return;
+        let hand_back = HandBack {
+            session: session.to_string(),
+            by: SYSTEM_SENDER.to_string(),
+            text,
+            notes_kept: NOTES_KEPT,
+        };
+        // The session has ended already: a store blip here would leave its tasks in
+        // progress under nobody, so try a few times (one atomic script each; a retry after
+        // a success finds nothing left to hand back).
+        let mut attempt = 0;
+        let released = loop {
+            match self.store().release_tasks_of(&hand_back).await {
+                Ok(r) => break r,
+                Err(e) if attempt < HAND_BACK_RETRIES.len() => {
+                    tracing::warn!(
+                        session,
+                        attempt,
+                        "its tasks could not be handed back yet: {e}"
+                    );
+                    tokio::time::sleep(HAND_BACK_RETRIES[attempt]).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    tracing::error!(
+                        session,
+                        "its tasks could not be handed back: {e}; they stay assigned to it \
+                         (update_task(status=\"pending\") by their creator hands them back)"
+                    );
+                    return;
+                }
             }
         };
         let mut back: Vec<(String, String, String)> = Vec::new();

@@ -500,7 +500,63 @@ pub async fn claims_take_their_locks_all_or_nothing(store: Arc<dyn Store>) {
     assert_eq!(c2.grants[0].lock.token, c.grants[0].lock.token);
 }
 
+/// A session that ends hands back what it works on (in-progress and blocked), with a note
+/// naming why; its other tasks (done, in review) stay as they are; a second hand-back
+/// finds nothing.
+pub async fn an_ended_sessions_tasks_go_back_to_pending(store: Arc<dyn Store>) {
+    use mcp_coord::store::tasks::HandBack;
+    create(
+        &store,
+        "p",
+        json!([
+            {"id": 1, "title": "one", "priority": "high"},
+            {"id": 2, "title": "two", "priority": "medium"},
+            {"id": 3, "title": "three", "priority": "low"},
+            {"id": 4, "title": "four", "priority": "low"}
+        ]),
+    )
+    .await;
+    for _ in 0..4 {
+        claim(&store, "x", None).await.unwrap();
+    }
+    set(&store, "2", "x", TaskStatus::Blocked).await;
+    set(&store, "3", "x", TaskStatus::Done).await;
+    set(&store, "4", "x", TaskStatus::Review).await;
+    let req = HandBack {
+        session: "x".into(),
+        by: "mcp-coord".into(),
+        text: "handed back: x ended".into(),
+        notes_kept: 3,
+    };
+    let back = store.release_tasks_of(&req).await.unwrap();
+    let ids: Vec<(&str, &str)> = back
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.spec.id.as_str()))
+        .collect();
+    assert_eq!(ids, vec![("p", "1"), ("p", "2")]);
+    for id in ["1", "2"] {
+        let t = store.get_task("p", id).await.unwrap().unwrap();
+        assert_eq!(t.state.status, TaskStatus::Pending, "task {id}");
+        assert_eq!(t.state.assignee, None);
+        assert_eq!(t.state.claimed_at_ms, None);
+        let note = t.state.notes.last().expect("a note");
+        assert_eq!(
+            (note.by.as_str(), note.text.as_str()),
+            ("mcp-coord", "handed back: x ended")
+        );
+    }
+    let done = store.get_task("p", "3").await.unwrap().unwrap();
+    assert_eq!(done.state.status, TaskStatus::Done);
+    let review = store.get_task("p", "4").await.unwrap().unwrap();
+    assert_eq!(review.state.status, TaskStatus::Review);
+    assert_eq!(review.state.assignee.as_deref(), Some("x"));
+    assert!(store.release_tasks_of(&req).await.unwrap().is_empty());
+    // Handed back, they are claimable again.
+    assert_eq!(claim(&store, "y", None).await.as_deref(), Some("1"));
+}
+
 crate::conformance!(
+    an_ended_sessions_tasks_go_back_to_pending,
     claims_follow_priority_and_done_unblocks_dependents,
     creation_is_all_or_nothing,
     roles_and_named_claims,
