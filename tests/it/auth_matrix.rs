@@ -235,6 +235,15 @@ async fn raw_mcp(
     (r.status().as_u16(), r.text().await.unwrap_or_default(), id)
 }
 
+/// The body of the first 429 among a flood's answers.
+fn first_429(answers: Vec<(u16, String, Option<String>)>) -> String {
+    answers
+        .into_iter()
+        .find(|(status, _, _)| *status == 429)
+        .map(|(_, text, _)| text)
+        .expect("the flood was limited")
+}
+
 fn initialize() -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
@@ -297,12 +306,7 @@ async fn the_token_is_who_did_it_and_whose_budget_it_is() {
         let ping = json!({"jsonrpc": "2.0", "id": 10 + i, "method": "ping"});
         raw_mcp(&d, &first, Some(&id), ping)
     });
-    let answers = futures::future::join_all(flood).await;
-    let limited = answers
-        .into_iter()
-        .find(|(status, _, _)| *status == 429)
-        .map(|(_, text, _)| text)
-        .expect("the flood was limited");
+    let limited = first_429(futures::future::join_all(flood).await);
     assert!(limited.contains("this connection"), "{limited}");
     let out = call(
         &client,
@@ -320,12 +324,7 @@ async fn the_token_is_who_did_it_and_whose_budget_it_is() {
     // Requests of the first token on no connection (300 at once) share the token's own
     // budget: the limit follows the token. The second token keeps working.
     let flood = (0..300).map(|_| raw_mcp(&d, &first, None, json!({})));
-    let answers = futures::future::join_all(flood).await;
-    let limited = answers
-        .into_iter()
-        .find(|(status, _, _)| *status == 429)
-        .map(|(_, text, _)| text)
-        .expect("the flood was limited");
+    let limited = first_429(futures::future::join_all(flood).await);
     assert!(limited.contains("this token"), "{limited}");
     let (status, _, _) = raw_mcp(&d, &second, None, initialize()).await;
     assert_eq!(

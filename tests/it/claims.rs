@@ -23,6 +23,16 @@ fn refused_as_impersonation(out: &crate::support::client::ToolOutcome) {
     );
 }
 
+/// Subscribing to coord://inbox needs the same claim as reading it.
+async fn cannot_subscribe_to_its_inbox(intruder: &crate::support::client::Client) {
+    #[allow(deprecated)]
+    let subscribed = intruder
+        .subscribe(rmcp::model::SubscribeRequestParams::new("coord://inbox"))
+        .await;
+    let err = subscribed.expect_err("subscribing to another session's inbox is refused");
+    assert!(err.to_string().contains("X-Coord-Credential"), "{err}");
+}
+
 async fn holds(d: &TestDaemon, lock: &str) -> Value {
     let observer = connect_http(&d.mcp_url(), &[]).await;
     let locks = call(&observer, "list_locks", json!({})).await.ok().clone();
@@ -51,12 +61,7 @@ async fn naming_a_live_session_is_not_enough_on_either_transport() {
     );
     refused_as_impersonation(&call(&intruder, "whoami", json!({})).await);
     // Nor hear when the victim's inbox changes.
-    #[allow(deprecated)]
-    let subscribed = intruder
-        .subscribe(rmcp::model::SubscribeRequestParams::new("coord://inbox"))
-        .await;
-    let err = subscribed.expect_err("subscribing to another session's inbox is refused");
-    assert!(err.to_string().contains("X-Coord-Credential"), "{err}");
+    cannot_subscribe_to_its_inbox(&intruder).await;
     // With a made-up credential neither.
     let forger = connect_http(
         &d.mcp_url(),
@@ -141,12 +146,7 @@ async fn the_credential_proves_the_session_also_after_a_restart() {
     let intruder = connect_http(&d.mcp_url(), &headers[..1]).await;
     refused_as_impersonation(&call(&intruder, "whoami", json!({})).await);
     // Nor hear when the victim's inbox changes.
-    #[allow(deprecated)]
-    let subscribed = intruder
-        .subscribe(rmcp::model::SubscribeRequestParams::new("coord://inbox"))
-        .await;
-    let err = subscribed.expect_err("subscribing to another session's inbox is refused");
-    assert!(err.to_string().contains("X-Coord-Credential"), "{err}");
+    cannot_subscribe_to_its_inbox(&intruder).await;
 }
 
 fn prefix(d: &TestDaemon) -> String {
