@@ -273,7 +273,7 @@ async fn with_auth_on_the_page_asks_to_log_in_in_a_real_browser() {
     let Some(browser) = Browser::start(test).await else {
         return;
     };
-    let d = TestDaemon::embedded(|s| s.auth.required = true).await;
+    let mut d = TestDaemon::embedded(|s| s.auth.required = true).await;
     let (observer, observer_id) = token(&d, "observer").await;
 
     browser.client.goto(&d.base).await.expect("page opens");
@@ -320,6 +320,25 @@ async fn with_auth_on_the_page_asks_to_log_in_in_a_real_browser() {
         "a reference, not the token"
     );
 
+    // The daemon restarts (logins live in its memory): the page asks for the token again
+    // but keeps what it saw under the form; a login brings it back live.
+    let mut settings = d.coord().settings().clone();
+    settings.server.port = d.daemon.as_ref().unwrap().addr.port();
+    d.stop().await;
+    let mut d = TestDaemon::start(settings).await;
+    let v = browser
+        .wait_for("the login form over the last view", 30, LOGIN_VIEW, |v| {
+            v["form"] == true && v["page"] == true
+        })
+        .await;
+    assert!(v["link"] == "down", "{v}");
+    type_token(&browser, &observer).await;
+    browser
+        .wait_for("the page live again", 20, LOGIN_VIEW, |v| {
+            v["link"] == "live" && v["page"] == true && v["form"] == false
+        })
+        .await;
+
     // Log out: the page asks again.
     browser
         .client
@@ -335,6 +354,7 @@ async fn with_auth_on_the_page_asks_to_log_in_in_a_real_browser() {
         })
         .await;
     browser.close().await;
+    d.stop().await;
 }
 
 /// An MCP client with a bearer token, registered as `name`.

@@ -1245,7 +1245,7 @@ function tick() {
 
 // ---------- connection ----------
 
-const link = { attempt: 0, since: 0, controller: null, restart: false };
+const link = { attempt: 0, since: 0, controller: null, restart: false, loggedOut: false };
 
 function setLink(kind, text) {
   $("link").dataset.state = kind;
@@ -1385,7 +1385,12 @@ async function connectForever() {
       await runStream();
     } catch (e) {
       if (e instanceof LoginNeeded) {
-        await askLogin(e.message, true);
+        // A login that ended by itself (expiry, a daemon restart: logins live in its
+        // memory) keeps the last view under the form; a logout, or a first visit, shows
+        // nothing until a login.
+        const keepView = !!state.daemon && !link.loggedOut;
+        link.loggedOut = false;
+        await askLogin(e.message, true, keepView);
         continue;
       }
       // fall through: reconnect
@@ -1455,14 +1460,14 @@ function showPage(visible) {
 
 /// Shows the login form; resolves once a login worked. `required`: the page cannot show
 /// anything until then (no cancel).
-function askLogin(why, required) {
+function askLogin(why, required, keepView = false) {
   setText($("login-why"), why);
   setText($("login-error"), "");
   $("login").hidden = false;
   $("login-cancel").hidden = required;
   if (required) {
-    showPage(false);
-    setLink("down", "login needed");
+    showPage(keepView);
+    setLink("down", keepView ? "login needed — the page shows what it saw before" : "login needed");
   }
   $("login-token").focus();
   return new Promise((resolve) => {
@@ -1512,6 +1517,7 @@ async function submitLogin(ev) {
 async function logout() {
   await fetch("/logout", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).catch(() => {});
   setText($("announce"), "Logged out.");
+  link.loggedOut = true;
   restartStream();
 }
 
