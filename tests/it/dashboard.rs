@@ -297,6 +297,55 @@ async fn the_dashboard_shows_the_swarm_live_in_a_real_browser() {
         !activity.to_string().contains("rebase on main"),
         "message bodies stay off the page: {activity}"
     );
+    // The feed's filters: by kind, then by session as well, then back to everything.
+    const FILTER_FEED: &str = r#"
+const [kind, session] = arguments;
+for (const [id, value] of [['act-kind', kind], ['act-session', session]]) {
+  const select = document.getElementById(id);
+  select.value = value;
+  select.dispatchEvent(new Event('change'));
+}
+return null;"#;
+    const FEED: &str =
+        "return [...document.querySelectorAll('#activity-list li')].map(li => li.textContent);";
+    let filter = |kind: &'static str, session: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .client
+                .execute(FILTER_FEED, vec![json!(kind), json!(session)])
+                .await
+                .expect("filters set");
+        }
+    };
+    filter("lock_granted", "").await;
+    let granted = browser
+        .wait_for("only lock grants in the feed", 10, FEED, |v| {
+            v.as_array().is_some_and(|a| {
+                !a.is_empty() && a.iter().all(|t| t.as_str().unwrap().contains(" took "))
+            })
+        })
+        .await;
+    assert!(granted.to_string().contains("resource:pytest"), "{granted}");
+    filter("lock_granted", "lead").await;
+    browser
+        .wait_for("only lead's grants", 10, FEED, |v| {
+            v.as_array().is_some_and(|a| {
+                !a.is_empty()
+                    && a.iter().all(|t| {
+                        let t = t.as_str().unwrap();
+                        t.contains("lead took") && !t.contains("api-worker")
+                    })
+            })
+        })
+        .await;
+    filter("", "").await;
+    browser
+        .wait_for("the whole feed again", 10, FEED, |v| {
+            let all = v.to_string();
+            all.contains("porting the HTTP handlers") && all.contains(" took ")
+        })
+        .await;
 
     // The Daemon panel follows daemon_stats (every 5 s): the calls above get counted.
     browser
