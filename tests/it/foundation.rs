@@ -78,6 +78,44 @@ async fn bad_session_names_and_foreign_origins_are_refused() {
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("not allowed"));
 
+    // The dashboard's routes alike: a foreign page can neither log in nor act as an admin
+    // (with the admin's own bearer even), nor read the page's data or the event stream.
+    let admin = d.admin_bearer();
+    for (path, body) in [
+        ("/login", json!({ "token": "mcpc_x" })),
+        ("/logout", json!({})),
+        ("/dashboard/admin/release-lock", json!({ "lock": "pytest" })),
+        ("/dashboard/admin/end-session", json!({ "session": "x" })),
+        (
+            "/dashboard/admin/send-message",
+            json!({ "to": "x", "body": "hi" }),
+        ),
+    ] {
+        let r = http
+            .post(format!("{}{path}", d.base))
+            .header("Origin", "https://evil.example")
+            .header("Authorization", &admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+    }
+    for path in [
+        "/dashboard/state",
+        "/dashboard/tasks?project=p",
+        "/events",
+        "/",
+    ] {
+        let r = http
+            .get(format!("{}{path}", d.base))
+            .header("Origin", "https://evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+    }
+
     let r = http
         .post(d.mcp_url())
         .header("Origin", "http://localhost:5173")
