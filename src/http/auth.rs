@@ -7,13 +7,11 @@
 //! `/events` also take the login cookie of `POST /login` ([`super::login`]). A wrong token is always 401; a missing one is 401 when auth is
 //! required (`[auth] required = true`, or any non-loopback bind).
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-
-use axum::extract::ConnectInfo;
 
 use super::login::{self, LoginState};
 use super::peer::PeerSocket;
