@@ -17,7 +17,7 @@ use super::login::{self, LoginState};
 use super::peer::PeerSocket;
 use crate::domain::auth::Principal;
 use crate::domain::session_name;
-use crate::mcp::identity::{SESSION_HEADER, SESSION_QUERY};
+use crate::mcp::identity::{SESSION_HEADER, SESSION_QUERY, uri_query_param};
 use crate::service::Coordinator;
 use crate::service::audit::{self, AuditActor, AuditRecord};
 
@@ -68,14 +68,7 @@ fn named_session(request: &Request) -> Option<String> {
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let from_query = || {
-        let axum::extract::Query(pairs) =
-            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(request.uri()).ok()?;
-        pairs
-            .into_iter()
-            .find(|(k, _)| k == SESSION_QUERY)
-            .map(|(_, v)| v)
-    };
+    let from_query = || uri_query_param(request.uri(), SESSION_QUERY);
     from_header
         .or_else(from_query)
         .filter(|name| session_name::validate(name).is_ok())

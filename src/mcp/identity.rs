@@ -282,8 +282,18 @@ pub fn credential_header(parts: &http::request::Parts) -> Option<String> {
 
 /// First value of query parameter `key`, percent-decoded; `None` when absent or unparsable.
 pub fn query_param(parts: &http::request::Parts, key: &str) -> Option<String> {
+    uri_query_param(&parts.uri, key)
+}
+
+/// [`query_param`] of a URI. Every request asks for its `?session=`: a query that cannot
+/// hold `key` (no `%` to decode and not the key's text) is not parsed at all.
+pub fn uri_query_param(uri: &http::Uri, key: &str) -> Option<String> {
+    let raw = uri.query()?;
+    if !raw.contains('%') && !raw.contains(key) {
+        return None;
+    }
     let axum::extract::Query(pairs) =
-        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).ok()?;
+        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri).ok()?;
     pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 

@@ -546,8 +546,11 @@ async fn post_errors_are_specific_and_the_connection_survives() {
     let body: Value = response.json().await.expect("JSON-RPC error body");
     assert_eq!(body["error"]["code"], -32700, "{body}");
 
-    // A batch.
+    // A batch, empty or not.
     let response = h.post(&stream.endpoint, "[]").await;
+    assert_eq!(response.status(), 400);
+    let batch = json!([{"jsonrpc": "2.0", "id": 9, "method": "ping"}]);
+    let response = h.post(&stream.endpoint, batch.to_string()).await;
     assert_eq!(response.status(), 400);
 
     // JSON, but not JSON-RPC; it has an id, so the error also arrives on the stream.

@@ -215,6 +215,13 @@ async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes, Sse
 
 /// Parses one JSON-RPC message from a client, saying precisely what is wrong if it is not one.
 fn parse_message(bytes: &[u8]) -> Result<ClientJsonRpcMessage, SseError> {
+    // Every POST is one message: parse it straight into its type; only a body that is not
+    // one is read again as plain JSON, to say precisely what is wrong with it.
+    // (An object only: a batch is refused below, whatever rmcp's types would accept.)
+    let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if object && let Ok(message) = serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
+        return Ok(message);
+    }
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|error| SseError::Malformed {
             detail: format!(
