@@ -49,13 +49,7 @@ impl Coordinator {
                 statuses.extend(made.iter().map(|t| (t.spec.id.as_str(), t.state.status)));
                 let ready: Vec<String> = made
                     .iter()
-                    .filter(|t| t.state.status == TaskStatus::Pending)
-                    .filter(|t| {
-                        t.state
-                            .dependencies
-                            .iter()
-                            .all(|d| statuses.get(d.as_str()).is_some_and(|s| s.satisfies()))
-                    })
+                    .filter(|t| super::is_ready(t, &statuses))
                     .map(|t| t.spec.id.clone())
                     .collect();
                 let ids: Vec<String> = made.iter().map(|t| t.spec.id.clone()).collect();

@@ -72,6 +72,16 @@ pub(crate) fn status_map(tasks: &[TaskRecord]) -> BTreeMap<&str, TaskStatus> {
         .collect()
 }
 
+/// Ready: pending, and every dependency done — what `next_task` may hand out. (The stores
+/// decide claims with the same rule: `task_common.lua` and `memory/tasks.rs`.)
+pub(crate) fn is_ready(t: &TaskRecord, statuses: &BTreeMap<&str, TaskStatus>) -> bool {
+    t.state.status == TaskStatus::Pending
+        && t.state
+            .dependencies
+            .iter()
+            .all(|d| statuses.get(d.as_str()).is_some_and(|s| s.satisfies()))
+}
+
 /// The view of a task, given the statuses of its project (`now` for running time).
 pub(crate) fn view(t: &TaskRecord, statuses: &BTreeMap<&str, TaskStatus>, now: i64) -> TaskView {
     let waiting_on: Vec<Waiting> = t
@@ -121,7 +131,7 @@ pub(crate) fn view(t: &TaskRecord, statuses: &BTreeMap<&str, TaskStatus>, now: i
         role: t.spec.role.clone(),
         labels: t.spec.labels.clone(),
         metadata: t.spec.metadata.clone(),
-        ready: s.status == TaskStatus::Pending && waiting_on.is_empty(),
+        ready: is_ready(t, statuses),
         waiting_on,
         dependents: s.dependents.clone(),
         assignee: s.assignee.clone(),

@@ -4,6 +4,8 @@
 //! (`messages.wake_kinds`). A notification that cannot be delivered never undoes or fails
 //! the decision it reports: it is logged.
 
+use std::collections::BTreeMap;
+
 use crate::domain::message::{MessageKind, SYSTEM_SENDER};
 use crate::domain::tasks::{NOTES_KEPT, TaskRecord, TaskStatus};
 use crate::service::events::Event;
@@ -163,13 +165,14 @@ impl Coordinator {
                 }
             }
         };
-        let mut back: Vec<(String, String, String)> = Vec::new();
+        // project → master → ids handed back, for who hears they are ready again.
+        let mut back: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
         for (project, t) in released {
-            back.push((
-                project.clone(),
-                t.state.created_by.clone(),
-                t.spec.id.clone(),
-            ));
+            back.entry(project.clone())
+                .or_default()
+                .entry(t.state.created_by.clone())
+                .or_default()
+                .push(t.spec.id.clone());
             let at_ms = t.state.updated_at_ms;
             tracing::info!(session, project = %project, task = %t.spec.id, "task handed back");
             self.events().publish(Event::TaskReleased {
@@ -191,25 +194,24 @@ impl Coordinator {
                 .await;
             }
         }
-        // Those of them that are ready again: the master's idle children hear.
-        for (project, master, id) in back {
-            match self.store().list_tasks(&project).await {
-                Ok(all) => {
-                    let statuses = super::status_map(&all);
-                    let ready = all.iter().any(|t| {
-                        t.spec.id == id
-                            && t.state.status == TaskStatus::Pending
-                            && t.state
-                                .dependencies
-                                .iter()
-                                .all(|d| statuses.get(d.as_str()).is_some_and(|s| s.satisfies()))
-                    });
-                    if ready {
-                        self.tell_ready(&project, &master, std::slice::from_ref(&id))
-                            .await;
-                    }
+        // Those of them that are ready again: the master's idle children hear (one read of
+        // each project's tasks).
+        for (project, masters) in back {
+            let all = match self.store().list_tasks(&project).await {
+                Ok(all) => all,
+                Err(e) => {
+                    tracing::warn!(project, "handed-back tasks not announced: {e}");
+                    continue;
                 }
-                Err(e) => tracing::warn!(project, "handed-back tasks not announced: {e}"),
+            };
+            let statuses = super::status_map(&all);
+            for (master, ids) in masters {
+                let ready: Vec<String> = all
+                    .iter()
+                    .filter(|t| ids.contains(&t.spec.id) && super::is_ready(t, &statuses))
+                    .map(|t| t.spec.id.clone())
+                    .collect();
+                self.tell_ready(&project, &master, &ready).await;
             }
         }
     }
