@@ -131,19 +131,28 @@ impl CoordServer {
         if !self.coord().rate_limits().audit_due(&gate) {
             return;
         }
+        let mut entry = audit::AuditRecord::of("auth_refused", audit::REFUSED)
+            .session(caller.session.as_str())
+            .detail(format!("forbidden {tool}"));
+        entry.by = Some(self.audit_actor(principal, context));
+        self.coord().audit().record(entry);
+    }
+
+    /// Who this connection is, for the audit log: its caller, peer address and token id.
+    fn audit_actor(
+        &self,
+        principal: &crate::domain::auth::Principal,
+        context: &RequestContext<RoleServer>,
+    ) -> audit::AuditActor {
         let peer = context
             .extensions
             .get::<http::request::Parts>()
             .and_then(|p| p.extensions.get::<PeerAddrs>())
             .map(|p| p.peer.to_string());
-        let mut entry = audit::AuditRecord::of("auth_refused", audit::REFUSED)
-            .session(caller.session.as_str())
-            .detail(format!("forbidden {tool}"));
-        entry.by = Some(audit::AuditActor {
+        audit::AuditActor {
             token: principal.token_id.clone(),
-            ..audit::actor(&caller, peer)
-        });
-        self.coord().audit().record(entry);
+            ..audit::actor(&self.caller(), peer)
+        }
     }
 }
 
@@ -255,17 +264,9 @@ impl ServerHandler for CoordServer {
             );
             return Ok(CallToolResponse::Complete(result));
         }
-        let peer = context
-            .extensions
-            .get::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<PeerAddrs>())
-            .map(|p| p.peer.to_string());
         let caller = self.caller();
         // Everything this call changes is audited as done by this connection.
-        let actor = audit::AuditActor {
-            token: principal.token_id.clone(),
-            ..audit::actor(&caller, peer)
-        };
+        let actor = self.audit_actor(&principal, &context);
         let result = audit::acting_as(actor, async {
             // Legacy SSE answers the POST 202 before the call runs, so its rate limit is a
             // tool error here (Streamable HTTP got a 429 at the edge: http/rate_limit.rs).
