@@ -101,6 +101,35 @@ async fn fencing_tokens_never_repeat_after_a_restart_or_a_wiped_file() {
     assert!(after < 1 << 53, "tokens stay JSON-safe integers: {after}");
 }
 
+/// A restart in the same process while a task of the old daemon still holds its store (a
+/// connection winding down): the store's shutdown lets the directory go, so the new daemon
+/// starts, with what the old one committed. (This raced in `a_restart_keeps_sessions_and_locks`
+/// before: the claim lived as long as the last reference.)
+#[tokio::test]
+async fn a_shut_down_store_frees_its_directory_while_still_referenced() {
+    let settings = test_settings();
+    let dir = std::path::PathBuf::from(&settings.store.data_dir);
+    let old = MemoryStore::open(&settings, &dir).await.unwrap();
+    let before = token(&old, "pytest").await;
+    old.shutdown().await.unwrap();
+    let new = MemoryStore::open(&settings, &dir)
+        .await
+        .expect("the shut-down store no longer claims the directory");
+    assert!(token(&new, "pytest").await > before);
+    let refused = old
+        .acquire(&crate::conformance::locks::req("late", "old-holder"))
+        .await;
+    assert!(
+        refused.is_err(),
+        "the old store takes no more changes: {refused:?}"
+    );
+    drop(old);
+    assert!(
+        MemoryStore::open(&settings, &dir).await.is_err(),
+        "the new store still holds the directory after the old one is dropped"
+    );
+}
+
 /// The first start with a `state.json` from the release before the SQLite store (this
 /// fixture was written by that release's daemon: three locks, three sessions, three
 /// messages) moves everything into `state.db` and keeps the snapshot as a backup.

@@ -283,7 +283,9 @@ impl Store for MemoryStore {
 
     async fn shutdown(&self) -> Result<(), StoreError> {
         if let Some(disk) = &self.disk {
+            // Nothing reaches the disk after this; then the directory is free for the next.
             disk.journal.close();
+            disk.dir.release();
         }
         Ok(())
     }

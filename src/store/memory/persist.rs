@@ -21,8 +21,9 @@ const MIGRATED_SNAPSHOT_FILE: &str = "state.json.migrated";
 #[derive(Debug)]
 pub struct DataDir {
     path: PathBuf,
-    /// Held open for the life of the daemon: the lock lives as long as this handle.
-    _lock: File,
+    /// Held open until [`DataDir::release`] or the end of the process: the lock lives as long
+    /// as this handle.
+    lock: parking_lot::Mutex<Option<File>>,
 }
 
 impl DataDir {
@@ -63,8 +64,15 @@ impl DataDir {
         let _ = write!(lock, "{}", std::process::id());
         Ok(Self {
             path: path.to_path_buf(),
-            _lock: lock,
+            lock: parking_lot::Mutex::new(Some(lock)),
         })
+    }
+
+    /// Lets the directory go once the journal is closed (the store's shutdown): a daemon
+    /// started again in the same process (tests, an embedding program) can claim it while
+    /// tasks of the old one still hold the store and finish.
+    pub fn release(&self) {
+        drop(self.lock.lock().take());
     }
 
     pub fn path(&self) -> &Path {
@@ -122,5 +130,23 @@ mod tests {
         assert!(err.contains("MCP_COORD_DATA_DIR"), "{err}");
         drop(first);
         DataDir::claim(dir.path()).expect("free again once the holder is gone");
+    }
+
+    #[test]
+    fn a_released_claim_frees_the_directory_while_its_holder_still_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DataDir::claim(dir.path()).unwrap();
+        first.release();
+        let second = DataDir::claim(dir.path()).expect("released");
+        assert!(
+            DataDir::claim(dir.path()).is_err(),
+            "the second holds it now"
+        );
+        drop(first);
+        assert!(
+            DataDir::claim(dir.path()).is_err(),
+            "dropping the released first claim must not free the second's"
+        );
+        drop(second);
     }
 }
