@@ -107,6 +107,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     mcp_coord::logging::init(&settings.log);
+    mcp_coord::ops::memory::tune_allocator();
     let flavor = mcp_coord::runtime::Flavor::Daemon {
         worker_threads: settings.server.worker_threads,
     };

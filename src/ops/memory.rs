@@ -61,6 +61,33 @@ fn trim() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn trim() {}
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+/// Buffers up to this size come from malloc's heap instead of a fresh `mmap` each time.
+const MMAP_THRESHOLD: libc::c_int = 8 << 20;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+/// Free memory at the top of a heap is kept up to this much instead of handed back at once.
+const TRIM_THRESHOLD: libc::c_int = 16 << 20;
+
+/// Fixes glibc's thresholds for large buffers; called once, before the runtime starts.
+///
+/// Why: a worker thread's malloc arena grew and shrank on every large answer. `strace` of a
+/// daemon answering `list_sessions` with 1,000 sessions (a ~0.5 MB answer, built and copied a
+/// few times) showed ~25 `mprotect` calls (growing the heap) and one `madvise` (shrinking it)
+/// per call, and `perf` the page faults of touching the same memory afresh each time. With
+/// fixed thresholds the arena keeps its room: measured 10–15 % less daemon CPU per listing.
+/// What stays free inside malloc is still given back by [`trim`] when connections close.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn tune_allocator() {
+    // SAFETY: mallopt only sets malloc parameters; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn tune_allocator() {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

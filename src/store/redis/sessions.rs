@@ -54,18 +54,42 @@ impl RedisStore {
             })
             .await?
         };
-        let mut out = Vec::with_capacity(names.len());
-        for (raw, score) in raws.into_iter().zip(scores) {
-            let Some(raw) = raw else { continue };
-            let record = parse_record(&raw)?;
-            out.push(SessionEntry {
-                last_seen_ms: score.map_or(record.last_seen_ms, |s| s as i64),
-                live: score.is_some(),
-                record,
-            });
-        }
-        Ok(out)
+        raws.into_iter().zip(scores).filter_map(to_entry).collect()
     }
+
+    /// Records of sessions whose liveness is already known (`Some(last seen)` for the live
+    /// ones, from `ZRANGE … WITHSCORES`): one `MGET`. The listing of every session used to ask
+    /// `ZMSCORE` for all names again.
+    async fn entries_scored(
+        &self,
+        names: Vec<(String, Option<f64>)>,
+    ) -> Result<Vec<SessionEntry>, StoreError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = self.keys().clone();
+        let record_keys: Vec<String> = names.iter().map(|(n, _)| keys.session(n)).collect();
+        let raws: Vec<Option<String>> = self
+            .run(|mut c| async move { c.mget(record_keys).await })
+            .await?;
+        raws.into_iter()
+            .zip(names.into_iter().map(|(_, score)| score))
+            .filter_map(to_entry)
+            .collect()
+    }
+}
+
+/// One session from its stored record and its `last_seen` score (`None`: not live). A name
+/// without a record (deleted between the two reads) is skipped.
+fn to_entry(
+    (raw, score): (Option<String>, Option<f64>),
+) -> Option<Result<SessionEntry, StoreError>> {
+    let raw = raw?;
+    Some(parse_record(&raw).map(|record| SessionEntry {
+        last_seen_ms: score.map_or(record.last_seen_ms, |s| s as i64),
+        live: score.is_some(),
+        record,
+    }))
 }
 
 #[async_trait]
@@ -200,10 +224,10 @@ impl SessionStore for RedisStore {
 
     async fn list_sessions(&self, include_ended: bool) -> Result<Vec<SessionEntry>, StoreError> {
         let keys = self.keys().clone();
-        let (mut live, ended): (Vec<String>, Vec<String>) = self
+        let (live, ended): (Vec<(String, f64)>, Vec<String>) = self
             .run(|mut c| async move {
                 let mut pipe = redis::pipe();
-                pipe.zrange(keys.sessions_last_seen(), 0, -1);
+                pipe.zrange_withscores(keys.sessions_last_seen(), 0, -1);
                 if include_ended {
                     pipe.zrange(keys.sessions_ended(), 0, -1);
                 } else {
@@ -213,8 +237,12 @@ impl SessionStore for RedisStore {
                 pipe.query_async(&mut c).await
             })
             .await?;
-        live.extend(ended);
-        self.entries(live).await
+        let names = live
+            .into_iter()
+            .map(|(name, score)| (name, Some(score)))
+            .chain(ended.into_iter().map(|name| (name, None)))
+            .collect();
+        self.entries_scored(names).await
     }
 
     async fn child_sessions(&self, parent: &str) -> Result<Vec<SessionEntry>, StoreError> {
