@@ -108,6 +108,10 @@ pub async fn register_touch_and_read_back(store: Arc<dyn Store>) {
     let listed = store.list_sessions(false).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].record.name, "w1");
+    // The listing reads liveness and last activity as a single read does.
+    assert!(listed[0].live);
+    assert_eq!(listed[0].last_seen_ms, now);
+    assert_eq!(listed[0].record, got.record);
     assert!(store.get_session("nobody").await.unwrap().is_none());
 }
 
@@ -326,7 +330,12 @@ pub async fn end_list_and_purge(store: Arc<dyn Store>) {
         "an ended session is not touched"
     );
     assert_eq!(store.list_sessions(false).await.unwrap().len(), 1);
-    assert_eq!(store.list_sessions(true).await.unwrap().len(), 2);
+    let all = store.list_sessions(true).await.unwrap();
+    assert_eq!(all.len(), 2);
+    let ended = all.iter().find(|e| e.record.name == "c").expect("c listed");
+    assert!(!ended.live, "an ended session is listed as not live");
+    assert_eq!(ended.record, c.record);
+    assert_eq!(ended.last_seen_ms, c.last_seen_ms);
     let now = store.now_ms().await.unwrap();
     let live = store.sessions_seen_between(None, now, 10).await.unwrap();
     assert_eq!(
