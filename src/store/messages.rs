@@ -106,6 +106,15 @@ pub trait MessageStore: Send + Sync {
     /// store has no other daemons: nothing to do.
     async fn publish_event(&self, payload: String) -> Result<(), StoreError>;
 
+    /// Sends several daemon events, in order, in one round trip where the store can (the
+    /// relay sends what queued up while the previous batch was on its way).
+    async fn publish_events(&self, payloads: Vec<String>) -> Result<(), StoreError> {
+        for payload in payloads {
+            self.publish_event(payload).await?;
+        }
+        Ok(())
+    }
+
     /// Events published by any daemon on this store (this one's too), or `None` when the
     /// store cannot be shared.
     fn event_feed(&self) -> Option<broadcast::Receiver<String>>;

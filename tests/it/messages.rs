@@ -685,6 +685,31 @@ async fn two_daemons_on_one_redis_hear_each_other() {
     b.stop().await;
 }
 
+/// The relay sends a burst of events in one round trip: every one arrives, in order, at the
+/// other daemon's feed (and the embedded store, with no other daemons, takes them quietly).
+#[tokio::test]
+async fn a_burst_of_events_reaches_the_other_daemon_whole_and_in_order() {
+    let redis = RedisServer::start();
+    let a = crate::conformance::redis_store(&redis, |_| {}).await;
+    let b = crate::conformance::redis_store(&redis, |_| {}).await;
+    let mut feed = b.event_feed().expect("redis has an event feed");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent: Vec<String> = (0..300).map(|i| format!("{{\"n\":{i}}}")).collect();
+    a.publish_events(sent[..150].to_vec()).await.unwrap();
+    a.publish_events(sent[150..].to_vec()).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < sent.len() {
+        match tokio::time::timeout(Duration::from_secs(5), feed.recv()).await {
+            Ok(Ok(p)) => got.push(p),
+            other => panic!("after {} events: {other:?}", got.len()),
+        }
+    }
+    assert_eq!(got, sent);
+    let embedded = crate::conformance::embedded_store(|_| {}).await;
+    embedded.publish_events(sent).await.unwrap();
+    assert!(embedded.event_feed().is_none());
+}
+
 #[tokio::test]
 async fn a_lock_taken_over_tells_the_old_holder_in_its_inbox() {
     let mut d = TestDaemon::embedded(|s| {

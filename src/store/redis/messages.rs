@@ -283,6 +283,18 @@ impl MessageStore for RedisStore {
         .map(|_| ())
     }
 
+    async fn publish_events(&self, payloads: Vec<String>) -> Result<(), StoreError> {
+        let channel = self.keys().events();
+        self.run(|mut c| async move {
+            let mut pipe = redis::pipe();
+            for payload in payloads {
+                pipe.cmd("PUBLISH").arg(&channel).arg(payload).ignore();
+            }
+            pipe.query_async::<()>(&mut c).await
+        })
+        .await
+    }
+
     fn event_feed(&self) -> Option<broadcast::Receiver<String>> {
         Some(self.feeds().events.subscribe())
     }
