@@ -12,7 +12,8 @@
 //!    fresh daemon per row); plus Node's `fetch` keep-alive client calling `whoami` (the
 //!    TCP_NODELAY guard: ~40 ms per call without it);
 //! 3. idle connections: 1,000 idle SSE + 1,000 idle Streamable-HTTP sessions, daemon RSS
-//!    before, with them open, and after they close, over 3 rounds;
+//!    before, with them open, after the daemon closed their idle kept-alive POST connections
+//!    (`server.http_idle_seconds`), and after they close, over 3 rounds;
 //! 4. scale: `list_sessions` / `session_status` / `list_locks` / the `status` CLI with 1,000
 //!    live sessions and 10,000 locks; a reaper pass over 10,000 sessions; a notification
 //!    fan-out to 1,000 subscribers.
@@ -47,6 +48,9 @@ const TRANSPORTS: [&str; 2] = ["streamable-http", "sse"];
 const CLIENTS: [usize; 3] = [1, 8, 64];
 const IDLE: usize = 1000;
 const IDLE_ROUNDS: usize = 3;
+/// `server.http_idle_seconds` of the idle section's daemon, and when it is looked at again.
+const HTTP_IDLE_S: u64 = 5;
+const IDLE_CLOSE_AFTER_S: u64 = 7;
 const SCALE_SESSIONS: usize = 1000;
 const LOCKS_PER_SESSION: usize = 10;
 const REAPER_SESSIONS: usize = 10_000;
@@ -331,10 +335,20 @@ async fn idle_section(redis: &Redis, logs: &std::path::Path) {
         "Idle connections: {IDLE} SSE + {IDLE} Streamable-HTTP sessions (initialized, idle), {IDLE_ROUNDS} rounds, redis store"
     ));
     println!(
-        "| round | RSS before MB | + {IDLE} SSE MB | KB per SSE | + {IDLE} HTTP MB | KB per HTTP session | daemon sockets open | RSS 11 s after close MB | sockets left |"
+        "| round | RSS before MB | + {IDLE} SSE MB | KB per SSE | + {IDLE} HTTP MB | KB per HTTP session | daemon sockets open | {IDLE_CLOSE_AFTER_S} s later: MB, sockets | RSS 11 s after close MB | sockets left |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    let d = DaemonProc::start(&fresh_store("redis", redis, logs), &[], logs).await;
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "(server.http_idle_seconds = {HTTP_IDLE_S} here: \"{IDLE_CLOSE_AFTER_S} s later\" is after the daemon closed \
+         the clients' kept-alive idle POST connections; their streams stay)"
+    );
+    let idle_env = HTTP_IDLE_S.to_string();
+    let d = DaemonProc::start(
+        &fresh_store("redis", redis, logs),
+        &[("MCP_COORD_HTTP_IDLE_SECONDS", idle_env.as_str())],
+        logs,
+    )
+    .await;
     // One call first, so the store pool and lazily built parts are counted in "before".
     let warm = connect(&d.base(), "streamable-http", "idle-warm").await;
     call_with(&warm, "whoami", json!({})).await;
@@ -350,6 +364,8 @@ async fn idle_section(redis: &Redis, logs: &std::path::Path) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let with_both = d.rss_mb();
         let fds = d.fds();
+        tokio::time::sleep(Duration::from_secs(IDLE_CLOSE_AFTER_S)).await;
+        let (later, later_fds) = (d.rss_mb(), d.fds().saturating_sub(base_fds));
         for c in sse.into_iter().chain(http) {
             let _ = c.cancel().await;
         }
@@ -358,7 +374,7 @@ async fn idle_section(redis: &Redis, logs: &std::path::Path) {
         tokio::time::sleep(Duration::from_secs(11)).await;
         let after = d.rss_mb();
         println!(
-            "| {round} | {before:.1} | {with_sse:.1} | {:.1} | {with_both:.1} | {:.1} | {} | {after:.1} | {} |",
+            "| {round} | {before:.1} | {with_sse:.1} | {:.1} | {with_both:.1} | {:.1} | {} | {later:.1}, {later_fds} | {after:.1} | {} |",
             (with_sse - before) * 1024.0 / IDLE as f64,
             (with_both - with_sse) * 1024.0 / IDLE as f64,
             fds.saturating_sub(base_fds),

@@ -57,24 +57,27 @@ pub async fn start(settings: Settings, sources: &Sources) -> anyhow::Result<Daem
     let tls = crate::tls::server_config(&settings.tls)?;
     let router = crate::http::router(coord.clone(), shutdown.clone());
     let stop = shutdown.clone();
+    let idle = match settings.server.http_idle_seconds {
+        0 => None,
+        secs => Some(Duration::from_secs(secs)),
+    };
     let server = tokio::spawn(async move {
-        // Every request knows its TCP socket: a waiter asks whether its client hung up.
-        let app = router.into_make_service_with_connect_info::<crate::http::peer::PeerSocket>();
+        // Every request knows its TCP socket (a waiter asks whether its client hung up), and
+        // a kept-alive connection without requests is closed after `idle` (http/serve.rs).
         let stopped = async move { stop.cancelled().await };
         match tls {
             // TCP_NODELAY on every accepted socket (keep-alive clients stalled ~40 ms per
             // call), then each handshake in its own task.
             Some(config) => {
-                axum::serve(crate::tls::tls(listener, config)?, app)
-                    .with_graceful_shutdown(stopped)
-                    .await
+                let listener = crate::tls::tls(listener, config)?;
+                crate::http::serve::serve(listener, router, idle, stopped).await;
             }
             None => {
-                axum::serve(crate::http::listener::nodelay(listener), app)
-                    .with_graceful_shutdown(stopped)
-                    .await
+                let listener = crate::http::listener::nodelay(listener);
+                crate::http::serve::serve(listener, router, idle, stopped).await;
             }
         }
+        Ok::<(), std::io::Error>(())
     });
 
     let reaper = crate::service::reaper::spawn(coord.clone(), shutdown.clone());

@@ -56,6 +56,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "largest HTTP request body",
     },
     EnvVar {
+        name: "MCP_COORD_HTTP_IDLE_SECONDS",
+        key: "server.http_idle_seconds",
+        help: "close a kept-alive HTTP connection without requests after this many seconds (0 = never)",
+    },
+    EnvVar {
         name: "MCP_COORD_MCP_IDLE_TIMEOUT",
         key: "server.mcp_idle_timeout_seconds",
         help: "close idle Streamable-HTTP sessions after this many seconds (0 = never)",

@@ -70,6 +70,9 @@ pub struct ServerSettings {
     pub sse_keep_alive_seconds: u64,
     /// Messages buffered per legacy-SSE connection before a non-reading client is dropped.
     pub sse_queue: usize,
+    /// A kept-alive HTTP connection with no request for this long is closed (0 = never). Open
+    /// streams and requests in flight are not idle.
+    pub http_idle_seconds: u64,
     /// Streamable-HTTP sessions idle this long are closed (0 = never). Agents sit idle for hours.
     pub mcp_idle_timeout_seconds: u64,
     /// How long shutdown waits for in-flight work before giving up.
@@ -257,6 +260,7 @@ impl Default for ServerSettings {
             max_body_bytes: 256 * 1024,
             sse_keep_alive_seconds: 15,
             sse_queue: 256,
+            http_idle_seconds: 60,
             mcp_idle_timeout_seconds: 7 * 24 * 3600,
             shutdown_grace_seconds: 5,
             worker_threads: 1,

@@ -13,6 +13,7 @@ pub mod login;
 pub mod metrics;
 pub mod peer;
 pub mod rate_limit;
+pub mod serve;
 pub mod sse;
 pub mod streamable;
 

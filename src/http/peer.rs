@@ -7,7 +7,8 @@
 //! client to resume), and hyper only notices a closed connection when it next writes to it
 //! (a keep-alive ping, seconds later). A client that was SIGKILLed has its socket closed by
 //! its kernel at once, though: the FIN is already in our socket. So each connection records
-//! its socket ([`PeerSocket`], given to every request as axum's `ConnectInfo`), and a waiter
+//! its socket ([`PeerSocket`], given to every request as axum's `ConnectInfo` by
+//! `http/serve.rs`), and a waiter
 //! asks it, without reading anything, whether the peer has hung up.
 //!
 //! The check is only asked while the request is in flight, when hyper still owns the
@@ -21,14 +22,12 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::connect_info::ConnectInfo;
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::serve::IncomingStream;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-use super::listener::NodelayListener;
-use crate::tls::TlsListener;
+use super::serve::Accepted;
 
 use crate::mcp::delivery::HungUp;
 use crate::mcp::peer_process::PeerAddrs;
@@ -61,24 +60,17 @@ pub struct PeerSocket {
     peer: SocketAddr,
 }
 
-/// The daemon's listener (`TCP_NODELAY` set on every socket, `http/listener.rs`).
-impl Connected<IncomingStream<'_, NodelayListener>> for PeerSocket {
-    fn connect_info(stream: IncomingStream<'_, NodelayListener>) -> Self {
-        Self::accepted(stream.io(), *stream.remote_addr())
+/// Plain TCP (the daemon's listener, `http/listener.rs`, sets `TCP_NODELAY` on each).
+impl Accepted for TcpStream {
+    fn peer_socket(&self, peer: SocketAddr) -> PeerSocket {
+        PeerSocket::accepted(self, peer)
     }
 }
 
-/// The HTTPS listener (`tls/listener.rs`): the TCP socket under the TLS stream.
-impl Connected<IncomingStream<'_, TlsListener>> for PeerSocket {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        Self::accepted(stream.io().get_ref().0, *stream.remote_addr())
-    }
-}
-
-/// A plain listener (an in-process server of a test, say).
-impl Connected<IncomingStream<'_, TcpListener>> for PeerSocket {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        Self::accepted(stream.io(), *stream.remote_addr())
+/// HTTPS (`tls/listener.rs`): the TCP socket under the TLS stream.
+impl Accepted for tokio_rustls::server::TlsStream<TcpStream> {
+    fn peer_socket(&self, peer: SocketAddr) -> PeerSocket {
+        PeerSocket::accepted(self.get_ref().0, peer)
     }
 }
 
@@ -159,9 +151,9 @@ fn sock_addr(fd: RawFd, call: AddrCall) -> Option<SocketAddr> {
 mod tests {
     use super::*;
 
-    /// A connected pair, as axum would record the server side.
+    /// A connected pair, as the accept loop records the server side.
     async fn pair() -> (PeerSocket, tokio::net::TcpStream, tokio::net::TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();

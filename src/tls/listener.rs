@@ -1,4 +1,4 @@
-//! The daemon's HTTPS listener for `axum::serve`: TCP accepted as by the plain listener
+//! The daemon's HTTPS listener for the accept loop (`http/serve.rs`): TCP accepted as by the plain listener
 //! (`TCP_NODELAY` set before the handshake, see `http/listener.rs`), then the TLS handshake.
 //!
 //! axum calls `accept` in one loop and only starts serving a connection once `accept` has

@@ -22,6 +22,7 @@ mod embedded;
 mod faults;
 mod foundation;
 mod hooks;
+mod idle_connections;
 mod locks;
 mod messages;
 mod ops;
