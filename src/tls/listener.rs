@@ -1,5 +1,6 @@
-//! The daemon's HTTPS listener for the accept loop (`http/serve.rs`): TCP accepted as by the plain listener
-//! (`TCP_NODELAY` set before the handshake, see `http/listener.rs`), then the TLS handshake.
+//! The daemon's HTTPS listener for the accept loop (`http/serve.rs`): TCP accepted as by the
+//! plain listener (`TCP_NODELAY` set before the handshake, see `http/listener.rs`), then the
+//! TLS handshake.
 //!
 //! axum calls `accept` in one loop and only starts serving a connection once `accept` has
 //! returned it, so a handshake done inside `accept` would let one client that connects and
