@@ -31,6 +31,7 @@ mod rate_limit;
 mod readable_names;
 mod sessions;
 mod sse_transport;
+mod streamable_sessions;
 mod support;
 mod task_events;
 mod taskmaster;

@@ -1,12 +1,19 @@
-//! Streamable HTTP at `/mcp`, served by rmcp's `StreamableHttpService`.
+//! Streamable HTTP at `/mcp`: rmcp's `StreamableHttpService` speaks the protocol, over our
+//! own in-memory session manager ([`sessions::HttpSessions`]).
 //!
 //! One [`CoordServer`] per MCP session, so each session has its own identity. The idle
-//! timeout is raised from rmcp's 5 minutes: agents sit idle for hours between prompts.
+//! timeout is far above rmcp's 5 minutes: agents sit idle for hours between prompts.
+
+mod error;
+mod outlet;
+mod router;
+mod session;
+mod sessions;
+mod transport;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
@@ -14,29 +21,28 @@ use crate::mcp::subscriptions::Hub;
 use crate::mcp::{ConnectionIdentity, CoordServer};
 use crate::service::Coordinator;
 
+pub use sessions::HttpSessions;
+
 pub fn service(
     coord: Arc<Coordinator>,
     hub: Arc<Hub>,
     shutdown: CancellationToken,
-) -> StreamableHttpService<CoordServer, LocalSessionManager> {
+) -> StreamableHttpService<CoordServer, HttpSessions> {
     let server = &coord.settings().server;
-    let mut session_config = SessionConfig::default();
-    session_config.keep_alive = match server.mcp_idle_timeout_seconds {
+    let idle_timeout = match server.mcp_idle_timeout_seconds {
         0 => None,
         secs => Some(Duration::from_secs(secs)),
     };
-    let mut manager = LocalSessionManager::default();
-    manager.session_config = session_config;
-    let manager = Arc::new(manager);
+    let retry = StreamableHttpServerConfig::default().sse_retry;
+    let manager = Arc::new(HttpSessions::new(
+        idle_timeout,
+        retry,
+        shutdown.child_token(),
+    ));
     // A session is open while the manager still has it (a DELETE removes it at once).
     let sessions = manager.clone();
-    let open_check: crate::mcp::identity::OpenCheck = Arc::new(move |id: &str| {
-        sessions
-            .sessions
-            .try_read()
-            .map(|s| s.contains_key(id))
-            .unwrap_or(true)
-    });
+    let open_check: crate::mcp::identity::OpenCheck =
+        Arc::new(move |id: &str| sessions.contains(id));
 
     // Host and Origin are checked by our own middleware for both transports alike.
     let config = StreamableHttpServerConfig::default()
