@@ -54,10 +54,6 @@ impl HttpSessions {
         self.map_read().contains_key(id)
     }
 
-    pub fn len(&self) -> usize {
-        self.map_read().len()
-    }
-
     fn get(&self, id: &SessionId) -> Result<Arc<Session>, HttpSessionError> {
         self.map_read()
             .get(id)
