@@ -128,7 +128,10 @@ pub async fn connect(base: &str, transport: &str, name: &str) -> Client {
                 format!("{base}/mcp"),
             )
             .custom_headers(headers);
-        ().serve(StreamableHttpClientTransport::from_config(config))
+        // A pooled client, as Claude Code's keeps its connections: rmcp's default client
+        // (`from_config`) disables pooling and opens a TCP connection for every POST.
+        let pooled = reqwest::Client::new();
+        ().serve(StreamableHttpClientTransport::with_client(pooled, config))
             .await
             .expect("MCP over Streamable HTTP")
     }
