@@ -80,6 +80,17 @@ impl RawSession {
         panic!("the stream of {method} ended without its answer");
     }
 
+    /// Ends the session, as a client does when it is done.
+    async fn delete(&self) -> reqwest::Response {
+        self.http
+            .delete(&self.url)
+            .header("Mcp-Session-Id", &self.id)
+            .header("MCP-Protocol-Version", "2025-06-18")
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn get(&self, last_event_id: Option<&str>) -> reqwest::Response {
         let mut r = self
             .http
@@ -193,14 +204,7 @@ async fn a_deleted_session_ends_its_get_stream_and_is_gone() {
     let s = RawSession::open(&d.mcp_url()).await;
     let mut events = Events::of(s.get(None).await);
 
-    let r = s
-        .http
-        .delete(&s.url)
-        .header("Mcp-Session-Id", &s.id)
-        .header("MCP-Protocol-Version", "2025-06-18")
-        .send()
-        .await
-        .unwrap();
+    let r = s.delete().await;
     assert!(r.status().is_success(), "{}", r.status());
     while let Some((_, data)) = events.next().await {
         assert!(data.is_empty(), "no message after the DELETE: {data}");
@@ -262,15 +266,7 @@ async fn sessions_that_end_leave_no_service_running() {
     }
     assert_eq!(d.coord().connections().streamable_http(), 40);
     for s in &sessions {
-        let r = s
-            .http
-            .delete(&s.url)
-            .header("Mcp-Session-Id", &s.id)
-            .header("MCP-Protocol-Version", "2025-06-18")
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
+        assert!(s.delete().await.status().is_success());
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     while d.coord().connections().streamable_http() > 0 {
